@@ -1,0 +1,286 @@
+"""Instant feedback for exercises.
+
+Each check compares what an exercise returned with what it should return and, when
+they differ, raises :class:`CheckFailed` with a message that says *what* is wrong:
+the type, the shape, the dtype, the first wrong position with both values, or the
+edge case that broke. A passing check prints one line starting with a tick.
+
+The comparison itself is the pure function :func:`explain_mismatch`, so the grader
+can give the same words in its own process, on plain data.
+
+Grading hook: when the environment variable ``COURSE_PROBE`` is set, checks do not
+compare anything. They hand ``(name, actual)`` to :func:`_emit_probe`, which the
+grader reads from the kernel's output, and return quietly.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import sys
+from typing import Any, Callable, Iterable
+
+import numpy as np
+
+#: What every unsolved exercise stub raises (the build tool writes it into the stub).
+STUB_MESSAGE = "Exercise {name!r} is not solved yet: replace this line with your solution."
+STUB_MARKER = "is not solved yet: replace this line"
+PROBE_MIME = "application/vnd.course.probe+json"
+
+
+class CheckFailed(AssertionError):
+    """An exercise returned something other than what the check expected."""
+
+
+def stub_message(name: str) -> str:
+    return STUB_MESSAGE.format(name=name)
+
+
+def is_stub_error(exc: BaseException) -> bool:
+    return isinstance(exc, NotImplementedError) and STUB_MARKER in str(exc)
+
+
+# --------------------------------------------------------------------------- values
+
+def to_numpy(value: Any) -> Any:
+    """Framework tensors become NumPy arrays; everything else passes through."""
+    if hasattr(value, "detach") and hasattr(value, "cpu"):  # torch.Tensor
+        return value.detach().cpu().numpy()
+    if type(value).__module__.startswith(("tensorflow", "keras")) and hasattr(value, "numpy"):
+        return value.numpy()
+    return value
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, (float, np.floating)):
+        return f"{float(value):.6g}"
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _type_name(value: Any) -> str:
+    return "None" if value is None else type(value).__name__
+
+
+def explain_mismatch(
+    actual: Any,
+    expected: Any,
+    name: str = "result",
+    *,
+    rtol: float = 1e-5,
+    atol: float = 1e-6,
+    check_dtype: bool = False,
+) -> str | None:
+    """Return ``None`` when ``actual`` matches ``expected``, else a sentence saying why not."""
+    actual, expected = to_numpy(actual), to_numpy(expected)
+    if actual is None and expected is not None:
+        return f"{name}: got None. Did the function forget to `return` its result?"
+    if isinstance(expected, np.ndarray):
+        return _explain_array(actual, expected, name, rtol, atol, check_dtype)
+    if isinstance(expected, (tuple, list)):
+        if not isinstance(actual, (tuple, list, np.ndarray)):
+            return f"{name}: expected a sequence like {_fmt(expected)}, got {_type_name(actual)} {_fmt(actual)}"
+        if len(actual) != len(expected):
+            return f"{name}: expected {len(expected)} items {_fmt(tuple(expected))}, got {len(actual)}: {_fmt(actual)}"
+        for i, (a, e) in enumerate(zip(actual, expected)):
+            why = explain_mismatch(a, e, f"{name}[{i}]", rtol=rtol, atol=atol, check_dtype=check_dtype)
+            if why:
+                return why
+        return None
+    if isinstance(expected, (bool, np.bool_)) or isinstance(expected, str):
+        if type(actual) is not type(expected) and not (
+            isinstance(expected, (bool, np.bool_)) and isinstance(actual, (bool, np.bool_))
+        ):
+            return f"{name}: expected {_type_name(expected)} {_fmt(expected)}, got {_type_name(actual)} {_fmt(actual)}"
+        return None if actual == expected else f"{name}: expected {_fmt(expected)}, got {_fmt(actual)}"
+    if isinstance(expected, (int, float, np.integer, np.floating)):
+        if isinstance(actual, np.ndarray) and actual.shape == ():
+            actual = actual.item()
+        if isinstance(actual, (bool, np.bool_)) or not isinstance(actual, (int, float, np.integer, np.floating)):
+            return f"{name}: expected a number like {_fmt(expected)}, got {_type_name(actual)} {_fmt(actual)}"
+        if isinstance(expected, (int, np.integer)) and isinstance(actual, (float, np.floating)):
+            if float(actual) != float(expected):
+                return f"{name}: expected the whole number {expected}, got {_fmt(actual)}"
+            return None
+        if not np.isclose(float(actual), float(expected), rtol=rtol, atol=atol, equal_nan=True):
+            return f"{name}: expected {_fmt(expected)}, got {_fmt(actual)} (difference {abs(float(actual) - float(expected)):.3g})"
+        return None
+    return None if actual == expected else f"{name}: expected {_fmt(expected)}, got {_fmt(actual)}"
+
+
+def _explain_array(actual, expected, name, rtol, atol, check_dtype) -> str | None:
+    if not isinstance(actual, np.ndarray):
+        if isinstance(actual, (list, tuple, int, float, np.number)):
+            actual = np.asarray(actual)
+        else:
+            return f"{name}: expected an array of shape {expected.shape}, got {_type_name(actual)}"
+    if actual.dtype == object:
+        return f"{name}: expected numbers, got an array of Python objects"
+    if actual.shape != expected.shape:
+        hint = ""
+        if actual.ndim != expected.ndim:
+            hint = f" ({actual.ndim} dimensions instead of {expected.ndim})"
+        elif actual.size == expected.size:
+            hint = " (same number of elements: a reshape or transpose is off?)"
+        return f"{name}: expected shape {expected.shape}, got {actual.shape}{hint}"
+    if check_dtype and actual.dtype != expected.dtype:
+        return f"{name}: expected dtype {expected.dtype}, got {actual.dtype}"
+    if expected.dtype.kind in "biu" and actual.dtype.kind == "f" and np.any(actual != np.round(actual)):
+        return f"{name}: expected whole numbers ({expected.dtype}), got fractions ({actual.dtype})"
+    a, e = actual.astype(np.float64, copy=False), expected.astype(np.float64, copy=False)
+    nan_a, nan_e = np.isnan(a), np.isnan(e)
+    if np.any(nan_a & ~nan_e):
+        pos = tuple(int(i) for i in np.argwhere(nan_a & ~nan_e)[0])
+        return f"{name}: NaN at position {pos}, where {_fmt(e[pos])} was expected"
+    wrong = ~np.isclose(a, e, rtol=rtol, atol=atol, equal_nan=True)
+    if not wrong.any():
+        return None
+    pos = tuple(int(i) for i in np.argwhere(wrong)[0])
+    count = int(wrong.sum())
+    worst = float(np.nanmax(np.abs(a - e)))
+    return (
+        f"{name}: {count} of {wrong.size} values differ; the first at position {pos}: "
+        f"expected {_fmt(e[pos])}, got {_fmt(a[pos])} (largest difference {worst:.3g})"
+    )
+
+
+# --------------------------------------------------------------------------- grading hook
+
+def probing() -> bool:
+    return bool(os.environ.get("COURSE_PROBE"))
+
+
+def encode(value: Any) -> dict:
+    """Plain-data form of a check's value: numbers, strings, bools and arrays as bytes."""
+    value = to_numpy(value)
+    if value is None or isinstance(value, (bool, str)):
+        return {"kind": "plain", "value": value}
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return {"kind": "plain", "value": value}
+    if isinstance(value, (tuple, list)):
+        return {"kind": "seq", "items": [encode(v) for v in value]}
+    if isinstance(value, (np.ndarray, np.generic)):
+        array = np.ascontiguousarray(value)
+        if array.dtype.kind not in "biuf":
+            return {"kind": "invalid", "type": f"array of {array.dtype}"}
+        return {
+            "kind": "array",
+            "dtype": array.dtype.str,
+            "shape": list(array.shape),
+            "data": base64.b64encode(array.tobytes()).decode("ascii"),
+        }
+    return {"kind": "invalid", "type": type(value).__name__}
+
+
+def _emit_probe(name: str, actual: Any, **options: Any) -> None:
+    from IPython.display import display
+
+    try:
+        payload = {"name": name, "value": encode(actual), "options": options}
+    except Exception as exc:  # a value that cannot even be encoded earns nothing
+        payload = {"name": name, "value": {"kind": "invalid", "type": repr(exc)[:200]}, "options": options}
+    display({PROBE_MIME: json.dumps(payload), "text/plain": f"probe {name}"}, raw=True)
+
+
+# --------------------------------------------------------------------------- checks
+
+def _passed(message: str) -> None:
+    print(f"\u2713 {message}")
+
+
+def check_array(actual, expected, name: str = "result", *, rtol=1e-5, atol=1e-6, check_dtype=False) -> None:
+    """Values, shape (and optionally dtype) of an array against the expected array."""
+    if probing():
+        return _emit_probe(name, actual, rtol=rtol, atol=atol, check_dtype=check_dtype)
+    why = explain_mismatch(actual, np.asarray(to_numpy(expected)), name, rtol=rtol, atol=atol, check_dtype=check_dtype)
+    if why:
+        raise CheckFailed(why)
+    _passed(f"{name}: shape {np.shape(to_numpy(actual))}, all values match")
+
+
+def check_value(actual, expected, name: str = "result", *, rtol=1e-5, atol=1e-8) -> None:
+    """A number, string, bool or tuple (e.g. a shape) against the expected one."""
+    if probing():
+        return _emit_probe(name, actual, rtol=rtol, atol=atol)
+    why = explain_mismatch(actual, expected, name, rtol=rtol, atol=atol)
+    if why:
+        raise CheckFailed(why)
+    _passed(f"{name} = {_fmt(to_numpy(actual))}")
+
+
+def check_raises(fn: Callable, exception: type[BaseException], *args, name: str | None = None, **kwargs) -> None:
+    """An edge case: ``fn(*args, **kwargs)`` must raise ``exception`` (a stub's error propagates)."""
+    name = name or f"{getattr(fn, '__name__', 'function')}{_call_text(args, kwargs)}"
+    try:
+        fn(*args, **kwargs)
+    except Exception as exc:
+        if is_stub_error(exc):
+            raise
+        raised = exc
+    else:
+        raised = None
+    if probing():
+        return _emit_probe(name, isinstance(raised, exception))
+    if not isinstance(raised, exception):
+        got = "nothing" if raised is None else f"{type(raised).__name__}: {raised}"
+        raise CheckFailed(f"{name}: expected {exception.__name__} for this edge case, but it raised {got}")
+    _passed(f"{name} raises {exception.__name__}: {raised}")
+
+
+def _call_text(args: tuple, kwargs: dict) -> str:
+    def short(v):
+        v = to_numpy(v)
+        return f"<array {v.shape}>" if isinstance(v, np.ndarray) else _fmt(v)
+
+    parts = [short(a) for a in args] + [f"{k}={short(v)}" for k, v in kwargs.items()]
+    return "(" + ", ".join(parts) + ")"
+
+
+def check_function(fn: Callable, reference: Callable, cases: Iterable, *, name: str | None = None,
+                   rtol=1e-5, atol=1e-6, check_dtype=False) -> None:
+    """Call ``fn`` and ``reference`` on each case and compare the results.
+
+    A case is a tuple of positional arguments, or a pair ``(args_tuple, kwargs_dict)``.
+    The failing case is named in the message.
+    """
+    fname = name or getattr(fn, "__name__", "function")
+    cases = list(cases)
+    for case in cases:
+        args, kwargs = case if (len(case) == 2 and isinstance(case[1], dict) and isinstance(case[0], tuple)) else (case, {})
+        label = f"{fname}{_call_text(args, kwargs)}"
+        actual = fn(*args, **kwargs)
+        if probing():
+            _emit_probe(label, actual, rtol=rtol, atol=atol, check_dtype=check_dtype)
+            continue
+        why = explain_mismatch(actual, to_numpy(reference(*args, **kwargs)), label, rtol=rtol, atol=atol, check_dtype=check_dtype)
+        if why:
+            raise CheckFailed(why)
+    if not probing():
+        _passed(f"{fname}: all {len(cases)} cases match")
+
+
+# --------------------------------------------------------------------------- notebook support
+
+def _stub_handler(shell, etype, value, tb, tb_offset=None):
+    """Show an unsolved stub as one friendly line (a stream, not a traceback)."""
+    if is_stub_error(value):
+        print(f"NotImplementedError: {value}", file=sys.stderr)
+        return None
+    return shell.showtraceback((etype, value, tb), tb_offset=tb_offset)
+
+
+def install_stub_handler() -> None:
+    """In IPython: report an unsolved exercise as a short message rather than a traceback.
+
+    The cell still fails (Run All stops there). Set ``COURSE_STUB_ERRORS=raise`` to keep
+    IPython's normal traceback. Other exceptions are shown as usual.
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is None or os.environ.get("COURSE_STUB_ERRORS") == "raise":
+        return
+    shell.set_custom_exc((NotImplementedError,), _stub_handler)

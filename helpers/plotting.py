@@ -1,0 +1,186 @@
+"""Figures the lessons share: image grids, side-by-side comparisons, feature maps and
+a training-curve plot that updates live in Jupyter and still works headless.
+
+Every function takes NumPy arrays (framework tensors are converted) and returns the
+matplotlib figure, so a lesson can tweak it or a test can inspect it.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from .checks import to_numpy
+
+
+def _as_image(image) -> np.ndarray:
+    """(H, W), (1, H, W), (H, W, 1), (3, H, W) or (H, W, 3) → something imshow accepts."""
+    image = np.asarray(to_numpy(image), dtype=np.float32)
+    if image.ndim == 3 and image.shape[0] in (1, 3) and image.shape[-1] not in (1, 3):
+        image = np.moveaxis(image, 0, -1)
+    if image.ndim == 3 and image.shape[-1] == 1:
+        image = image[..., 0]
+    if image.ndim not in (2, 3):
+        raise ValueError(f"cannot show an array of shape {image.shape} as an image")
+    return image
+
+
+def image_grid(images, ncols: int | None = None, pad: int = 1, pad_value: float = 0.0) -> np.ndarray:
+    """Tile a batch of single-channel images ``(N, H, W)`` (or ``(N, 1, H, W)``/``(N, H, W, 1)``) into one array."""
+    batch = np.asarray(to_numpy(images), dtype=np.float32)
+    if batch.ndim == 4:
+        batch = batch[:, 0] if batch.shape[1] == 1 else batch[..., 0]
+    n, h, w = batch.shape
+    ncols = ncols or int(np.ceil(np.sqrt(n)))
+    nrows = int(np.ceil(n / ncols))
+    grid = np.full((nrows * (h + pad) + pad, ncols * (w + pad) + pad), pad_value, np.float32)
+    for i, image in enumerate(batch):
+        r, c = divmod(i, ncols)
+        grid[pad + r * (h + pad): pad + r * (h + pad) + h, pad + c * (w + pad): pad + c * (w + pad) + w] = image
+    return grid
+
+
+def show_grid(images, ncols: int | None = None, title: str | None = None, value_range=None, size: float = 4.0):
+    """One figure with a grid of single-channel images (e.g. GAN samples)."""
+    grid = image_grid(images, ncols)
+    fig, ax = plt.subplots(figsize=(size, size * grid.shape[0] / grid.shape[1]))
+    vmin, vmax = value_range if value_range is not None else (None, None)
+    ax.imshow(grid, cmap="gray", vmin=vmin, vmax=vmax, interpolation="nearest")
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def compare(images: Mapping[str, object] | Sequence, titles: Sequence[str] | None = None, *, cmap: str = "gray",
+            size: float = 2.6, same_scale: bool = False, pixel_grid: bool = False, colorbar: bool = False):
+    """Images side by side, each with its title and its shape.
+
+    ``images`` is a ``{title: image}`` dict or a sequence with ``titles``. Pixels are drawn
+    as blocks (no smoothing), so an upsampled image shows exactly what the method did.
+    """
+    if isinstance(images, Mapping):
+        titles, images = list(images.keys()), list(images.values())
+    images = [_as_image(im) for im in images]
+    titles = list(titles) if titles is not None else [""] * len(images)
+    lo = min(float(im.min()) for im in images) if same_scale else None
+    hi = max(float(im.max()) for im in images) if same_scale else None
+    fig, axes = plt.subplots(1, len(images), figsize=(size * len(images), size + 0.4), squeeze=False)
+    for ax, image, title in zip(axes[0], images, titles):
+        shown = ax.imshow(image, cmap=cmap, vmin=lo, vmax=hi, interpolation="nearest")
+        ax.set_title(f"{title}\n{image.shape[0]}×{image.shape[1]}" if title else f"{image.shape[0]}×{image.shape[1]}", fontsize=9)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if pixel_grid and max(image.shape[:2]) <= 32:
+            ax.set_xticks(np.arange(-0.5, image.shape[1], 1), minor=True)
+            ax.set_yticks(np.arange(-0.5, image.shape[0], 1), minor=True)
+            ax.grid(which="minor", color="tab:red", linewidth=0.3)
+            ax.tick_params(which="minor", length=0)
+        if colorbar:
+            fig.colorbar(shown, ax=ax, fraction=0.046, pad=0.04)
+    fig.tight_layout()
+    return fig
+
+
+def show_matrix(matrix, title: str = "", annotate: bool = True, cmap: str = "viridis", fmt: str = "{:g}", size: float = 3.5):
+    """A small 2-D array as a heat map with its values written in (overlap counts, kernels, C)."""
+    matrix = np.asarray(to_numpy(matrix), dtype=np.float64)
+    fig, ax = plt.subplots(figsize=(size, size * matrix.shape[0] / max(matrix.shape[1], 1) + 0.3))
+    ax.imshow(matrix, cmap=cmap, interpolation="nearest")
+    if annotate and matrix.size <= 400:
+        mid = (matrix.max() + matrix.min()) / 2
+        for (r, c), v in np.ndenumerate(matrix):
+            ax.text(c, r, fmt.format(v), ha="center", va="center", fontsize=7, color="black" if v > mid else "white")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def feature_maps(maps, max_maps: int = 16, ncols: int = 8, title: str | None = None, size: float = 1.3):
+    """The channels of one activation ``(C, H, W)`` (or ``(H, W, C)`` when ``channels_last``) as small images."""
+    maps = np.asarray(to_numpy(maps), dtype=np.float32)
+    if maps.ndim == 4:
+        maps = maps[0]
+    if maps.ndim != 3:
+        raise ValueError(f"expected (C, H, W), got shape {maps.shape}")
+    maps = maps[:max_maps]
+    nrows = int(np.ceil(len(maps) / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows), squeeze=False)
+    for ax in axes.flat:
+        ax.set_axis_off()
+    for i, (ax, fmap) in enumerate(zip(axes.flat, maps)):
+        ax.imshow(fmap, cmap="magma", interpolation="nearest")
+        ax.set_title(f"ch {i}", fontsize=7)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def _in_notebook() -> bool:
+    try:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+    except ImportError:
+        return False
+    return shell is not None and shell.__class__.__name__ == "ZMQInteractiveShell"
+
+
+class LivePlot:
+    """Training curves that redraw in place in Jupyter; headless, they just collect.
+
+    >>> plot = LivePlot(["loss_d", "loss_g"], title="DCGAN losses")
+    >>> for step in range(100):
+    ...     plot.update(step, loss_d=..., loss_g=...)
+    >>> fig = plot.figure()   # the final figure, also returned when headless
+    """
+
+    def __init__(self, names: Sequence[str], title: str = "", every: int = 1, xlabel: str = "step"):
+        self.names = list(names)
+        self.title, self.every, self.xlabel = title, max(1, every), xlabel
+        self.steps: list[float] = []
+        self.values: dict[str, list[float]] = {name: [] for name in self.names}
+        self._handle = None
+        self._calls = 0
+
+    def update(self, step: float, **values: float) -> None:
+        unknown = set(values) - set(self.names)
+        if unknown:
+            raise ValueError(f"LivePlot got values for {sorted(unknown)}; it was made for {self.names}")
+        self.steps.append(float(step))
+        for name in self.names:
+            self.values[name].append(float(values.get(name, np.nan)))
+        self._calls += 1
+        if self._calls % self.every == 0:
+            self.draw()
+
+    def figure(self):
+        fig, ax = plt.subplots(figsize=(6, 3))
+        for name in self.names:
+            ax.plot(self.steps, self.values[name], label=name)
+        ax.set_xlabel(self.xlabel)
+        ax.set_title(self.title)
+        if self.names:
+            ax.legend(loc="upper right")
+        ax.grid(alpha=0.3)
+        fig.tight_layout()
+        return fig
+
+    def draw(self) -> None:
+        """Redraw in place in Jupyter (one output area, updated); a no-op headless."""
+        if not _in_notebook():
+            return
+        from IPython.display import display
+
+        fig = self.figure()
+        if self._handle is None:
+            self._handle = display(fig, display_id=True)
+        else:
+            self._handle.update(fig)
+        plt.close(fig)
