@@ -1,0 +1,92 @@
+"""Lesson 00's environment check: what is installed, where we run, whether the data is sound.
+
+Versions are read from package metadata, so the check imports neither TensorFlow nor
+PyTorch (importing both into one kernel is what the course avoids).
+"""
+
+from __future__ import annotations
+
+import ast
+import html
+import platform
+import sys
+from importlib import metadata
+from pathlib import Path
+
+from . import runtime
+from .data import DataError, mnist_path, verify_mnist
+
+#: (distribution name, why the course needs it)
+PACKAGES = [
+    ("numpy", "arrays: every lesson"),
+    ("matplotlib", "figures"),
+    ("ipywidgets", "interactive explorers"),
+    ("scipy", "Fréchet distance, interpolation"),
+    ("scikit-image", "PSNR/SSIM and natural test images (lesson 08)"),
+    ("tensorflow", "Keras lessons 04 and 06"),
+    ("keras", "Keras lessons 04 and 06"),
+    ("torch", "PyTorch lessons 05, 07–09"),
+    ("torchinfo", "PyTorch model summaries"),
+    ("tqdm", "progress bars"),
+]
+SUPPORTED_PYTHON = ((3, 10), (3, 13))
+
+
+def version(distribution: str) -> str | None:
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def report() -> list[dict]:
+    """Rows of ``{"item", "ok", "detail"}``: Python, packages, GPU, where we run, data."""
+    rows = []
+    lo, hi = SUPPORTED_PYTHON
+    py_ok = lo <= sys.version_info[:2] <= hi
+    rows.append({"item": "Python", "ok": py_ok,
+                 "detail": f"{platform.python_version()} (course supports {lo[0]}.{lo[1]}–{hi[0]}.{hi[1]})"})
+    for name, why in PACKAGES:
+        found = version(name)
+        rows.append({"item": name, "ok": found is not None,
+                     "detail": f"{found} — {why}" if found else f"missing — {why}: pip install -r requirements.txt"})
+    gpu = runtime.cuda_visible()
+    rows.append({"item": "GPU", "ok": True,
+                 "detail": "CUDA GPU visible" if gpu else "none: the lessons run on the CPU (profile 'cpu' or 'smoke')"})
+    rows.append({"item": "Run profile", "ok": True, "detail": runtime.describe()})
+    try:
+        verify_mnist()
+        rows.append({"item": "MNIST", "ok": True, "detail": f"verified (SHA-256 matches): {mnist_path()}"})
+    except DataError as err:
+        rows.append({"item": "MNIST", "ok": False, "detail": str(err)})
+    return rows
+
+
+def show(rows: list[dict] | None = None) -> list[dict]:
+    """Display the report as an HTML table in Jupyter (plain text elsewhere); return the rows."""
+    rows = report() if rows is None else rows
+    try:
+        from IPython.display import HTML, display
+    except ImportError:  # plain Python
+        for row in rows:
+            print(f"{'OK ' if row['ok'] else 'FIX'} {row['item']:<14} {row['detail']}")
+        return rows
+    cells = "".join(
+        f"<tr><td>{'✅' if r['ok'] else '❌'}</td><td><b>{html.escape(r['item'])}</b></td>"
+        f"<td style='text-align:left'>{html.escape(r['detail'])}</td></tr>"
+        for r in rows
+    )
+    display(HTML(f"<table class='course-envcheck'><tr><th></th><th>item</th><th>status</th></tr>{cells}</table>"))
+    return rows
+
+
+def module_tour(package_dir: Path | None = None) -> list[tuple[str, str]]:
+    """``(module, first line of its docstring)`` for every helpers module, read without importing it."""
+    package_dir = package_dir or Path(__file__).parent
+    tour = []
+    for path in sorted(package_dir.glob("*.py")):
+        if path.name.startswith("_"):
+            continue
+        doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) or ""
+        tour.append((f"helpers.{path.stem}", doc.strip().splitlines()[0] if doc.strip() else ""))
+    return tour
