@@ -88,7 +88,7 @@ def figure_png(kernel_size: int, stride: int, padding: int, input_size: int = 3)
 
     d = scatter_data(kernel_size, stride, padding, input_size)
     k, s, p, n = d["kernel_size"], d["stride"], d["padding"], d["input_size"]
-    fig = Figure(figsize=(10, 3.6))
+    fig = Figure(figsize=(10, 3.8))
     FigureCanvasAgg(fig)
     ax_in, ax_sc, ax_ov = (fig.add_subplot(1, 3, i, label=name) for i, name in ((1, "input"), (2, "scatter"), (3, "overlap")))
 
@@ -124,7 +124,7 @@ def figure_png(kernel_size: int, stride: int, padding: int, input_size: int = 3)
         ax_ov.set_title(f"overlap on the {counts.shape[0]}×{counts.shape[1]} output\ninterior max/min = {ratio}", fontsize=9)
     fig.tight_layout()
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=80)
+    fig.savefig(buffer, format="png", dpi=80, bbox_inches="tight", pad_inches=0.1)
     return buffer.getvalue()
 
 
