@@ -203,6 +203,7 @@ def build(root: Path = ROOT, check: bool = False) -> list[str]:
     for path in solutions:
         text = path.read_text(encoding="utf-8")
         nb = nbformat.reads(text, as_version=4)
+        students.discard(path.name)
         try:
             solution_text = dumps(normalise_solution(nb, path.name))
             student_text = dumps(student_version(nbformat.reads(solution_text, as_version=4), path.name))
@@ -210,7 +211,6 @@ def build(root: Path = ROOT, check: bool = False) -> list[str]:
             problems.append(str(err))
             continue
         target = root / NOTEBOOKS / path.name
-        students.discard(path.name)
         if check:
             if has_outputs(nb):
                 problems.append(f"{SOLUTIONS}/{path.name} has outputs or execution counts (run without --check to strip them)")
