@@ -7,7 +7,7 @@ matplotlib figure, so a lesson can tweak it or a test can inspect it.
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -97,6 +97,40 @@ def show_matrix(matrix, title: str = "", annotate: bool = True, cmap: str = "vir
     ax.set_xticks([])
     ax.set_yticks([])
     ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def sample_points(in_size: int, rows: Mapping[str, object], size: float = 9.0):
+    """Where the output pixels of a 1-D resize sample the input (lesson 02's ``align_corners`` picture).
+
+    The bottom row is the input: ``in_size`` pixels, centres at 0, 1, ... Each entry of
+    ``rows`` is one convention, ``{title: source coordinates of the output pixels}`` (e.g. from
+    ``reference.source_coordinates``): its output pixels are drawn as boxes in input units,
+    each with a dot where it samples. Samples outside the input's centres are drawn hollow
+    (they are clamped to the edge pixel).
+    """
+    rows = {title: np.asarray(to_numpy(coords), dtype=np.float64) for title, coords in rows.items()}
+    fig, ax = plt.subplots(figsize=(size, 0.9 * (len(rows) + 1) + 0.4))
+    levels = [("input", np.arange(in_size, dtype=np.float64))] + list(rows.items())
+    for level, (title, coords) in enumerate(levels):
+        width = float(np.diff(coords).mean()) if len(coords) > 1 else 1.0
+        colour = "0.35" if level == 0 else f"C{level - 1}"
+        for c in coords:
+            ax.add_patch(plt.Rectangle((c - width / 2, level - 0.3), width, 0.6, fill=False, edgecolor=colour, linewidth=1))
+        inside = (coords >= 0) & (coords <= in_size - 1)
+        ax.scatter(coords[inside], np.full(inside.sum(), level), color=colour, s=18, zorder=3)
+        ax.scatter(coords[~inside], np.full((~inside).sum(), level), facecolors="none", edgecolors=colour, s=18, zorder=3)
+        ax.text(-0.6 - 0.5 * width, level, f"{title} ({len(coords)})", ha="right", va="center", fontsize=9, color=colour)
+    for c in range(in_size):
+        ax.axvline(c, color="0.85", linewidth=0.6, zorder=0)
+    ax.axvspan(-0.5, in_size - 0.5, color="0.95", zorder=-1)
+    ax.set_xlim(-0.5 - 0.35 * in_size - 1.5, in_size + 0.2)
+    ax.set_ylim(-0.6, len(levels) - 0.4)
+    ax.set_yticks([])
+    ax.set_xticks(np.arange(in_size))
+    ax.spines[["left", "right", "top"]].set_visible(False)
+    ax.set_xlabel("position in input pixels (grey band: the input's extent; lines: input pixel centres)", fontsize=8)
     fig.tight_layout()
     return fig
 
