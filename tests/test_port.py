@@ -174,3 +174,26 @@ def test_depth_to_space_is_pixel_shuffle_with_channels_regrouped(keras_run):
     y = F.pixel_shuffle(torch.from_numpy(layouts.nhwc_to_nchw(regrouped)), r)
     np.testing.assert_array_equal(layouts.nchw_to_nhwc(y.numpy()), tf_y)
     assert c_out == 2
+
+
+def test_shipped_keras_fixture_ports_exactly_and_the_naive_port_does_not():
+    """data/keras_conv_transpose.npz (scripts/make_keras_fixture.py), as lesson 05 uses it."""
+    from helpers import DATA_DIR
+
+    config, arrays = layouts.load_arrays(DATA_DIR / "keras_conv_transpose.npz")
+    layer = config["conv_transpose"]
+    assert (layer["kernel_size"], layer["strides"], layer["padding"]) == ([3, 3], [2, 2], "same")
+    module = port_torch.conv_transpose_from_keras(arrays["kernel"], arrays["bias"], layer)
+    x = torch.from_numpy(layouts.nhwc_to_nchw(arrays["x"]))
+    with torch.no_grad():
+        y = layouts.nchw_to_nhwc(module(x).numpy())
+        naive = F.conv_transpose2d(x, module.conv.weight, module.conv.bias, stride=2, padding=1, output_padding=1)
+    np.testing.assert_allclose(y, arrays["y"], **TOL)
+    assert np.abs(layouts.nchw_to_nhwc(naive.numpy()) - arrays["y"]).max() > 1e-2
+    # the whole little model: Conv2D (k3, same = PyTorch padding=1), ReLU, then the port
+    conv = torch.nn.Conv2d(1, 8, 3, padding=1)
+    with torch.no_grad():
+        conv.weight.copy_(torch.from_numpy(layouts.keras_conv_kernel_to_torch(arrays["conv_kernel"])))
+        conv.bias.copy_(torch.from_numpy(arrays["conv_bias"]))
+        out = module(torch.relu(conv(torch.from_numpy(layouts.nhwc_to_nchw(arrays["digits_low"])))))
+    np.testing.assert_allclose(layouts.nchw_to_nhwc(out.numpy()), arrays["model_y"], **TOL)
