@@ -1,0 +1,348 @@
+"""The course's reference DCGAN for 28×28 MNIST in Keras 3 (TensorFlow backend).
+
+Used by lesson 06 (the models) and by ``python -m helpers.gan --framework keras``
+(:func:`train`). Imports TensorFlow and Keras only, never PyTorch.
+
+The recipe is DCGAN's (Radford et al. 2015): strided (transposed) convolutions and no
+pooling, BatchNorm everywhere except at G's output and D's input, ReLU and tanh in G,
+LeakyReLU(0.2) in D, N(0, 0.02) weights, Adam(2e-4, β₁ = 0.5). The generator's two
+×2 upsampling blocks are a parameter (``helpers.gan.UPSAMPLE_KINDS``):
+
+* ``convtranspose``  — Conv2DTranspose k4 s2: every output pixel gets the same overlap;
+* ``convtranspose3`` — Conv2DTranspose k3 s2: uneven overlap, hence checkerboards;
+* ``resize_conv``    — UpSampling2D(nearest) then a 3×3 convolution;
+* ``pixel_shuffle``  — a 3×3 convolution to 4C channels, then ``tf.nn.depth_to_space``,
+  with ICNR initialisation so that it starts out as nearest-neighbour upsampling.
+
+Resuming is exact: the checkpoint holds the weights of G, D and the EMA generator, both
+optimizers' state and the step, and every random draw of a step (the batch, the noise)
+is a pure function of ``(seed, step)``; so on the CPU an interrupted and resumed run
+ends with the same weights as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import layers
+
+from .data import load_mnist
+from .gan import UPSAMPLE_KINDS, CheckpointError, GanConfig, atomic_write, to_uint8
+
+CHECKPOINT_NAME = "checkpoint_keras.npz"
+CHECKPOINT_FORMAT = 1
+_SAMPLE_BATCH = 500
+
+
+def _init():
+    """DCGAN's weight initialisation: N(0, 0.02)."""
+    return keras.initializers.RandomNormal(mean=0.0, stddev=0.02)
+
+
+def _batch_norm(name=None):
+    # PyTorch's defaults (momentum 0.1 there is 0.9 here, eps 1e-5): the moving statistics
+    # follow the recent weights closely, which matters when sampling in inference mode.
+    return layers.BatchNormalization(momentum=0.9, epsilon=1e-5, name=name)
+
+
+# --------------------------------------------------------------------------- pixel shuffle
+
+@keras.saving.register_keras_serializable(package="course")
+class ICNR(keras.initializers.Initializer):
+    """ICNR (Aitken et al. 2017) for a conv that feeds ``tf.nn.depth_to_space(block)``.
+
+    Draws a kernel for ``C`` output channels and repeats it for each of the ``block²``
+    sub-pixel positions, so the layer starts out as "convolve, then nearest-neighbour
+    upsample" and has no checkerboard at initialisation. ``depth_to_space`` reads channel
+    ``(i·block + j)·C + c`` for output channel ``c`` at sub-pixel ``(i, j)`` (position-major;
+    PyTorch's ``PixelShuffle`` is channel-major, ``c·block² + i·block + j``), so the copies
+    are tiled along the last axis, not interleaved.
+    """
+
+    def __init__(self, block: int = 2, base=None):
+        self.block = int(block)
+        self.base = keras.initializers.get(base) if base is not None else _init()
+
+    def __call__(self, shape, dtype=None):
+        kh, kw, cin, cout = shape
+        copies = self.block ** 2
+        if cout % copies:
+            raise ValueError(f"ICNR: {cout} output channels are not a multiple of block²={copies}")
+        kernel = self.base((kh, kw, cin, cout // copies), dtype=dtype)
+        return keras.ops.tile(kernel, (1, 1, 1, copies))
+
+    def get_config(self):
+        return {"block": self.block, "base": keras.initializers.serialize(self.base)}
+
+
+@keras.saving.register_keras_serializable(package="course")
+class DepthToSpace(layers.Layer):
+    """``tf.nn.depth_to_space``: (H, W, block²·C) → (block·H, block·W, C), TensorFlow's channel order."""
+
+    def __init__(self, block: int = 2, **kwargs):
+        super().__init__(**kwargs)
+        self.block = int(block)
+
+    def call(self, x):
+        return tf.nn.depth_to_space(x, self.block)
+
+    def compute_output_shape(self, shape):
+        b, h, w, c = shape
+        block = self.block
+        return (b, None if h is None else h * block, None if w is None else w * block, c // block ** 2)
+
+    def get_config(self):
+        return {**super().get_config(), "block": self.block}
+
+
+# --------------------------------------------------------------------------- models
+
+def upsample_block(x, channels: int, kind: str, *, use_bias: bool, activation=None, name: str = "up"):
+    """Double the height and width of ``x`` and give it ``channels`` channels, the ``kind`` way."""
+    if kind == "convtranspose":
+        return layers.Conv2DTranspose(channels, 4, strides=2, padding="same", use_bias=use_bias, activation=activation,
+                                      kernel_initializer=_init(), name=f"{name}_convT4")(x)
+    if kind == "convtranspose3":
+        return layers.Conv2DTranspose(channels, 3, strides=2, padding="same", use_bias=use_bias, activation=activation,
+                                      kernel_initializer=_init(), name=f"{name}_convT3")(x)
+    if kind == "resize_conv":
+        x = layers.UpSampling2D(2, interpolation="nearest", name=f"{name}_nearest")(x)
+        return layers.Conv2D(channels, 3, padding="same", use_bias=use_bias, activation=activation,
+                             kernel_initializer=_init(), name=f"{name}_conv3")(x)
+    if kind == "pixel_shuffle":
+        # The bias (if any) is repeated too: zeros, so ICNR's symmetry holds at the start.
+        x = layers.Conv2D(4 * channels, 3, padding="same", use_bias=use_bias, kernel_initializer=ICNR(2),
+                          name=f"{name}_conv3x4")(x)
+        x = DepthToSpace(2, name=f"{name}_shuffle")(x)
+        return layers.Activation(activation, name=f"{name}_{activation}")(x) if activation else x
+    raise ValueError(f"upsample must be one of {', '.join(UPSAMPLE_KINDS)}; got {kind!r}")
+
+
+def build_generator(latent_dim: int = 64, upsample: str = "convtranspose", width: int = 128) -> keras.Model:
+    """G: z → dense 7·7·width → BN-ReLU → up to 14×14×width/2 → BN-ReLU → up to 28×28×1 → tanh."""
+    if upsample not in UPSAMPLE_KINDS:
+        raise ValueError(f"upsample must be one of {', '.join(UPSAMPLE_KINDS)}; got {upsample!r}")
+    if width < 2 or width % 2:
+        raise ValueError(f"width must be an even number ≥ 2; got {width}")
+    z = keras.Input((latent_dim,), name="z")
+    x = layers.Dense(7 * 7 * width, use_bias=False, kernel_initializer=_init(), name="project")(z)
+    x = layers.Reshape((7, 7, width), name="to_7x7")(x)
+    x = layers.ReLU(name="relu_7")(_batch_norm("bn_7")(x))
+    x = upsample_block(x, width // 2, upsample, use_bias=False, name="up14")
+    x = layers.ReLU(name="relu_14")(_batch_norm("bn_14")(x))
+    x = upsample_block(x, 1, upsample, use_bias=True, activation="tanh", name="up28")
+    return keras.Model(z, x, name=f"generator_{upsample}")
+
+
+def build_discriminator(width: int = 64) -> keras.Model:
+    """D: 28×28×1 → conv4×4 s2 (width) → LeakyReLU → conv4×4 s2 (2·width) → BN → LeakyReLU → one logit."""
+    image = keras.Input((28, 28, 1), name="image")
+    x = layers.Conv2D(width, 4, strides=2, padding="same", kernel_initializer=_init(), name="conv14")(image)
+    x = layers.LeakyReLU(0.2, name="lrelu14")(x)
+    x = layers.Conv2D(2 * width, 4, strides=2, padding="same", use_bias=False, kernel_initializer=_init(),
+                      name="conv7")(x)
+    x = layers.LeakyReLU(0.2, name="lrelu7")(_batch_norm("bn7")(x))
+    x = layers.Flatten(name="flatten")(x)
+    logit = layers.Dense(1, kernel_initializer=_init(), name="logit")(x)
+    return keras.Model(image, logit, name="discriminator")
+
+
+def discriminator_loss(real_logits, fake_logits, real_target: float = 1.0):
+    """Binary cross-entropy: real digits towards ``real_target`` (1, or less with label smoothing), fakes towards 0."""
+    bce = keras.losses.binary_crossentropy
+    return (keras.ops.mean(bce(keras.ops.full_like(real_logits, real_target), real_logits, from_logits=True))
+            + keras.ops.mean(bce(keras.ops.zeros_like(fake_logits), fake_logits, from_logits=True)))
+
+
+def generator_loss(fake_logits):
+    """The non-saturating loss: G wants D to call its fakes real (−log D(G(z)))."""
+    return keras.ops.mean(keras.losses.binary_crossentropy(keras.ops.ones_like(fake_logits), fake_logits,
+                                                           from_logits=True))
+
+
+# --------------------------------------------------------------------------- training
+
+class _Run:
+    """The models, optimizers and compiled step of one training run."""
+
+    def __init__(self, cfg: GanConfig):
+        self.cfg = cfg
+        keras.utils.set_random_seed(cfg.seed)  # the initial weights
+        self.g = build_generator(cfg.latent_dim, cfg.upsample, cfg.g_width)
+        self.d = build_discriminator(cfg.d_width)
+        self.ema = build_generator(cfg.latent_dim, cfg.upsample, cfg.g_width)
+        self.ema.set_weights(self.g.get_weights())
+        self.opt_g = keras.optimizers.Adam(cfg.lr, beta_1=cfg.beta1, beta_2=cfg.beta2)
+        self.opt_d = keras.optimizers.Adam(cfg.lr, beta_1=cfg.beta1, beta_2=cfg.beta2)
+        self.opt_g.build(self.g.trainable_variables)
+        self.opt_d.build(self.d.trainable_variables)
+        jit = bool(cfg.extra.get("jit_compile", True))  # XLA: about 3× faster on a 2-core CPU
+        self.step_fn = tf.function(self._step, jit_compile=jit)
+        self.sample_fn = tf.function(lambda z: self.ema(z, training=False), jit_compile=jit)
+
+    def _step(self, real, z, ema_decay):
+        cfg = self.cfg
+        with tf.GradientTape() as tape_g, tf.GradientTape() as tape_d:
+            fake = self.g(z, training=True)
+            real_logits = self.d(real, training=True)
+            fake_logits = self.d(fake, training=True)
+            loss_d = discriminator_loss(real_logits, fake_logits, 1.0 - cfg.label_smoothing)
+            loss_g = generator_loss(fake_logits)
+        grads_d = tape_d.gradient(loss_d, self.d.trainable_variables)
+        grads_g = tape_g.gradient(loss_g, self.g.trainable_variables)
+        self.opt_d.apply_gradients(zip(grads_d, self.d.trainable_variables))
+        self.opt_g.apply_gradients(zip(grads_g, self.g.trainable_variables))
+        # EMA of G's weights; BN's moving statistics are copied (decay 0 copies everything).
+        for avg, w in zip(self.ema.trainable_variables, self.g.trainable_variables):
+            avg.assign(ema_decay * avg + (1.0 - ema_decay) * w)
+        for avg, w in zip(self.ema.non_trainable_variables, self.g.non_trainable_variables):
+            avg.assign(w)
+        return loss_d, loss_g
+
+    # ---- state
+    def _groups(self) -> dict[str, list]:
+        return {"g": self.g.variables, "d": self.d.variables, "ema": self.ema.variables,
+                "opt_g": self.opt_g.variables, "opt_d": self.opt_d.variables}
+
+    def save(self, path: Path, step: int, history: list) -> None:
+        arrays = {f"{group}/{i}": np.asarray(v.numpy()) for group, vs in self._groups().items() for i, v in enumerate(vs)}
+        arrays["meta"] = np.frombuffer(json.dumps({
+            "format": CHECKPOINT_FORMAT, "step": int(step), "config": self.cfg.to_dict(), "history": history,
+        }).encode(), dtype=np.uint8)
+
+        def write(f):
+            buffer = io.BytesIO()  # np.savez wants to seek; the file object may not
+            np.savez(buffer, **arrays)
+            f.write(buffer.getvalue())
+
+        atomic_write(path, write)
+
+    def load(self, path: Path) -> tuple[int, list]:
+        fix = f"Delete {path} (or choose another --out) to start afresh."
+        try:
+            with np.load(path, allow_pickle=False) as archive:
+                arrays = {k: archive[k] for k in archive.files}
+            meta = json.loads(arrays.pop("meta").tobytes().decode())
+        except Exception as exc:
+            raise CheckpointError(f"cannot read the checkpoint {path}: {type(exc).__name__}: {exc}. {fix}") from None
+        if meta.get("format") != CHECKPOINT_FORMAT:
+            raise CheckpointError(f"{path} has checkpoint format {meta.get('format')!r}, expected {CHECKPOINT_FORMAT}. {fix}")
+        try:
+            saved = GanConfig.from_dict(meta["config"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise CheckpointError(f"{path} holds an unreadable configuration ({exc}). {fix}") from None
+        if not saved.same_run(self.cfg):
+            changed = sorted(k for k, v in self.cfg.to_dict().items() if k != "samples" and saved.to_dict().get(k) != v)
+            raise CheckpointError(f"{path} was written by a different run (it differs in {', '.join(changed)}). {fix}")
+        for group, variables in self._groups().items():
+            for i, v in enumerate(variables):
+                key = f"{group}/{i}"
+                if key not in arrays or tuple(arrays[key].shape) != tuple(v.shape):
+                    raise CheckpointError(f"{path} does not match the model ({key} missing or misshapen). {fix}")
+        for group, variables in self._groups().items():
+            for i, v in enumerate(variables):
+                v.assign(arrays[f"{group}/{i}"])
+        return int(meta["step"]), list(meta.get("history", []))
+
+    def samples(self, n: int) -> np.ndarray:
+        """``n`` digits from the EMA generator, BN in inference mode, noise fixed by the seed."""
+        out = []
+        for start in range(0, n, _SAMPLE_BATCH):
+            size = min(_SAMPLE_BATCH, n - start)
+            z = tf.random.stateless_normal((size, self.cfg.latent_dim), seed=(self.cfg.seed + 1, 10**6 + start))
+            out.append(self.sample_fn(z).numpy())
+        return to_uint8(np.concatenate(out), (-1.0, 1.0))
+
+
+def _epoch_order(cfg: GanConfig, epoch: int) -> np.ndarray:
+    """The shuffled order of the training digits in ``epoch``: a pure function of (seed, epoch)."""
+    return np.random.default_rng([cfg.seed, epoch]).permutation(cfg.n_train)
+
+
+def training_data(cfg: GanConfig) -> np.ndarray:
+    """The ``cfg.n_train`` training digits as float32 (N, 28, 28, 1) in [-1, 1] (a seeded subset when < 60,000)."""
+    subset = cfg.n_train < 60_000
+    x, _ = load_mnist("train", cfg.n_train if subset else None, value_range=(-1.0, 1.0), channel="last",
+                      seed=cfg.seed if subset else None)
+    return x
+
+
+def train(cfg: GanConfig, out_dir: str | Path, resume: bool = False, *, progress: bool = True,
+          on_log: Callable[[int, dict], None] | None = None) -> tuple[np.ndarray, dict]:
+    """Train the DCGAN ``cfg`` describes; return ``(samples_uint8 (cfg.samples, 28, 28), info)``.
+
+    Checkpoints go to ``out_dir/checkpoint_keras.npz`` every ``cfg.checkpoint_interval``
+    steps and at the end (atomically). ``resume=True`` continues from it (from scratch if
+    there is none); an unreadable checkpoint or one from another configuration raises
+    :class:`helpers.gan.CheckpointError`. ``on_log(step, {"d": ..., "g": ...})`` is called
+    every ``cfg.log_every`` steps (a test uses it to interrupt a run).
+    """
+    from tqdm.auto import tqdm
+
+    if cfg.framework != "keras":
+        raise ValueError(f"helpers.gan_keras trains framework='keras' configurations; got {cfg.framework!r}")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    ckpt = out_dir / CHECKPOINT_NAME
+    started = time.perf_counter()
+    device = "/GPU:0" if tf.config.list_physical_devices("GPU") else "/CPU:0"
+    with tf.device(device):
+        run = _Run(cfg)
+        step, history = 0, []
+        if resume and ckpt.exists():
+            step, history = run.load(ckpt)
+        elif resume:
+            print(f"no checkpoint at {ckpt}: starting from scratch", flush=True)
+        first_step = step
+        data = tf.constant(training_data(cfg))
+        per_epoch = cfg.steps_per_epoch
+        order, order_epoch = None, -1
+        losses = dict(history[-1][1]) if history else {}
+        train_started = time.perf_counter()
+        with tqdm(total=cfg.steps, initial=step, desc=f"DCGAN keras {cfg.upsample}", unit="step",
+                  disable=not progress, mininterval=1.0) as bar:
+            while step < cfg.steps:
+                epoch, i = divmod(step, per_epoch)
+                if epoch != order_epoch:
+                    order, order_epoch = _epoch_order(cfg, epoch), epoch
+                index = order[i * cfg.batch_size:(i + 1) * cfg.batch_size]
+                real = tf.gather(data, index)
+                z = tf.random.stateless_normal((cfg.batch_size, cfg.latent_dim), seed=(cfg.seed, step))
+                decay = cfg.ema_decay if step >= cfg.ema_start else 0.0
+                loss_d, loss_g = run.step_fn(real, z, tf.constant(decay, tf.float32))
+                step += 1
+                bar.update(1)
+                if step % cfg.log_every == 0 or step == cfg.steps:
+                    losses = {"d": float(loss_d), "g": float(loss_g)}
+                    history.append([step, losses])
+                    bar.set_postfix(loss_d=f"{losses['d']:.3f}", loss_g=f"{losses['g']:.3f}")
+                    if on_log is not None:
+                        on_log(step, losses)
+                if step % cfg.checkpoint_interval == 0 or step == cfg.steps:
+                    run.save(ckpt, step, history)
+        train_s = time.perf_counter() - train_started
+        if step == first_step and not ckpt.exists():  # steps == 0 cannot happen (cfg validates), but stay safe
+            run.save(ckpt, step, history)
+        samples = run.samples(cfg.samples)
+    trained = step - first_step
+    info = {
+        "steps": step,
+        "resumed_from": first_step,
+        "images_per_s": trained * cfg.batch_size / train_s if trained and train_s > 0 else float("nan"),
+        "wall_s": time.perf_counter() - started,
+        "train_s": train_s,
+        "device": f"{device} · TensorFlow {tf.__version__} · Keras {keras.__version__}"
+                  f"{' · XLA' if cfg.extra.get('jit_compile', True) else ''}",
+        "losses": losses,
+        "history": history,
+        "ema_decay": cfg.ema_decay,
+        "checkpoint": str(ckpt),
+    }
+    return samples, info

@@ -1,0 +1,203 @@
+"""The Keras DCGAN: model shapes and recipe, pixel shuffle's channel order and ICNR,
+training in the smoke profile, checkpoints, and exact resume after an interruption."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+keras = pytest.importorskip("keras")
+import tensorflow as tf  # noqa: E402
+
+from helpers import gan  # noqa: E402
+from helpers.gan_keras import (  # noqa: E402
+    CHECKPOINT_NAME,
+    ICNR,
+    DepthToSpace,
+    build_discriminator,
+    build_generator,
+    discriminator_loss,
+    generator_loss,
+    train,
+)
+
+
+def smoke_cfg(**overrides):
+    return gan.config_for("keras", "smoke", **overrides)
+
+
+def read_checkpoint(path):
+    with np.load(path) as archive:
+        return {k: archive[k] for k in archive.files if k != "meta"}
+
+
+class Interrupt(Exception):
+    pass
+
+
+# --------------------------------------------------------------------------- models
+
+@pytest.mark.parametrize("kind", gan.UPSAMPLE_KINDS)
+def test_generator_maps_noise_to_digits_in_tanh_range(kind):
+    keras.utils.set_random_seed(0)
+    g = build_generator(latent_dim=16, upsample=kind, width=8)
+    assert g.input_shape == (None, 16)
+    assert g.output_shape == (None, 28, 28, 1)
+    x = g(np.random.default_rng(0).normal(size=(5, 16)).astype("float32"), training=False).numpy()
+    assert x.shape == (5, 28, 28, 1)
+    assert np.all(np.abs(x) <= 1.0) and x.std() > 0
+    assert g.layers[-1].get_config().get("activation") == "tanh"
+
+
+def test_generator_follows_the_dcgan_recipe():
+    g = build_generator(latent_dim=32, upsample="convtranspose", width=16)
+    names = [type(layer).__name__ for layer in g.layers]
+    assert names.count("BatchNormalization") == 2  # after the projection and the first block, not at the output
+    assert "Conv2DTranspose" in names and not any("Pool" in n for n in names)
+    kernel = g.get_layer("project").kernel.numpy()
+    assert abs(kernel.std() - 0.02) < 0.002 and abs(kernel.mean()) < 0.002  # N(0, 0.02)
+    assert g.get_layer("up14_convT4").kernel.shape == (4, 4, 8, 16)  # k4, (kH, kW, out, in)
+    g3 = build_generator(latent_dim=32, upsample="convtranspose3", width=16)
+    assert g3.get_layer("up14_convT3").kernel.shape == (3, 3, 8, 16)
+
+
+def test_discriminator_has_no_batchnorm_at_its_input_and_returns_one_logit():
+    d = build_discriminator(width=8)
+    assert d.output_shape == (None, 1)
+    kinds = [type(layer).__name__ for layer in d.layers]
+    assert kinds[1] == "Conv2D" and kinds[2] == "LeakyReLU" and kinds.count("BatchNormalization") == 1
+    assert d.get_layer("lrelu14").get_config()["negative_slope"] == pytest.approx(0.2)
+    assert d.get_layer("conv7").output.shape[1:] == (7, 7, 16)
+
+
+def test_bad_arguments_raise_value_errors():
+    with pytest.raises(ValueError, match="upsample must be one of"):
+        build_generator(16, "deconv")
+    with pytest.raises(ValueError, match="even"):
+        build_generator(16, "convtranspose", width=7)
+    with pytest.raises(ValueError, match="framework='keras'"):
+        train(gan.config_for("torch", "smoke"), "unused")
+
+
+def test_losses_are_binary_cross_entropies():
+    real, fake = np.array([[2.0], [-1.0]], "float32"), np.array([[0.5], [-3.0]], "float32")
+    sig = 1 / (1 + np.exp(-np.float64([2.0, -1.0, 0.5, -3.0])))
+    expected_d = -np.mean(np.log(sig[:2])) - np.mean(np.log(1 - sig[2:]))
+    expected_g = -np.mean(np.log(sig[2:]))
+    assert float(discriminator_loss(real, fake)) == pytest.approx(expected_d, rel=1e-5)
+    assert float(generator_loss(fake)) == pytest.approx(expected_g, rel=1e-5)
+    smoothed = -np.mean(0.9 * np.log(sig[:2]) + 0.1 * np.log(1 - sig[:2])) - np.mean(np.log(1 - sig[2:]))
+    assert float(discriminator_loss(real, fake, real_target=0.9)) == pytest.approx(smoothed, rel=1e-5)
+
+
+# --------------------------------------------------------------------------- pixel shuffle
+
+def test_depth_to_space_reads_channels_position_major():
+    c, block = 3, 2
+    x = np.random.default_rng(1).normal(size=(2, 4, 5, c * block * block)).astype("float32")
+    y = DepthToSpace(block)(x).numpy()
+    assert y.shape == (2, 8, 10, c)
+    for i in range(block):
+        for j in range(block):
+            for ch in range(c):
+                np.testing.assert_array_equal(y[:, i::block, j::block, ch], x[..., (i * block + j) * c + ch])
+    # PyTorch's PixelShuffle order (channel-major) would give a different image when C > 1
+    torch_order = x.reshape(2, 4, 5, c, block, block).transpose(0, 1, 4, 2, 5, 3).reshape(2, 8, 10, c)
+    assert not np.allclose(y, torch_order)
+
+
+def test_icnr_starts_pixel_shuffle_as_nearest_neighbour_upsampling():
+    keras.utils.set_random_seed(3)
+    conv = keras.layers.Conv2D(4 * 5, 3, padding="same", use_bias=False, kernel_initializer=ICNR(2))
+    x = np.random.default_rng(2).normal(size=(2, 6, 6, 7)).astype("float32")
+    y = DepthToSpace(2)(conv(x)).numpy()
+    for i, j in ((0, 1), (1, 0), (1, 1)):  # all four sub-pixels of every 2×2 block are equal
+        np.testing.assert_allclose(y[:, i::2, j::2], y[:, ::2, ::2], atol=1e-6)
+    assert y.std() > 0
+    with pytest.raises(ValueError, match="multiple"):
+        ICNR(2)((3, 3, 2, 6))
+
+
+def test_uneven_overlap_makes_checkerboards_at_initialisation():
+    z = tf.random.stateless_normal((64, 32), seed=(0, 0))
+    score = {}
+    for kind in ("convtranspose3", "pixel_shuffle", "resize_conv"):
+        keras.utils.set_random_seed(0)
+        score[kind] = gan.checkerboard_score(build_generator(32, kind, 32)(z, training=True).numpy())
+    assert score["convtranspose3"] > 2 * score["pixel_shuffle"]
+    assert score["convtranspose3"] > 2 * score["resize_conv"]
+
+
+# --------------------------------------------------------------------------- training
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("keras_smoke")
+    cfg = smoke_cfg()
+    samples, info = train(cfg, out, progress=False)
+    return cfg, out, samples, info
+
+
+def test_smoke_training_gives_digits_of_the_right_shape_and_finite_losses(smoke_run):
+    cfg, out, samples, info = smoke_run
+    gan.check_samples(samples, cfg.samples)
+    gan.check_losses(info["losses"])
+    assert samples.max() > samples.min()
+    assert info["steps"] == cfg.steps and info["images_per_s"] > 0 and info["wall_s"] > 0
+    assert "CPU" in info["device"] or "GPU" in info["device"]
+    assert [s for s, _ in info["history"]] == list(range(cfg.log_every, cfg.steps + 1, cfg.log_every))
+    assert (out / CHECKPOINT_NAME).is_file()
+    assert not [p for p in out.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_ema_generator_averages_and_decay_zero_copies(smoke_run, tmp_path):
+    _, out, _, _ = smoke_run
+    state = read_checkpoint(out / CHECKPOINT_NAME)
+    g = [k for k in state if k.startswith("g/")]
+    assert any(not np.array_equal(state[k], state["ema/" + k[2:]]) for k in g)
+    train(smoke_cfg(ema_decay=0.0, steps=2, checkpoint_every=2), tmp_path, progress=False)
+    state = read_checkpoint(tmp_path / CHECKPOINT_NAME)
+    for k in (k for k in state if k.startswith("g/")):
+        np.testing.assert_array_equal(state[k], state["ema/" + k[2:]])
+
+
+def test_resume_after_an_interruption_equals_an_uninterrupted_run(smoke_run, tmp_path):
+    cfg, out, samples, _ = smoke_run
+    assert cfg.checkpoint_every == 6 and cfg.steps == 12 and cfg.log_every == 4
+
+    def stop_at_8(step, losses):
+        if step == 8:
+            raise Interrupt
+
+    with pytest.raises(Interrupt):
+        train(cfg, tmp_path, progress=False, on_log=stop_at_8)
+    with np.load(tmp_path / CHECKPOINT_NAME) as archive:
+        assert b'"step": 6' in archive["meta"].tobytes()  # the last checkpoint before the interruption
+    resumed, info = train(cfg, tmp_path, resume=True, progress=False)
+    assert info["resumed_from"] == 6 and info["steps"] == 12
+    np.testing.assert_array_equal(resumed, samples)
+    a, b = read_checkpoint(out / CHECKPOINT_NAME), read_checkpoint(tmp_path / CHECKPOINT_NAME)
+    assert a.keys() == b.keys()
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+    # resuming a finished run trains nothing and gives the same digits again
+    again, info = train(cfg, tmp_path, resume=True, progress=False)
+    assert info["resumed_from"] == 12
+    np.testing.assert_array_equal(again, samples)
+
+
+def test_unreadable_or_foreign_checkpoints_raise_checkpoint_error(smoke_run, tmp_path):
+    cfg, out, _, _ = smoke_run
+    (tmp_path / CHECKPOINT_NAME).write_bytes((out / CHECKPOINT_NAME).read_bytes()[:1000])  # truncated
+    with pytest.raises(gan.CheckpointError, match="cannot read the checkpoint"):
+        train(cfg, tmp_path, resume=True, progress=False)
+    (tmp_path / CHECKPOINT_NAME).write_bytes((out / CHECKPOINT_NAME).read_bytes())
+    with pytest.raises(gan.CheckpointError, match="different run.*upsample"):
+        train(smoke_cfg(upsample="resize_conv"), tmp_path, resume=True, progress=False)
+
+
+def test_cli_exits_2_with_a_message_for_an_unreadable_checkpoint(tmp_path, capsys):
+    (tmp_path / CHECKPOINT_NAME).write_bytes(b"not a checkpoint")
+    status = gan.main(["--framework", "keras", "--profile", "smoke", "--out", str(tmp_path), "--resume"])
+    assert status == 2
+    assert "cannot read the checkpoint" in capsys.readouterr().err
