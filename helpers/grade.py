@@ -1,0 +1,63 @@
+"""Grade a folder of submissions into a gradebook: ``python -m helpers.grade SUBMISSIONS --out grades.csv``.
+
+SUBMISSIONS holds one folder per student: ``SUBMISSIONS/<student_id>/<lesson file name>.ipynb``.
+Writes ``grades.csv`` (one row per student × lesson × graded test), ``grades_totals.csv``
+(one row per student × lesson) and, with ``--feedback DIR``, one Markdown file per student
+and lesson. How it works and why it cannot be fooled: :mod:`helpers.grading`, docs/grading.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from .grading import Limits, grade_folder, sandbox_available
+from .grading.report import write_feedback, write_gradebook, write_totals
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m helpers.grade", description=__doc__.split("\n\n")[0])
+    parser.add_argument("submissions", type=Path, help="SUBMISSIONS/<student_id>/<lesson>.ipynb")
+    parser.add_argument("--out", type=Path, required=True, help="the gradebook CSV to write")
+    parser.add_argument("--totals", type=Path, help="totals per student and lesson (default: OUT_totals.csv)")
+    parser.add_argument("--feedback", type=Path, metavar="DIR", help="write DIR/<student_id>/<lesson>.md")
+    parser.add_argument("--jobs", type=int, default=2, help="submissions graded in parallel (default 2)")
+    parser.add_argument("--timeout", type=float, default=60, metavar="SECONDS", help="per cell (default 60)")
+    parser.add_argument("--lessons", nargs="+", metavar="NN", help="grade only these lessons (default: all submitted)")
+    parser.add_argument("--memory", type=int, default=4096, metavar="MB", help="memory cap per kernel (default 4096)")
+    parser.add_argument("--profile", default="smoke", choices=("smoke", "cpu", "gpu"),
+                        help="run profile of the graded runs (default smoke: heavy cells take seconds)")
+    parser.add_argument("--no-sandbox", action="store_true",
+                        help="run without the filesystem sandbox where Linux Landlock is missing (trusted submissions only)")
+    args = parser.parse_args(argv)
+
+    if not args.submissions.is_dir():
+        parser.error(f"{args.submissions} is not a folder")
+    if not args.no_sandbox and not sandbox_available():
+        parser.error("this system has no Landlock (Linux 5.13+), so a submission could write outside its "
+                     "temporary folder; grade on Linux, or pass --no-sandbox if you trust the submissions")
+    limits = Limits(timeout=args.timeout, memory_mb=args.memory, profile=args.profile,
+                    landlock="off" if args.no_sandbox else "require")
+    start = time.monotonic()
+    try:
+        graded = grade_folder(args.submissions, lessons=args.lessons, limits=limits, jobs=args.jobs,
+                              progress=lambda line: print(line, file=sys.stderr, flush=True))
+    except ValueError as exc:
+        parser.error(str(exc))
+    totals = args.totals or args.out.with_name(f"{args.out.stem}_totals.csv")
+    write_gradebook(graded, args.out)
+    write_totals(graded, totals)
+    if args.feedback:
+        write_feedback(graded, args.feedback)
+    runs = sum(1 for g in graded if g.seconds)
+    minutes = (time.monotonic() - start) / 60
+    print(f"graded {runs} notebook(s) of {len({g.student_id for g in graded})} student(s) in {minutes * 60:.0f} s "
+          f"({runs / minutes:.1f} per minute); wrote {args.out}, {totals}"
+          + (f", feedback in {args.feedback}/" if args.feedback else ""), file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,179 @@
+"""Judge a graded test in the grader's own process, on plain data.
+
+A probe is what a check displayed under ``COURSE_PROBE=1``: JSON text holding the check's
+name and the student's value encoded by :func:`helpers.checks.encode`. :func:`decode`
+turns it back into Python numbers, strings, tuples and NumPy arrays built here from bytes,
+so no object the student's code made ever reaches a comparison. The expected values and
+the tolerances are the solution run's probes; the submission's own ``options`` are ignored.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..checks import STUB_MARKER, explain_mismatch
+
+MAX_DEPTH = 16
+MAX_ITEMS = 100_000
+
+
+class BadProbe(ValueError):
+    """A probe that is not plain data of the expected form."""
+
+
+class Unencodable:
+    """Stands for a value the kernel could not encode (an object, a string array...)."""
+
+    def __init__(self, type_name: str):
+        self.type_name = type_name
+
+    def __repr__(self) -> str:
+        return f"<{self.type_name}>"
+
+
+def decode(value: Any, depth: int = 0) -> Any:
+    """Plain data from an encoded probe value; :class:`BadProbe` for anything else."""
+    if depth > MAX_DEPTH or not isinstance(value, dict):
+        raise BadProbe("malformed value")
+    kind = value.get("kind")
+    if kind == "plain":
+        v = value.get("value")
+        if v is None or type(v) in (bool, int, float, str):
+            return v
+        raise BadProbe("malformed plain value")
+    if kind == "seq":
+        items = value.get("items")
+        if not isinstance(items, list) or len(items) > MAX_ITEMS:
+            raise BadProbe("malformed sequence")
+        return tuple(decode(v, depth + 1) for v in items)
+    if kind == "array":
+        dtype, shape, data = value.get("dtype"), value.get("shape"), value.get("data")
+        if not (isinstance(dtype, str) and isinstance(shape, list) and isinstance(data, str)):
+            raise BadProbe("malformed array")
+        if not all(type(n) is int and n >= 0 for n in shape) or len(shape) > 32:
+            raise BadProbe("malformed array shape")
+        try:
+            dt = np.dtype(dtype)
+            raw = base64.b64decode(data, validate=True)
+        except (TypeError, ValueError, binascii.Error):
+            raise BadProbe("malformed array data") from None
+        if dt.kind not in "biuf" or dt.hasobject:
+            raise BadProbe(f"array of {dt} cannot be graded")
+        if len(raw) != int(np.prod(shape, dtype=np.int64)) * dt.itemsize:
+            raise BadProbe("array data does not match its shape")
+        return np.frombuffer(raw, dtype=dt).reshape(shape)
+    if kind == "invalid":
+        return Unencodable(str(value.get("type", "object"))[:100])
+    raise BadProbe("malformed value")
+
+
+@dataclass
+class Probe:
+    name: str
+    value: Any
+    options: dict
+
+
+def parse_probe(text: str) -> Probe:
+    try:
+        payload = json.loads(text)
+    except (json.JSONDecodeError, RecursionError):
+        raise BadProbe("not JSON") from None
+    if not isinstance(payload, dict) or not isinstance(payload.get("name"), str):
+        raise BadProbe("no name")
+    options = payload.get("options") if isinstance(payload.get("options"), dict) else {}
+    return Probe(payload["name"], decode(payload.get("value")), options)
+
+
+@dataclass
+class Verdict:
+    status: str  # passed | failed | error | timeout | not_attempted
+    message: str = ""
+
+
+def _options(options: dict) -> dict:
+    """The tolerances the solution's check used (only the known keys, only numbers)."""
+    out = {}
+    for key in ("rtol", "atol"):
+        if isinstance(options.get(key), (int, float)) and not isinstance(options.get(key), bool):
+            out[key] = float(options[key])
+    if isinstance(options.get("check_dtype"), bool):
+        out["check_dtype"] = options["check_dtype"]
+    return out
+
+
+def compare_probes(expected: list[Probe], texts: list[str]) -> str | None:
+    """``None`` when the student's probes match the solution's, else the first reason why not."""
+    got: dict[str, list[Probe]] = {}
+    for text in texts:
+        try:
+            probe = parse_probe(text)
+        except BadProbe as exc:
+            return f"the test's output was tampered with or corrupted ({exc})"
+        got.setdefault(probe.name, []).append(probe)
+    wanted = Counter(p.name for p in expected)
+    for name, probes in got.items():
+        if name not in wanted:
+            return f"unexpected check {name!r} in the test's output (the test cell was changed or forged)"
+        if len(probes) > wanted[name]:
+            return f"check {name!r} reported {len(probes)} times instead of {wanted[name]}"
+    seen: Counter = Counter()
+    for probe in expected:
+        index = seen[probe.name]
+        seen[probe.name] += 1
+        mine = got.get(probe.name, [])
+        if index >= len(mine):
+            return f"{probe.name}: this check never ran"
+        actual = mine[index].value
+        if isinstance(actual, Unencodable):
+            return f"{probe.name}: got a {actual.type_name}, which is not a value the grader can accept (numbers, strings, tuples or arrays)"
+        if isinstance(probe.value, Unencodable):
+            return f"{probe.name}: the solution's own value cannot be graded ({probe.value.type_name}); tell the instructor"
+        why = explain_mismatch(actual, probe.value, probe.name, **_options(probe.options))
+        if why:
+            return why
+    return None
+
+
+def judge(expected: list[Probe], cell: dict, exercise_cell: dict | None, timeout: float) -> Verdict:
+    """Status and message of one graded test from its cell's run (and its exercise cell's)."""
+    status = cell.get("status")
+
+    def failure(result: dict) -> Verdict | None:
+        st = result.get("status")
+        if st == "timeout":
+            return Verdict("timeout", f"stopped after {timeout:g} s: an infinite loop, or far too slow")
+        if st == "died":
+            return Verdict("error", f"the kernel died (exit code {result.get('exit_code')}): os._exit, a crash, or out of memory")
+        if st == "not_run":
+            return Verdict("error", f"not run: {result.get('reason', 'the kernel stopped')}")
+        if st == "error":
+            ename, evalue = result.get("ename", ""), result.get("evalue", "")
+            if ename == "NotImplementedError" and STUB_MARKER in evalue:
+                return Verdict("not_attempted", evalue)
+            if ename == "MemoryError":
+                return Verdict("error", "ran out of memory (the grader's memory limit)")
+            return Verdict("error", f"{ename}: {evalue}"[:500])
+        return None
+
+    if status != "ok":
+        # An exercise cell that failed explains its tests' failure better than the tests do.
+        if exercise_cell is not None and exercise_cell.get("status") != "ok":
+            upstream = failure(exercise_cell)
+            if upstream is not None:
+                upstream.message = f"in the exercise cell: {upstream.message}"
+                return upstream
+        return failure(cell) or Verdict("error", "the test did not complete")
+    why = compare_probes(expected, cell.get("probes", []))
+    if why is None:
+        return Verdict("passed")
+    if cell.get("probe_overflow"):
+        why = "the test's output exceeded the grader's limit; " + why
+    return Verdict("failed", why)

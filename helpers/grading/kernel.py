@@ -1,0 +1,215 @@
+"""Run one assembled notebook in a fresh, sandboxed kernel: ``python -m helpers.grading.kernel``.
+
+The grader starts this module as a worker process per submission (it reads a job as JSON
+on stdin and writes the results as JSON on stdout), so that whatever a submission sends
+back (hundreds of megabytes of output, a kernel that dies) costs a worker, never the
+grader. The worker talks to the kernel with jupyter_client directly rather than nbclient,
+because grading needs control that a notebook runner does not give:
+
+* a per-cell timeout that interrupts, then kills a kernel that ignores the interrupt;
+* a kernel that dies (``os._exit``, a crash, the memory limit) is restarted and the
+  cells before the fatal one are replayed, so one exercise cannot zero the others;
+* outputs are counted and dropped beyond a budget; only the grading probes are kept.
+
+Each cell's result: ``status`` (``ok``, ``error``, ``timeout``, ``died``, ``not_run``),
+``ename``/``evalue`` of an error, the probe payloads it displayed (raw JSON text, decoded
+and judged by the grader, never here), and how many output bytes were dropped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import sys
+import time
+from pathlib import Path
+from queue import Empty
+
+from jupyter_client import KernelManager
+from jupyter_client.kernelspec import KernelSpec
+
+PROBE_MIME = "application/vnd.course.probe+json"  # the same as helpers.checks.PROBE_MIME
+SANDBOX = Path(__file__).with_name("sandbox.py")
+MAX_RESTARTS = 3
+INTERRUPT_GRACE_S = 5.0
+START_TIMEOUT_S = 60.0
+
+
+class _SandboxedKernelManager(KernelManager):
+    """A kernel manager whose kernel command goes through :mod:`sandbox`."""
+
+    sandbox_args: list[str] = []
+
+    @property
+    def kernel_spec(self):  # the spec is built here, not looked up in the user's Jupyter folders
+        argv = [sys.executable, str(SANDBOX), *self.sandbox_args, "--connection-file", "{connection_file}", "--",
+                sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+        return KernelSpec(argv=argv, display_name="course grader", language="python", interrupt_mode="signal")
+
+
+class Kernel:
+    """One kernel process plus its client; ``run`` executes one cell under the limits."""
+
+    def __init__(self, job: dict):
+        self.job = job
+        self.km: _SandboxedKernelManager | None = None
+        self.kc = None
+
+    def start(self) -> None:
+        job = self.job
+        runtime = Path(job["runtime_dir"])
+        runtime.mkdir(parents=True, exist_ok=True)
+        km = _SandboxedKernelManager(connection_file=str(runtime / f"kernel-{time.monotonic_ns()}.json"))
+        km.sandbox_args = [*sum((["--write", d] for d in job["write_dirs"]), []),
+                           "--memory-mb", str(job["memory_mb"]), "--landlock", job["landlock"]]
+        km.start_kernel(env=job["env"], cwd=job["cwd"])
+        # The grader kills this process group if the worker itself has to be killed.
+        Path(km.connection_file).with_suffix(".pid").write_text(str(km.provisioner.pgid or km.provisioner.pid))
+        self.km, self.kc = km, km.client()
+        self.kc.start_channels()
+        try:
+            self.kc.wait_for_ready(timeout=START_TIMEOUT_S)
+        except RuntimeError as exc:
+            self.stop()
+            raise RuntimeError(f"the kernel did not start: {exc}") from None
+
+    def stop(self) -> None:
+        if self.kc is not None:
+            self.kc.stop_channels()
+        if self.km is not None:
+            pgid = getattr(self.km.provisioner, "pgid", None)
+            try:
+                self.km.shutdown_kernel(now=True)
+            except Exception:  # noqa: BLE001 - a kernel that is already gone is fine
+                pass
+            if pgid:  # whatever the kernel started in its process group goes with it
+                try:
+                    os.killpg(pgid, signal.SIGKILL)
+                except OSError:
+                    pass
+            try:
+                self.km.cleanup_resources()
+            except Exception:  # noqa: BLE001
+                pass
+        self.km = self.kc = None
+
+    def alive(self) -> bool:
+        return self.km is not None and self.km.is_alive()
+
+    def run(self, code: str, timeout: float, budget: dict) -> dict:
+        """Execute ``code``; never raises for anything the code does."""
+        kc = self.kc
+        msg_id = kc.execute(code, store_history=False, allow_stdin=False, stop_on_error=False)
+        result = {"status": None, "probes": [], "dropped_bytes": 0}
+        start = time.monotonic()
+        deadline, interrupted = start + timeout, False
+        reply, idle = None, False
+        while reply is None or not idle:
+            now = time.monotonic()
+            if now > deadline:
+                if interrupted:  # it ignored the interrupt: the kernel has to go
+                    self.stop()
+                    return {**result, "status": "timeout", "killed": True, "seconds": round(now - start, 1)}
+                self.km.interrupt_kernel()
+                interrupted, deadline = True, now + INTERRUPT_GRACE_S
+            if not idle:
+                try:
+                    msg = kc.get_iopub_msg(timeout=0.2)
+                except Empty:
+                    msg = None
+                if msg is not None and msg.get("parent_header", {}).get("msg_id") == msg_id:
+                    idle = self._output(msg, result, budget)
+            if reply is None:
+                try:
+                    shell = kc.get_shell_msg(timeout=0 if not idle else 0.2)
+                    if shell.get("parent_header", {}).get("msg_id") == msg_id:
+                        reply = shell["content"]
+                except Empty:
+                    pass
+            if (reply is None or not idle) and not self.alive():
+                code_ = self.km.provisioner.process.poll() if self.km and self.km.provisioner else None
+                self.stop()
+                return {**result, "status": "died", "exit_code": code_}
+        result["seconds"] = round(time.monotonic() - start, 1)
+        if interrupted:
+            result["status"] = "timeout"
+        elif reply.get("status") == "ok":
+            result["status"] = "ok"
+        else:
+            result.update(status="error", ename=str(reply.get("ename", ""))[:200],
+                          evalue=str(reply.get("evalue", ""))[:1000])
+        return result
+
+    @staticmethod
+    def _output(msg: dict, result: dict, budget: dict) -> bool:
+        kind, content = msg["header"]["msg_type"], msg["content"]
+        if kind == "status":
+            return content.get("execution_state") == "idle"
+        if kind in ("display_data", "update_display_data") and PROBE_MIME in content.get("data", {}):
+            text = content["data"][PROBE_MIME]
+            text = text if isinstance(text, str) else json.dumps(text)
+            if len(text) <= budget["probe_bytes"]:
+                budget["probe_bytes"] -= len(text)
+                result["probes"].append(text)
+            else:
+                result["dropped_bytes"] += len(text)
+                result["probe_overflow"] = True
+        elif kind in ("stream", "display_data", "execute_result", "error", "update_display_data"):
+            # Ordinary output is not needed to grade: it is only counted (and dropped).
+            size = len(json.dumps(content)) if kind != "stream" else len(content.get("text", ""))
+            result["dropped_bytes"] += size
+        return False
+
+
+def run_job(job: dict) -> list[dict]:
+    """Execute ``job["cells"]`` in order; restart after a fatal cell and replay the ones before it."""
+    cells: list[str] = job["cells"]
+    results: list[dict | None] = [None] * len(cells)
+    fatal: set[int] = set()
+    budget = {"probe_bytes": job["probe_budget_bytes"]}
+    restarts = 0
+    kernel = Kernel(job)
+    while True:
+        try:
+            kernel.start()
+        except RuntimeError as exc:
+            for i, r in enumerate(results):
+                if r is None:
+                    results[i] = {"status": "not_run", "reason": str(exc), "probes": []}
+            return results
+        broke = False
+        for i, code in enumerate(cells):
+            if i in fatal:
+                continue
+            replay = results[i] is not None
+            outcome = kernel.run(code, job["timeout"], {"probe_bytes": float("inf")} if replay else budget)
+            if not replay:
+                results[i] = outcome
+            if not kernel.alive():  # died, or killed after ignoring the interrupt
+                fatal.add(i)
+                broke = True
+                break
+        if not broke:
+            kernel.stop()
+            return results
+        restarts += 1
+        if restarts > MAX_RESTARTS:
+            for i, r in enumerate(results):
+                if r is None:
+                    results[i] = {"status": "not_run", "reason": f"the kernel died {restarts} times", "probes": []}
+            return results
+
+
+def main() -> None:
+    job = json.load(sys.stdin)
+    try:
+        results = run_job(job)
+    finally:
+        shutil.rmtree(job["runtime_dir"], ignore_errors=True)
+    json.dump({"cells": results}, sys.stdout)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,138 @@
+"""Run notebooks for grading: one worker process and one fresh, sandboxed kernel per run.
+
+Every run gets its own temporary folder::
+
+    job/course/helpers   a copy of the course's helpers (without the grader), read-only
+    job/course/data      a link to the course's data, read-only
+    job/course/work      the kernel's working directory   } the only places the kernel
+    job/home, job/tmp    its HOME and TMPDIR               } may write (Landlock)
+    job/runtime          the kernel's connection file
+
+The kernel gets a clean environment (no variable of the grader's is passed on but PATH),
+``COURSE_PROBE=1`` so that checks report values instead of judging them, and the smoke
+run profile, so a lesson's heavy cells take seconds, in the solution run as in the
+students' runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from .. import ROOT
+from .kernel import INTERRUPT_GRACE_S, MAX_RESTARTS, START_TIMEOUT_S
+from .sandbox import landlock_abi
+
+
+@dataclass
+class Limits:
+    timeout: float = 60.0  # seconds per cell
+    memory_mb: int = 4096  # address space of the kernel
+    probe_mb: int = 64  # probe output kept per submission; other output is dropped
+    profile: str = "smoke"
+    landlock: str = "require"  # require | off (see sandbox.py)
+
+    def hard_limit(self, cells: int) -> float:
+        """A last resort for the whole run, far above what per-cell limits allow."""
+        return START_TIMEOUT_S + (self.timeout + INTERRUPT_GRACE_S + 5) * max(cells, 1) * (MAX_RESTARTS + 1)
+
+
+def sandbox_available() -> bool:
+    return landlock_abi() >= 1
+
+
+def _rmtree(path: Path) -> None:
+    def unlock(func, name, _exc):  # a submission may have made its files read-only
+        try:
+            os.chmod(os.path.dirname(name), stat.S_IRWXU)
+            os.chmod(name, stat.S_IRWXU)
+            func(name)
+        except OSError:
+            pass
+
+    shutil.rmtree(path, onerror=unlock)
+
+
+def _kernel_env(job: Path, limits: Limits) -> dict:
+    home, tmp = job / "home", job / "tmp"
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(home), "TMPDIR": str(tmp), "TMP": str(tmp), "TEMP": str(tmp),
+        "USER": "student", "LOGNAME": "student", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
+        "COURSE_PROBE": "1", "COURSE_PROFILE": limits.profile, "COURSE_STUB_ERRORS": "raise",
+        "MPLBACKEND": "agg", "MPLCONFIGDIR": str(home / ".matplotlib"), "IPYTHONDIR": str(home / ".ipython"),
+        "XDG_CACHE_HOME": str(home / ".cache"), "KERAS_HOME": str(home / ".keras"), "TORCH_HOME": str(home / ".torch"),
+        "PYTHONHASHSEED": "0", "PYTHONNOUSERSITE": "1", "PYTHONDONTWRITEBYTECODE": "1",
+        "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": str(job / "course"),
+    }
+    for name in ("CUDA_VISIBLE_DEVICES", "OMP_NUM_THREADS"):
+        if name in os.environ:
+            env[name] = os.environ[name]
+    return env
+
+
+def prepare(batch: Path, name: str, limits: Limits, course: Path = ROOT) -> tuple[Path, dict]:
+    """A fresh job folder under ``batch`` and the job description the worker needs."""
+    job = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=batch))
+    os.chmod(job, 0o755)
+    copy = job / "course"
+    shutil.copytree(course / "helpers", copy / "helpers",
+                    ignore=shutil.ignore_patterns("grading", "grade.py", "grade.*.pyc"))
+    (copy / "data").symlink_to((course / "data").resolve(), target_is_directory=True)
+    writable = [copy / "work", job / "home", job / "tmp"]
+    for d in writable:
+        d.mkdir()
+    return job, {
+        "cwd": str(copy / "work"),
+        "write_dirs": [str(d) for d in writable],
+        "runtime_dir": str(job / "runtime"),
+        "env": _kernel_env(job, limits),
+        "memory_mb": limits.memory_mb,
+        "landlock": limits.landlock,
+        "timeout": limits.timeout,
+        "probe_budget_bytes": limits.probe_mb << 20,
+    }
+
+
+def run_cells(batch: Path, name: str, cells: list[str], limits: Limits) -> list[dict]:
+    """Run ``cells`` in a new worker and kernel; one result dict per cell (see kernel.py)."""
+    job, spec = prepare(batch, name, limits)
+    spec["cells"] = cells
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "helpers.grading.kernel"], cwd=ROOT, stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    try:
+        out, err = worker.communicate(json.dumps(spec).encode(), timeout=limits.hard_limit(len(cells)))
+        results = json.loads(out)["cells"]
+    except subprocess.TimeoutExpired:
+        _kill_job(worker, job)
+        results = [{"status": "not_run", "reason": "the whole run took too long and was stopped", "probes": []}] * len(cells)
+    except (json.JSONDecodeError, KeyError, TypeError):
+        tail = err.decode(errors="replace").strip().splitlines()[-3:]
+        results = [{"status": "not_run", "reason": f"the grader's worker failed: {' | '.join(tail)}", "probes": []}] * len(cells)
+    finally:
+        _kill_job(worker, job)
+        _rmtree(job)
+    return results
+
+
+def _kill_job(worker: subprocess.Popen, job: Path) -> None:
+    """Stop the worker and any kernel it left behind (each kernel leads its own process group)."""
+    for pid_file in (job / "runtime").glob("*.pid"):
+        try:
+            os.killpg(int(pid_file.read_text()), signal.SIGKILL)
+        except (OSError, ValueError):
+            pass
+    if worker.poll() is None:
+        os.killpg(worker.pid, signal.SIGKILL)
+        worker.wait()

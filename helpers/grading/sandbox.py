@@ -1,0 +1,199 @@
+"""Start a student's kernel inside a sandbox: ``python sandbox.py [options] -- KERNEL COMMAND``.
+
+The grader uses this file as the kernel's launcher (it runs as a script, before the
+kernel, and then *becomes* the kernel with ``exec``), so every limit below holds for the
+kernel and for anything it starts:
+
+* resource limits: address space (memory), file size, no core dumps, process count;
+* when started as root: the kernel runs as ``nobody`` (no capabilities, no root files);
+* Landlock (Linux 5.13+, no privileges needed): the process may write only beneath the
+  folders named with ``--write`` (its temporary copy, HOME, TMPDIR), may not connect to
+  any TCP port nor bind any port but its own five Jupyter ports, and may not signal or
+  ptrace processes outside the sandbox (the grader, other students' kernels).
+
+Landlock is what makes "a submission cannot write outside its temporary folder" true
+rather than hoped for: permissions alone do not stop a process that runs as the same
+user as the grader. Where Landlock is missing (macOS, old kernels) the grader says so.
+
+This module must not import anything from the course: it runs before the kernel.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import errno
+import json
+import os
+import resource
+import stat
+import sys
+
+# Landlock's system calls have the same numbers on every architecture that has them.
+_CREATE_RULESET, _ADD_RULE, _RESTRICT_SELF = 444, 445, 446
+_CREATE_RULESET_VERSION = 1
+_RULE_PATH_BENEATH, _RULE_NET_PORT = 1, 2
+_PR_SET_NO_NEW_PRIVS = 38
+_PR_CAPBSET_DROP, _PR_SET_SECUREBITS, _PR_CAP_AMBIENT, _PR_CAP_AMBIENT_CLEAR_ALL = 24, 28, 47, 4
+
+# Filesystem rights (include/uapi/linux/landlock.h). Reading and executing stay allowed
+# everywhere (the kernel needs Python, the libraries, the data); every way of changing
+# the filesystem is handled, i.e. denied except beneath the --write folders.
+_WRITE_FILE, _REMOVE_DIR, _REMOVE_FILE = 1 << 1, 1 << 4, 1 << 5
+_MAKE_CHAR, _MAKE_DIR, _MAKE_REG, _MAKE_SOCK = 1 << 6, 1 << 7, 1 << 8, 1 << 9
+_MAKE_FIFO, _MAKE_BLOCK, _MAKE_SYM = 1 << 10, 1 << 11, 1 << 12
+_REFER, _TRUNCATE = 1 << 13, 1 << 14  # ABI 2, ABI 3
+_BIND_TCP, _CONNECT_TCP = 1 << 0, 1 << 1  # ABI 4
+_SCOPE_ABSTRACT_UNIX, _SCOPE_SIGNAL = 1 << 0, 1 << 1  # ABI 6
+
+NOBODY = 65534
+
+
+class _PathBeneath(ctypes.Structure):
+    _pack_ = 1
+    _fields_ = [("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
+
+
+class _NetPort(ctypes.Structure):
+    _fields_ = [("allowed_access", ctypes.c_uint64), ("port", ctypes.c_uint64)]
+
+
+class _Ruleset(ctypes.Structure):
+    _fields_ = [("fs", ctypes.c_uint64), ("net", ctypes.c_uint64), ("scoped", ctypes.c_uint64)]
+
+
+def _libc():
+    return ctypes.CDLL(None, use_errno=True)
+
+
+def landlock_abi() -> int:
+    """The Landlock ABI version this kernel offers (0: none)."""
+    if not sys.platform.startswith("linux"):
+        return 0
+    try:
+        abi = _libc().syscall(_CREATE_RULESET, None, ctypes.c_size_t(0), ctypes.c_uint32(_CREATE_RULESET_VERSION))
+    except (AttributeError, OSError):
+        return 0
+    return max(int(abi), 0)
+
+
+def _check(result: int, what: str) -> int:
+    if result < 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"landlock {what}: {os.strerror(err)}")
+    return result
+
+
+def apply_landlock(write_dirs: list[str], write_files: list[str], ports: list[int]) -> int:
+    """Restrict this process (and its future children) as described in the module docstring."""
+    abi = landlock_abi()
+    if abi < 1:
+        raise OSError("Landlock is not available in this kernel")
+    libc = _libc()
+    fs = (_WRITE_FILE | _REMOVE_DIR | _REMOVE_FILE | _MAKE_CHAR | _MAKE_DIR | _MAKE_REG | _MAKE_SOCK
+          | _MAKE_FIFO | _MAKE_BLOCK | _MAKE_SYM)
+    if abi >= 2:
+        fs |= _REFER
+    if abi >= 3:
+        fs |= _TRUNCATE
+    attr = _Ruleset(fs, _BIND_TCP | _CONNECT_TCP if abi >= 4 else 0,
+                    _SCOPE_ABSTRACT_UNIX | _SCOPE_SIGNAL if abi >= 6 else 0)
+    size = 24 if abi >= 6 else 16 if abi >= 4 else 8
+    ruleset = _check(libc.syscall(_CREATE_RULESET, ctypes.byref(attr), ctypes.c_size_t(size), ctypes.c_uint32(0)),
+                     "create_ruleset")
+    file_rights = _WRITE_FILE | (_TRUNCATE if abi >= 3 else 0)
+    for path, rights in [(p, fs) for p in write_dirs] + [(p, file_rights) for p in write_files]:
+        fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
+        try:
+            rule = _PathBeneath(rights, fd)
+            _check(libc.syscall(_ADD_RULE, ruleset, _RULE_PATH_BENEATH, ctypes.byref(rule), ctypes.c_uint32(0)),
+                   f"add_rule {path}")
+        finally:
+            os.close(fd)
+    if abi >= 4:
+        for port in ports:
+            rule = _NetPort(_BIND_TCP, port)
+            _check(libc.syscall(_ADD_RULE, ruleset, _RULE_NET_PORT, ctypes.byref(rule), ctypes.c_uint32(0)),
+                   f"add_rule port {port}")
+    _check(libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
+    _check(libc.syscall(_RESTRICT_SELF, ruleset, ctypes.c_uint32(0)), "restrict_self")
+    os.close(ruleset)
+    return abi
+
+
+def _world_usable(executable: str) -> bool:
+    """Whether any user may run ``executable`` (every folder above it searchable by others)."""
+    path = os.path.realpath(executable)
+    if not os.stat(path).st_mode & stat.S_IXOTH:
+        return False
+    parent = os.path.dirname(path)
+    while True:
+        if not os.stat(parent).st_mode & stat.S_IXOTH:
+            return False
+        if parent == os.path.dirname(parent):
+            return True
+        parent = os.path.dirname(parent)
+
+
+def drop_capabilities() -> None:
+    """Uid 0 without capabilities, for good: no mount, no module loading, no raw sockets..."""
+    libc = _libc()
+    # SECBIT_NOROOT | SECBIT_NO_SETUID_FIXUP | SECBIT_KEEP_CAPS_LOCKED, each with its lock:
+    # exec must not give uid 0 its capabilities back.
+    _check(libc.prctl(_PR_SET_SECUREBITS, 0x1 | 0x2 | 0x4 | 0x8 | 0x20, 0, 0, 0), "securebits")
+    for cap in range(64):
+        if libc.prctl(_PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 and ctypes.get_errno() == errno.EINVAL:
+            break
+    libc.prctl(_PR_CAP_AMBIENT, _PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)
+    header = (ctypes.c_uint32 * 2)(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3, this process
+    data = (ctypes.c_uint32 * 6)()  # effective, permitted, inheritable (x2): all empty
+    _check(libc.capset(header, data), "capset")
+
+
+def _limit(which: int, value: int) -> None:
+    soft, hard = resource.getrlimit(which)
+    if hard != resource.RLIM_INFINITY:
+        value = min(value, hard)
+    resource.setrlimit(which, (value, value))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--write", action="append", default=[], help="a folder the kernel may write beneath")
+    parser.add_argument("--connection-file", required=True, help="the kernel's connection file (ports to bind)")
+    parser.add_argument("--memory-mb", type=int, default=4096)
+    parser.add_argument("--file-mb", type=int, default=256)
+    parser.add_argument("--processes", type=int, default=4096)
+    parser.add_argument("--landlock", choices=("require", "auto", "off"), default="require")
+    parser.add_argument("command", nargs=argparse.REMAINDER)
+    args = parser.parse_args(argv)
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+
+    _limit(resource.RLIMIT_AS, args.memory_mb << 20)
+    _limit(resource.RLIMIT_FSIZE, args.file_mb << 20)
+    _limit(resource.RLIMIT_CORE, 0)
+    _limit(resource.RLIMIT_NPROC, args.processes)
+
+    with open(args.connection_file, encoding="utf-8") as f:
+        ports = [int(v) for k, v in json.load(f).items() if k.endswith("_port")]
+    if os.geteuid() == 0:  # never run a student's code with root's powers
+        if _world_usable(command[0]):
+            for path in [args.connection_file, *args.write]:
+                os.chown(path, NOBODY, NOBODY)
+            os.setgroups([])
+            os.setgid(NOBODY)
+            os.setuid(NOBODY)
+        else:  # Python lives where nobody cannot reach it: stay uid 0, without any capability
+            drop_capabilities()
+    if args.landlock != "off":
+        try:
+            apply_landlock(args.write, ["/dev/null"], ports)
+        except OSError as exc:
+            if args.landlock == "require":
+                print(f"sandbox: {exc}", file=sys.stderr)
+                os._exit(70)
+    os.execv(command[0], command)
+
+
+if __name__ == "__main__":
+    main()
