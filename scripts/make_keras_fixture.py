@@ -12,6 +12,10 @@ needs to port it and check the port:
 * ``conv_kernel`` ``(3, 3, 1, 8)``, ``conv_bias`` ``(8,)``: the Conv2D before it;
 * ``x`` ``(8, 14, 14, 8)``: the Conv2DTranspose's input for 8 test digits, ``y``: its Keras output;
 * ``digits_low`` ``(8, 14, 14, 1)``, ``digits`` ``(8, 28, 28, 1)``, ``model_y``: the model's input, target, output;
+* ``table_x`` ``(2, 4, 5, 8)`` and what Keras/TensorFlow make of it: ``table_nearest``,
+  ``table_bilinear`` (``UpSampling2D`` ×2), ``table_depth_to_space`` (``tf.nn.depth_to_space``, r=2);
+* ``resize_x`` ``(1, 4, 4, 1)`` (the numbers 0…15) and ``tf_resize_nearest``: ``tf.image.resize``
+  to 6×6 with ``method="nearest"`` — a non-integer scale, where PyTorch's ``nearest`` differs;
 * config: both layers' configs (:func:`helpers.port_keras.conv_transpose_config`), the
   training recipe and the Keras/TensorFlow versions.
 
@@ -75,8 +79,19 @@ def main(argv: list[str] | None = None) -> Path:
         "final_mse": float(history.history["loss"][-1]),
         "versions": {"keras": keras.__version__, "tensorflow": tf.__version__},
     }
+    rng = np.random.default_rng(0)
+    table_x = rng.normal(size=(2, 4, 5, 8)).astype(np.float32)
+    resize_x = np.arange(16, dtype=np.float32).reshape(1, 4, 4, 1)
+    extras = {
+        "table_x": table_x,
+        "table_nearest": keras.ops.convert_to_numpy(keras.layers.UpSampling2D(2, interpolation="nearest")(table_x)),
+        "table_bilinear": keras.ops.convert_to_numpy(keras.layers.UpSampling2D(2, interpolation="bilinear")(table_x)),
+        "table_depth_to_space": tf.nn.depth_to_space(table_x, 2).numpy(),
+        "resize_x": resize_x,
+        "tf_resize_nearest": tf.image.resize(resize_x, (6, 6), method="nearest").numpy(),
+    }
     layouts.save_arrays(
-        args.out, meta, kernel=kernel, bias=bias, conv_kernel=keras.ops.convert_to_numpy(conv.kernel),
+        args.out, meta, **extras, kernel=kernel, bias=bias, conv_kernel=keras.ops.convert_to_numpy(conv.kernel),
         conv_bias=keras.ops.convert_to_numpy(conv.bias), x=features, y=keras.ops.convert_to_numpy(up(features)),
         digits_low=low, digits=x_test.astype(np.float32), model_y=keras.ops.convert_to_numpy(model(low)),
     )
