@@ -28,6 +28,7 @@ import numpy as np
 STUB_MESSAGE = "Exercise {name!r} is not solved yet: replace this line with your solution."
 STUB_MARKER = "is not solved yet: replace this line"
 PROBE_MIME = "application/vnd.course.probe+json"
+_ISINSTANCE = isinstance
 
 
 class CheckFailed(AssertionError):
@@ -221,8 +222,8 @@ def check_raises(fn: Callable, exception: type[BaseException], *args, name: str 
         raised = exc
     else:
         raised = None
-    if probing():
-        return _emit_probe(name, isinstance(raised, exception))
+    if probing():  # builtins as they were at import: a submission that patches them later changes nothing
+        return _emit_probe(name, _ISINSTANCE(raised, exception))
     if not isinstance(raised, exception):
         got = "nothing" if raised is None else f"{type(raised).__name__}: {raised}"
         raise CheckFailed(f"{name}: expected {exception.__name__} for this edge case, but it raised {got}")
