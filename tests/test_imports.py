@@ -1,0 +1,79 @@
+"""Frameworks only where used: no helpers module and no lesson pulls in both TensorFlow and PyTorch,
+and the NumPy lessons (00–03) pull in neither."""
+
+import ast
+import json
+import subprocess
+import sys
+
+import nbformat
+import pytest
+
+from helpers import ROOT
+
+MODULES = sorted(p.stem for p in (ROOT / "helpers").glob("*.py") if p.stem != "__main__")
+PROBE = "import importlib, json, sys; importlib.import_module(sys.argv[1]); " \
+        "print(json.dumps({'torch': 'torch' in sys.modules, 'tensorflow': 'tensorflow' in sys.modules}))"
+NUMPY_LESSONS = ("00_", "01_", "02_", "03_")
+
+
+@pytest.fixture(scope="module")
+def frameworks_loaded():
+    """{module: {"torch": bool, "tensorflow": bool}} measured by importing each module in a fresh process."""
+    names = ["helpers"] + [f"helpers.{m}" for m in MODULES if m != "__init__"]
+    procs = {n: subprocess.Popen([sys.executable, "-c", PROBE, n], cwd=ROOT, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True) for n in names}
+    loaded = {}
+    for name, proc in procs.items():
+        out, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, f"importing {name} failed:\n{err}"
+        loaded[name] = json.loads(out.strip().splitlines()[-1])
+    return loaded
+
+
+def test_no_helpers_module_imports_both_frameworks(frameworks_loaded):
+    both = [m for m, fw in frameworks_loaded.items() if fw["torch"] and fw["tensorflow"]]
+    assert both == []
+
+
+def test_core_modules_import_neither(frameworks_loaded):
+    for name in ("helpers", "helpers.data", "helpers.runtime", "helpers.checks", "helpers.plotting",
+                 "helpers.build", "helpers.envcheck"):
+        assert frameworks_loaded[name] == {"torch": False, "tensorflow": False}, name
+
+
+def imported_modules(notebook_path):
+    names = set()
+    for cell in nbformat.read(notebook_path, as_version=4).cells:
+        if cell.cell_type != "code":
+            continue
+        source = "\n".join(line for line in cell.source.splitlines() if not line.lstrip().startswith(("%", "!")))
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.Import):
+                names.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names.add(node.module)
+                if node.module == "helpers":
+                    names.update(f"helpers.{alias.name}" for alias in node.names)
+    return names
+
+
+def lesson_frameworks(path, frameworks_loaded):
+    uses = {"torch": False, "tensorflow": False}
+    for name in imported_modules(path):
+        top = name.split(".")[0]
+        if top == "torch":
+            uses["torch"] = True
+        if top in ("tensorflow", "keras"):
+            uses["tensorflow"] = True
+        for fw, yes in frameworks_loaded.get(name, {}).items():
+            uses[fw] = uses[fw] or yes
+    return uses
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "solutions").glob("*.ipynb")), ids=lambda p: p.name)
+def test_lessons_import_at_most_one_framework(path, frameworks_loaded):
+    uses = lesson_frameworks(path, frameworks_loaded)
+    assert not (uses["torch"] and uses["tensorflow"]), f"{path.name} imports both frameworks"
+    if path.name.startswith(NUMPY_LESSONS):
+        assert uses == {"torch": False, "tensorflow": False}, f"{path.name} is a NumPy lesson but imports {uses}"
