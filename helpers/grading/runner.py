@@ -37,6 +37,7 @@ class Limits:
     timeout: float = 60.0  # seconds per cell
     memory_mb: int = 4096  # address space of the kernel
     probe_mb: int = 64  # probe output kept per submission; other output is dropped
+    output_kb: int = 1024  # printed output a kernel may send per stream
     profile: str = "smoke"
     landlock: str = "require"  # require | off (see sandbox.py)
 
@@ -59,6 +60,31 @@ def _rmtree(path: Path) -> None:
             pass
 
     shutil.rmtree(path, onerror=unlock)
+
+
+# An IPython startup file: ordinary output beyond a budget is dropped in the kernel, before
+# it is sent (a 200 MB print costs the kernel a string, not the grader 200 MB of messages).
+# A submission could undo this; the worker's own budget (kernel.py) is the one enforced.
+OUTPUT_CAP = """\
+import sys
+
+def _course_grader_cap(stream, left=[{limit}]):
+    write = stream.write
+
+    def capped(text):
+        if left[0] > 0:
+            write(text[: left[0]])
+            if len(text) >= left[0]:
+                write("\\n[the rest of the output was dropped by the grader]\\n")
+            left[0] -= len(text)
+        return len(text)
+
+    stream.write = capped
+
+_course_grader_cap(sys.stdout)
+_course_grader_cap(sys.stderr)
+del _course_grader_cap
+"""
 
 
 def _kernel_env(job: Path, limits: Limits) -> dict:
@@ -90,6 +116,9 @@ def prepare(batch: Path, name: str, limits: Limits, course: Path = ROOT) -> tupl
     writable = [copy / "work", job / "home", job / "tmp"]
     for d in writable:
         d.mkdir()
+    startup = job / "home" / ".ipython" / "profile_default" / "startup"
+    startup.mkdir(parents=True)
+    (startup / "00-course-grader.py").write_text(OUTPUT_CAP.format(limit=limits.output_kb << 10))
     return job, {
         "cwd": str(copy / "work"),
         "write_dirs": [str(d) for d in writable],

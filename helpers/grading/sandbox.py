@@ -178,8 +178,11 @@ def main(argv: list[str] | None = None) -> None:
         ports = [int(v) for k, v in json.load(f).items() if k.endswith("_port")]
     if os.geteuid() == 0:  # never run a student's code with root's powers
         if _world_usable(command[0]):
-            for path in [args.connection_file, *args.write]:
-                os.chown(path, NOBODY, NOBODY)
+            os.chown(args.connection_file, NOBODY, NOBODY)
+            for top in args.write:
+                for folder, _, files in os.walk(top):
+                    for path in [folder, *(os.path.join(folder, f) for f in files)]:
+                        os.chown(path, NOBODY, NOBODY, follow_symlinks=False)
             os.setgroups([])
             os.setgid(NOBODY)
             os.setuid(NOBODY)
