@@ -34,7 +34,7 @@ from . import DATA_DIR
 
 JUDGE_FILE = "judge.npz"
 #: SHA-256 of ``data/judge.npz`` as written by ``scripts/train_judge.py`` (see data/README.md).
-JUDGE_SHA256 = "PENDING"
+JUDGE_SHA256 = "7943df0a70e59ef2a04ecf611ba8430dcb54138fcb91b2297e0d7fc13136c86c"
 NUM_CLASSES = 10
 CONFIDENT_P = 0.9
 _CHUNK = 1000  # images per im2col chunk: bounds memory to a few tens of MB
@@ -204,21 +204,24 @@ def load_judge(path: str | Path | None = None, *, expected_sha256: str | None = 
 
 # --------------------------------------------------------------------------- metrics
 
-def frechet_distance(mu1, sigma1, mu2, sigma2, eps: float = 1e-6) -> float:
+def frechet_distance(mu1, sigma1, mu2, sigma2) -> float:
     """‖μ₁−μ₂‖² + Tr(Σ₁ + Σ₂ − 2(Σ₁Σ₂)^½), the Fréchet distance between two Gaussians.
 
-    The matrix square root is SciPy's ``sqrtm`` (as in pytorch-fid); a tiny ridge is added
-    when the product is singular, and the imaginary round-off is dropped.
+    Tr((Σ₁Σ₂)^½) is computed as the sum of the square roots of the eigenvalues of the
+    symmetric matrix Σ₁^½ Σ₂ Σ₁^½ (the same eigenvalues), with ``scipy.linalg.eigh``: equal
+    to the usual ``scipy.linalg.sqrtm`` formula (pytorch-fid), but stable when a covariance
+    is singular — which happens here, because some ReLU features are always 0.
     """
     mu1, mu2 = np.atleast_1d(np.float64(mu1)), np.atleast_1d(np.float64(mu2))
     sigma1, sigma2 = np.atleast_2d(np.float64(sigma1)), np.atleast_2d(np.float64(sigma2))
+    if mu1.shape != mu2.shape or sigma1.shape != sigma2.shape or sigma1.shape != (len(mu1), len(mu1)):
+        raise ValueError(f"mismatched statistics: {mu1.shape}, {sigma1.shape} vs {mu2.shape}, {sigma2.shape}")
     diff = mu1 - mu2
-    covmean = linalg.sqrtm(sigma1 @ sigma2)
-    if not np.all(np.isfinite(covmean)):
-        offset = np.eye(len(sigma1)) * eps
-        covmean = linalg.sqrtm((sigma1 + offset) @ (sigma2 + offset))
-    covmean = np.real(covmean)
-    return float(max(diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2.0 * np.trace(covmean), 0.0))
+    values, vectors = linalg.eigh((sigma1 + sigma1.T) / 2)
+    root1 = (vectors * np.sqrt(np.clip(values, 0, None))) @ vectors.T
+    inner = root1 @ sigma2 @ root1
+    trace_covmean = np.sqrt(np.clip(linalg.eigvalsh((inner + inner.T) / 2), 0, None)).sum()
+    return float(max(diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2.0 * trace_covmean, 0.0))
 
 
 def gaussian_stats(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
