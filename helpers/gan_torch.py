@@ -1,0 +1,420 @@
+"""The reference DCGAN in PyTorch: models, one training step, EMA, checkpoints, the training loop.
+
+Imports PyTorch only (never TensorFlow). The command line is :mod:`helpers.gan`; lesson 07
+uses the pieces one by one. The same code runs on CUDA, Apple ``mps`` and CPU; on CUDA it
+also keeps the whole data set on the device, runs in mixed precision (bfloat16 where the
+card has it, else float16 with a gradient scaler) and uses channels-last memory — each
+switchable in ``cfg.extra`` (``amp``, ``channels_last``, ``data_on_device``, ``compile``)
+so that their effect can be measured rather than assumed (``scripts/bench_gan_torch.py``);
+``threads`` sets ``torch.set_num_threads`` on the CPU.
+
+Reproducibility: every random draw comes from two seeded generators (data order on the
+CPU, noise on the device) whose states go into the checkpoint with everything else, so
+``resume`` continues exactly where the interrupted run stopped.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .gan import UPSAMPLE_KINDS, CheckpointError, GanConfig, atomic_write, to_uint8
+
+CHECKPOINT_FILE = "checkpoint.pt"
+CHECKPOINT_VERSION = 1
+
+
+# --------------------------------------------------------------------------- models
+
+def icnr_(weight: torch.Tensor, scale: int = 2, init=None) -> torch.Tensor:
+    """ICNR (Aitken et al. 2017): fill a conv weight ``(C·s², C_in, k, k)`` that feeds a pixel shuffle
+    so that the s² sub-pixel outputs start identical — the block then begins as nearest-neighbour
+    upsampling of one convolution, free of checkerboards."""
+    out_channels = weight.shape[0] // (scale * scale)
+    sub = torch.empty(out_channels, *weight.shape[1:], dtype=weight.dtype, device=weight.device)
+    (init or (lambda w: nn.init.normal_(w, 0.0, 0.02)))(sub)
+    with torch.no_grad():
+        # PixelShuffle sends channel c·s² + k to output channel c: repeat each kernel s² times in a row.
+        weight.copy_(sub.repeat_interleave(scale * scale, dim=0))
+    return weight
+
+
+class PixelShuffleUp(nn.Sequential):
+    """3×3 conv to ``out·4`` channels, then ``nn.PixelShuffle(2)``; ICNR-initialised."""
+
+    def __init__(self, in_channels: int, out_channels: int, bias: bool = True):
+        super().__init__(nn.Conv2d(in_channels, out_channels * 4, 3, padding=1, bias=bias), nn.PixelShuffle(2))
+
+    def reset_icnr(self) -> None:
+        icnr_(self[0].weight)
+        if self[0].bias is not None:
+            nn.init.zeros_(self[0].bias)
+
+
+def upsample_block(kind: str, in_channels: int, out_channels: int, bias: bool = False) -> nn.Module:
+    """A ×2 upsampling layer of the given kind (see ``helpers.gan.UPSAMPLE_KINDS``)."""
+    if kind == "convtranspose":  # k4 s2 p1: every output pixel gets the same number of contributions
+        return nn.ConvTranspose2d(in_channels, out_channels, 4, stride=2, padding=1, bias=bias)
+    if kind == "convtranspose3":  # k3 s2: uneven overlap, the classic checkerboard
+        return nn.ConvTranspose2d(in_channels, out_channels, 3, stride=2, padding=1, output_padding=1, bias=bias)
+    if kind == "resize_conv":
+        return nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"),
+                             nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=bias))
+    if kind == "pixel_shuffle":
+        return PixelShuffleUp(in_channels, out_channels, bias=bias)
+    raise ValueError(f"upsample must be one of {', '.join(UPSAMPLE_KINDS)}; got {kind!r}")
+
+
+def dcgan_init_(module: nn.Module) -> nn.Module:
+    """Radford et al.: conv weights N(0, 0.02), BatchNorm scale N(1, 0.02), biases 0; ICNR for pixel shuffle."""
+    for m in module.modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+            nn.init.normal_(m.weight, 0.0, 0.02)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
+            nn.init.normal_(m.weight, 1.0, 0.02)
+            nn.init.zeros_(m.bias)
+    for m in module.modules():
+        if isinstance(m, PixelShuffleUp):
+            m.reset_icnr()
+    return module
+
+
+class Generator(nn.Module):
+    """z → 7×7×w → (up, BN, ReLU) 14×14×w/2 → (up) 28×28×1 → tanh."""
+
+    def __init__(self, latent_dim: int = 64, width: int = 128, upsample: str = "convtranspose"):
+        super().__init__()
+        self.latent_dim, self.width = latent_dim, width
+        self.project = nn.Sequential(nn.Linear(latent_dim, 7 * 7 * width, bias=False), nn.Unflatten(1, (width, 7, 7)),
+                                     nn.BatchNorm2d(width), nn.ReLU(inplace=True))
+        self.up1 = nn.Sequential(upsample_block(upsample, width, width // 2), nn.BatchNorm2d(width // 2), nn.ReLU(inplace=True))
+        self.up2 = upsample_block(upsample, width // 2, 1, bias=True)  # no BatchNorm at G's output
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return torch.tanh(self.up2(self.up1(self.project(z))))
+
+
+class Discriminator(nn.Module):
+    """28×28×1 → conv4 s2 (w) → LeakyReLU → conv4 s2 (2w) → BN → LeakyReLU → one logit (no BN at D's input)."""
+
+    def __init__(self, width: int = 64):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Conv2d(1, width, 4, stride=2, padding=1), nn.LeakyReLU(0.2, inplace=True),
+            nn.Conv2d(width, 2 * width, 4, stride=2, padding=1, bias=False), nn.BatchNorm2d(2 * width),
+            nn.LeakyReLU(0.2, inplace=True), nn.Flatten(), nn.Linear(2 * width * 7 * 7, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x).squeeze(1)
+
+
+def build_models(cfg: GanConfig, device: str | torch.device = "cpu") -> tuple[Generator, Discriminator]:
+    """G and D for ``cfg``, DCGAN-initialised from ``cfg.seed`` (same weights on every device)."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(cfg.seed)
+        g = dcgan_init_(Generator(cfg.latent_dim, cfg.g_width, cfg.upsample))
+        d = dcgan_init_(Discriminator(cfg.d_width))
+    return g.to(device), d.to(device)
+
+
+# --------------------------------------------------------------------------- one step
+
+def train_step(g: nn.Module, d: nn.Module, opt_g: torch.optim.Optimizer, opt_d: torch.optim.Optimizer,
+               real: torch.Tensor, z: torch.Tensor, *, real_label: float = 1.0, autocast=None, scaler=None
+               ) -> tuple[torch.Tensor, torch.Tensor]:
+    """One DCGAN update: D on a real and a fake batch, then G with the non-saturating loss.
+
+    Returns ``(loss_d, loss_g)`` as detached 0-d tensors (no device sync). ``autocast`` is a
+    context-manager factory for mixed precision, ``scaler`` a ``torch.amp.GradScaler`` (float16).
+    """
+    autocast = autocast or _no_autocast
+    with autocast():
+        fake = g(z)
+        logits_real, logits_fake = d(real), d(fake.detach())
+        loss_d = (F.binary_cross_entropy_with_logits(logits_real, torch.full_like(logits_real, real_label))
+                  + F.binary_cross_entropy_with_logits(logits_fake, torch.zeros_like(logits_fake)))
+    opt_d.zero_grad(set_to_none=True)
+    _backward_step(loss_d, opt_d, scaler)
+    with autocast():
+        logits = d(fake)
+        loss_g = F.binary_cross_entropy_with_logits(logits, torch.ones_like(logits))
+    opt_g.zero_grad(set_to_none=True)
+    _backward_step(loss_g, opt_g, scaler)
+    if scaler is not None:
+        scaler.update()
+    return loss_d.detach(), loss_g.detach()
+
+
+class _no_autocast:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def _backward_step(loss, optimizer, scaler) -> None:
+    if scaler is None:
+        loss.backward()
+        optimizer.step()
+    else:
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+
+
+@torch.no_grad()
+def ema_update(ema: nn.Module, model: nn.Module, decay: float) -> None:
+    """``ema ← decay·ema + (1−decay)·model`` for the parameters; buffers (BN statistics) are copied."""
+    for e, p in zip(ema.parameters(), model.parameters()):
+        e.lerp_(p.detach(), 1.0 - decay)
+    for e, b in zip(ema.buffers(), model.buffers()):
+        e.copy_(b)
+
+
+@torch.no_grad()
+def recalibrate_batchnorm(g: nn.Module, latent_dim: int, generator: torch.Generator, batches: int = 20,
+                          batch_size: int = 256) -> None:
+    """Recompute G's BatchNorm statistics for *its own* weights (the EMA weights differ from
+    those the copied statistics were measured with): a cumulative average over a few batches."""
+    device = next(g.parameters()).device
+    norms = [m for m in g.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    saved = [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative moving average
+    g.train()
+    for _ in range(batches):
+        g(torch.randn(batch_size, latent_dim, device=device, generator=generator))
+    for m, momentum in zip(norms, saved):
+        m.momentum = momentum
+    g.eval()
+
+
+@torch.no_grad()
+def generate(g: nn.Module, n: int, latent_dim: int, seed: int = 0, batch_size: int = 500,
+             device: str | torch.device | None = None) -> np.ndarray:
+    """``n`` digits from ``g`` (in eval mode) as ``(n, 28, 28)`` uint8."""
+    device = device or next(g.parameters()).device
+    rng = torch.Generator(device="cpu").manual_seed(seed)
+    was_training = g.training
+    g.eval()
+    out = []
+    for start in range(0, n, batch_size):
+        z = torch.randn(min(batch_size, n - start), latent_dim, generator=rng).to(device)
+        out.append(g(z).float().cpu().numpy())
+    g.train(was_training)
+    return to_uint8(np.concatenate(out), (-1.0, 1.0))
+
+
+# --------------------------------------------------------------------------- checkpoints
+
+def save_checkpoint(path: str | Path, state: dict) -> Path:
+    """``torch.save`` through :func:`helpers.gan.atomic_write`: an interruption never leaves half a file."""
+    return atomic_write(path, lambda f: torch.save(state, f))
+
+
+def load_checkpoint(path: str | Path, map_location="cpu") -> dict:
+    """Read a checkpoint written by :func:`save_checkpoint`; :class:`CheckpointError` if it is unreadable."""
+    path = Path(path)
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=True)
+    except FileNotFoundError:
+        raise CheckpointError(f"no checkpoint at {path}") from None
+    except Exception as exc:
+        raise CheckpointError(
+            f"cannot read the checkpoint {path} ({type(exc).__name__}: {str(exc).splitlines()[0][:200]}). "
+            "It is damaged or not a checkpoint of this course: delete it, or start again without --resume."
+        ) from None
+    if not isinstance(state, dict) or state.get("version") != CHECKPOINT_VERSION or "config" not in state:
+        raise CheckpointError(f"{path} is not a DCGAN checkpoint of this course (version {CHECKPOINT_VERSION}).")
+    return state
+
+
+# --------------------------------------------------------------------------- the loop
+
+def speedups(cfg: GanConfig, device: torch.device) -> dict:
+    """The speed-ups in force: CUDA defaults on, elsewhere off; ``cfg.extra`` overrides each."""
+    cuda = device.type == "cuda"
+    chosen = {"amp": cuda, "channels_last": cuda, "data_on_device": device.type != "cpu", "compile": False}
+    chosen.update({k: bool(v) for k, v in cfg.extra.items() if k in chosen})
+    return chosen
+
+
+def _autocast_factory(device: torch.device, enabled: bool):
+    if not enabled:
+        return None, None
+    dtype = torch.bfloat16
+    if device.type == "cuda" and not torch.cuda.is_bf16_supported():
+        dtype = torch.float16
+    scaler = torch.amp.GradScaler(device.type) if dtype == torch.float16 else None
+    return (lambda: torch.autocast(device.type, dtype=dtype)), scaler
+
+
+def train(cfg: GanConfig, out_dir: str | Path, resume: bool = False, *, device: str | torch.device | None = None,
+          stop_after: int | None = None, on_log: Callable | None = None, on_epoch: Callable | None = None,
+          progress: bool = True) -> tuple[np.ndarray, dict]:
+    """Train the DCGAN for ``cfg.steps`` steps; return ``(samples_uint8, info)`` (see :mod:`helpers.gan`).
+
+    A checkpoint is written atomically to ``out_dir/checkpoint.pt`` every ``cfg.checkpoint_interval``
+    steps and at the end; ``resume=True`` continues from it. ``stop_after`` ends the run after that
+    many steps as an interruption would (for tests; the checkpoint is whatever was last written).
+    ``on_log(step, loss_d=, loss_g=)`` is called every ``cfg.log_every`` steps (a live plot) and
+    ``on_epoch(step, g_ema)`` after every epoch (a sample grid).
+    """
+    from tqdm.auto import tqdm
+
+    from .data import load_mnist
+    from .torch_utils import device as pick_device
+
+    started = time.perf_counter()
+    device = torch.device(device) if device is not None else pick_device(verbose=False)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    ckpt_path = out_dir / CHECKPOINT_FILE
+    fast = speedups(cfg, device)
+    if device.type == "cpu" and cfg.extra.get("threads"):
+        torch.set_num_threads(int(cfg.extra["threads"]))
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+
+    g, d = build_models(cfg, device)
+    g_ema = copy.deepcopy(g).eval().requires_grad_(False)
+    opt_g = torch.optim.Adam(g.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
+    opt_d = torch.optim.Adam(d.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
+    autocast, scaler = _autocast_factory(device, fast["amp"])
+    data_rng = torch.Generator(device="cpu").manual_seed(cfg.seed)
+    noise_rng = torch.Generator(device=device).manual_seed(cfg.seed + 1)
+
+    x, _ = load_mnist("train", n=cfg.n_train if cfg.n_train < 60_000 else None,
+                      seed=cfg.seed if cfg.n_train < 60_000 else None, value_range=(-1.0, 1.0), channel="first")
+    data = torch.from_numpy(x)
+    if fast["data_on_device"]:
+        data = data.to(device)
+    memory = torch.channels_last if fast["channels_last"] else torch.contiguous_format
+    if fast["channels_last"]:
+        g.to(memory_format=memory)
+        d.to(memory_format=memory)
+
+    step, order, history, trained_s = 0, None, {"step": [], "loss_d": [], "loss_g": []}, 0.0
+    if resume and ckpt_path.exists():
+        state = load_checkpoint(ckpt_path, map_location=device)
+        saved_cfg = GanConfig.from_dict(state["config"])
+        if not saved_cfg.same_run(cfg):
+            raise CheckpointError(f"{ckpt_path} was written by a different configuration "
+                                  f"({_config_diff(saved_cfg, cfg)}); use another --out or run without --resume.")
+        try:
+            g.load_state_dict(state["g"])
+            d.load_state_dict(state["d"])
+            g_ema.load_state_dict(state["g_ema"])
+            opt_g.load_state_dict(state["opt_g"])
+            opt_d.load_state_dict(state["opt_d"])
+            if scaler is not None and state.get("scaler"):
+                scaler.load_state_dict(state["scaler"])
+            data_rng.set_state(state["data_rng"].cpu())
+            noise_rng.set_state(state["noise_rng"].cpu())
+        except (KeyError, RuntimeError, ValueError) as exc:
+            raise CheckpointError(f"{ckpt_path} does not match this model: {str(exc).splitlines()[0][:200]}") from None
+        step, order, history, trained_s = state["step"], state["order"].cpu(), state["history"], state["trained_s"]
+        print(f"resumed from {ckpt_path} at step {step}", flush=True)
+    elif resume:
+        print(f"no checkpoint in {out_dir}: starting from scratch", flush=True)
+
+    step_fn = train_step
+    if fast["compile"]:
+        g_c, d_c = torch.compile(g), torch.compile(d)
+    else:
+        g_c, d_c = g, d
+
+    def checkpoint() -> None:
+        save_checkpoint(ckpt_path, {
+            "version": CHECKPOINT_VERSION, "config": cfg.to_dict(), "step": step, "order": order,
+            "g": g.state_dict(), "d": d.state_dict(), "g_ema": g_ema.state_dict(),
+            "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(),
+            "scaler": scaler.state_dict() if scaler is not None else {},
+            "data_rng": data_rng.get_state(), "noise_rng": noise_rng.get_state(),
+            "history": history, "trained_s": trained_s + time.perf_counter() - run_started,
+        })
+
+    per_epoch = cfg.steps_per_epoch
+    real_label = 1.0 - cfg.label_smoothing
+    sums = torch.zeros(2, device=device)
+    run_started = time.perf_counter()
+    first_step = step
+    bar = tqdm(total=cfg.steps, initial=step, desc=f"DCGAN {cfg.upsample}", unit="step", disable=not progress,
+               mininterval=1.0)
+    g.train()
+    d.train()
+    while step < cfg.steps:
+        if stop_after is not None and step - first_step >= stop_after:
+            break
+        position = step % per_epoch
+        if position == 0 or order is None:
+            order = torch.randperm(len(data), generator=data_rng)
+        index = order[position * cfg.batch_size:(position + 1) * cfg.batch_size]
+        real = data[index] if data.device == device else data[index].to(device, non_blocking=True)
+        real = real.contiguous(memory_format=memory)
+        z = torch.randn(cfg.batch_size, cfg.latent_dim, device=device, generator=noise_rng)
+        loss_d, loss_g = step_fn(g_c, d_c, opt_g, opt_d, real, z, real_label=real_label, autocast=autocast, scaler=scaler)
+        ema_update(g_ema, g, cfg.ema_decay if step >= cfg.ema_start else 0.0)
+        sums += torch.stack((loss_d.float(), loss_g.float()))
+        step += 1
+        bar.update(1)
+        if step % cfg.log_every == 0 or step == cfg.steps:
+            count = (step - 1) % cfg.log_every + 1
+            mean_d, mean_g = (sums / count).tolist()  # the one host-device sync per log interval
+            sums.zero_()
+            if not (math.isfinite(mean_d) and math.isfinite(mean_g)):
+                bar.close()
+                raise FloatingPointError(f"training diverged at step {step}: loss_d={mean_d}, loss_g={mean_g}")
+            history["step"].append(step)
+            history["loss_d"].append(mean_d)
+            history["loss_g"].append(mean_g)
+            bar.set_postfix(loss_d=f"{mean_d:.3f}", loss_g=f"{mean_g:.3f}", refresh=False)
+            if on_log is not None:
+                on_log(step, loss_d=mean_d, loss_g=mean_g)
+        if step % cfg.checkpoint_interval == 0 or step == cfg.steps:
+            checkpoint()
+        if on_epoch is not None and step % per_epoch == 0:
+            on_epoch(step, g_ema)
+    bar.close()
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    run_s = time.perf_counter() - run_started
+    steps_run = step - first_step
+
+    sample_model = copy.deepcopy(g_ema).float().to(memory_format=torch.contiguous_format)
+    recalibrate_batchnorm(sample_model, cfg.latent_dim, torch.Generator(device=device).manual_seed(cfg.seed + 2))
+    samples = generate(sample_model, cfg.samples, cfg.latent_dim, seed=cfg.seed + 3)
+    last = {"d": history["loss_d"][-1], "g": history["loss_g"][-1]} if history["loss_d"] else {}
+    info = {
+        "steps": step, "steps_this_run": steps_run, "epochs": step / per_epoch,
+        "images_per_s": steps_run * cfg.batch_size / run_s if run_s > 0 and steps_run else float("nan"),
+        "s_per_epoch_60k": 60_000 / cfg.batch_size * run_s / steps_run if steps_run else float("nan"),
+        "train_s": trained_s + run_s, "wall_s": time.perf_counter() - started,
+        "device": _device_name(device), "threads": torch.get_num_threads(), "speedups": fast,
+        "losses": last, "history": history, "torch": torch.__version__,
+    }
+    return samples, info
+
+
+def _config_diff(a: GanConfig, b: GanConfig) -> str:
+    da, db = a.to_dict(), b.to_dict()
+    return ", ".join(f"{k}: {da[k]!r} → {db[k]!r}" for k in da if k != "samples" and da[k] != db[k])
+
+
+def _device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return f"cuda ({torch.cuda.get_device_name(device)})"
+    if device.type == "mps":
+        return "mps (Apple GPU)"
+    return f"cpu ({torch.get_num_threads()} threads)"
