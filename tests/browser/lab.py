@@ -1,0 +1,203 @@
+"""Drive JupyterLab the way a learner does: open a notebook, Run → Run All Cells, read the page.
+
+Everything here reads the rendered page (DOM, images), never the notebook file: the point
+of the browser tests is what the learner sees.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from playwright.sync_api import Locator, Page
+
+STDERR_OUTPUT = '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'
+#: Text that means something broke even though no traceback was rendered
+#: (a widget that failed to render, a traceback printed to stderr).
+PANEL = ".jp-NotebookPanel"
+BROKEN_TEXT = re.compile(r"Traceback \(most recent call last\)|Error displaying widget|\b\w*Error: ")
+
+
+@dataclass
+class LabServer:
+    """A running JupyterLab: where it listens, its token and the course folder it serves."""
+
+    url: str
+    token: str
+    root: Path
+
+    def api(self, path: str):
+        request = urllib.request.Request(f"{self.url}{path}", headers={"Authorization": f"token {self.token}"})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read() or b"null")
+
+
+class Notebook:
+    """One notebook open in JupyterLab, in a Playwright page."""
+
+    def __init__(self, page: Page, server: LabServer, path: str):
+        self.page, self.server, self.path = page, server, path
+
+    # ------------------------------------------------------------------ opening and running
+
+    @classmethod
+    def open(cls, page: Page, server: LabServer, path: str, timeout_s: float = 120) -> Notebook:
+        """Open ``path`` (relative to the server's root) and wait until its kernel is ready."""
+        # ?reset: a fresh workspace, so only this notebook is open (the server remembers the last one).
+        page.goto(f"{server.url}/lab/tree/{path}?reset&token={server.token}", timeout=timeout_s * 1000)
+        page.locator(PANEL).first.wait_for(timeout=timeout_s * 1000)
+        if page.locator(PANEL).count() != 1:
+            raise AssertionError(f"{path}: expected one open notebook, the page shows {page.locator(PANEL).count()}")
+        notebook = cls(page, server, path)
+        notebook.wait_for_kernel(timeout_s)
+        return notebook
+
+    def wait_for_kernel(self, timeout_s: float = 120) -> None:
+        """The notebook has a running kernel (no kernel-choice dialog) and the page shows it idle."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            sessions = [s for s in self.server.api("/api/sessions") if s["path"] == self.path and s.get("kernel")]
+            shown_idle = self.page.evaluate(
+                """() => [...document.querySelectorAll('.jp-NotebookPanel .jp-Notebook-ExecutionIndicator')]
+                         .some(e => e.dataset.status === 'idle')""")
+            if sessions and sessions[0]["kernel"]["execution_state"] == "idle" and shown_idle:
+                return
+            if self.page.locator(".jp-Dialog").count():
+                raise AssertionError(f"{self.path}: JupyterLab shows a dialog instead of starting the kernel: "
+                                     f"{self.page.locator('.jp-Dialog').first.inner_text()!r}")
+            time.sleep(0.25)
+        raise TimeoutError(f"{self.path}: no idle kernel after {timeout_s:.0f} s")
+
+    def run_all(self, timeout_s: float = 300) -> None:
+        """Run → Run All Cells from the menu bar, then wait until nothing is running or queued."""
+        self.page.locator(".jp-NotebookPanel .jp-Notebook").first.click(position={"x": 5, "y": 5})
+        self.page.get_by_role("menuitem", name="Run", exact=True).click()
+        self.page.get_by_role("menuitem", name=re.compile(r"^Run All Cells")).click()
+        self.wait_until_done(timeout_s)
+
+    def _state(self) -> dict:
+        return self.page.evaluate(
+            """() => {
+                const prompts = [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')].map(p => p.textContent.trim());
+                const indicator = document.querySelector('.jp-Notebook-ExecutionIndicator');
+                return {
+                    running: prompts.filter(p => p.includes('*')).length,
+                    executed: prompts.filter(p => /\\[\\d+\\]/.test(p)).length,
+                    status: indicator ? indicator.dataset.status : null,
+                };
+            }"""
+        )
+
+    def wait_until_done(self, timeout_s: float = 300, settle_s: float = 1.5) -> None:
+        """No cell running or queued (``[*]``), at least one executed, the kernel idle — for ``settle_s`` in a row.
+
+        Run All queues every cell at once and the kernel reports idle between two of them,
+        so one idle reading is not enough: the state must hold.
+        """
+        deadline = time.monotonic() + timeout_s
+        calm_since = None
+        while time.monotonic() < deadline:
+            state = self._state()
+            kernels = self.server.api("/api/kernels")
+            calm = (
+                state["running"] == 0
+                and state["executed"] > 0
+                and state["status"] == "idle"
+                and all(k["execution_state"] == "idle" for k in kernels)
+            )
+            if not calm:
+                calm_since = None
+            elif calm_since is None:
+                calm_since = time.monotonic()
+            elif time.monotonic() - calm_since >= settle_s:
+                return
+            time.sleep(0.25)
+        raise TimeoutError(f"{self.path}: cells still running after {timeout_s:.0f} s (last state {state})")
+
+    # ------------------------------------------------------------------ reading the page
+
+    def cells(self) -> Locator:
+        return self.page.locator(".jp-NotebookPanel .jp-Notebook .jp-Cell")
+
+    def cell_containing(self, text: str) -> Locator:
+        """The one cell whose source (read from the notebook file) contains ``text``.
+
+        Found by position, not by the editor's text: CodeMirror need not render the
+        lines of an editor that is scrolled out of view.
+        """
+        found = [i for i, cell in enumerate(self.source_cells()) if text in cell["source"]]
+        if len(found) != 1:
+            raise AssertionError(f"{self.path}: expected one cell containing {text!r}, found {len(found)}")
+        return self.cells().nth(found[0])
+
+    def source_cells(self) -> list[dict]:
+        cells = json.loads((self.server.root / self.path).read_text(encoding="utf-8"))["cells"]
+        return [{**cell, "source": "".join(cell["source"])} for cell in cells]
+
+    def error_outputs(self) -> list[str]:
+        """The text of every output that shows a failure: tracebacks, broken widgets, errors printed to stderr.
+
+        JupyterLab renders a traceback with the stderr MIME type, so the text decides.
+        """
+        return [text for text in self.page.locator(".jp-OutputArea-output").all_inner_texts() if BROKEN_TEXT.search(text)]
+
+    def stderr_outputs(self) -> list[str]:
+        return self.page.locator(STDERR_OUTPUT).all_inner_texts()
+
+    def unexecuted_code_cells(self) -> list[int]:
+        """Indices of the code cells with source that show no execution count (Run All stops at an error)."""
+        prompts = self.page.evaluate(
+            "() => [...document.querySelectorAll('.jp-NotebookPanel .jp-Notebook .jp-Cell')]"
+            ".map(c => { const p = c.querySelector('.jp-InputPrompt'); return p ? p.textContent : null; })")
+        cells = self.source_cells()
+        if len(prompts) != len(cells):
+            raise AssertionError(f"{self.path}: the page shows {len(prompts)} cells, the file has {len(cells)}")
+        return [i for i, (cell, prompt) in enumerate(zip(cells, prompts))
+                if cell["cell_type"] == "code" and cell["source"].strip() and not re.search(r"\[\d+\]", prompt or "")]
+
+
+def image_digests(scope: Locator) -> list[str]:
+    """SHA-256 of the decoded pixels of every visible ``<img>`` and ``<canvas>`` inside ``scope``.
+
+    Pixels, not ``src`` strings: two encodings of the same picture compare equal, and a
+    changed picture with the same label compares different.
+    """
+    return scope.evaluate(
+        """async (root) => {
+            const digests = [];
+            const images = [...root.querySelectorAll('img, canvas')].filter(e => e.offsetWidth > 0 && e.offsetHeight > 0);
+            for (const element of images) {
+                if (element.tagName === 'IMG') await element.decode().catch(() => {});
+                const width = element.naturalWidth || element.width, height = element.naturalHeight || element.height;
+                const canvas = document.createElement('canvas');
+                canvas.width = width; canvas.height = height;
+                const context = canvas.getContext('2d');
+                context.drawImage(element, 0, 0);
+                const pixels = context.getImageData(0, 0, width, height).data;
+                const hash = await crypto.subtle.digest('SHA-256', pixels);
+                digests.push(width + 'x' + height + ':' + [...new Uint8Array(hash)].map(b => b.toString(16).padStart(2, '0')).join(''));
+            }
+            return digests;
+        }"""
+    )
+
+
+def wait_for_new_images(scope: Locator, before: list[str], timeout_s: float = 60) -> list[str]:
+    """Wait until the images inside ``scope`` differ from ``before`` (and are non-empty); return them."""
+    deadline = time.monotonic() + timeout_s
+    current = before
+    while time.monotonic() < deadline:
+        current = image_digests(scope)
+        if current and current != before:
+            return current
+        time.sleep(0.25)
+    raise AssertionError(f"the displayed image did not change within {timeout_s:.0f} s (still {current})")
+
+
+def digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()

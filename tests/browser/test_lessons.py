@@ -1,0 +1,102 @@
+"""The lessons as a learner sees them: JupyterLab in headless Chromium, Run → Run All Cells.
+
+nbval proves that the notebooks execute; these tests check what the page shows —
+rendered tables, widgets that react, progress bars and live plots, the message of an
+unsolved exercise. Screenshots and console logs: ``test-artifacts/browser/``.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from .lab import Notebook, image_digests, wait_for_new_images
+
+pytestmark = pytest.mark.browser
+
+
+def lesson(server, folder: str, number: str) -> str:
+    """``folder/NN_name.ipynb`` for lesson ``number``, relative to the server's root."""
+    found = sorted((server.root / folder).glob(f"{number}_*.ipynb"))
+    assert len(found) == 1, f"expected one lesson {number} in {folder}/, found {[p.name for p in found]}"
+    return f"{folder}/{found[0].name}"
+
+
+def run_lesson(page, server, folder: str, number: str) -> Notebook:
+    """Open the lesson, run all cells, and require that every cell ran without an error on the page."""
+    notebook = Notebook.open(page, server, lesson(server, folder, number))
+    notebook.run_all()
+    errors = notebook.error_outputs()
+    assert not errors, f"{notebook.path}: error output on the page:\n" + "\n---\n".join(errors)
+    skipped = notebook.unexecuted_code_cells()
+    assert not skipped, f"{notebook.path}: Run All did not execute cells {skipped}"
+    return notebook
+
+
+def test_lesson_00_environment_summary(page, lab_server):
+    notebook = run_lesson(page, lab_server, "solutions", "00")
+    table = page.locator("table.course-envcheck")
+    table.scroll_into_view_if_needed()
+    rows = {row.locator("td").nth(1).inner_text(): row for row in table.locator("tr").filter(has=page.locator("td")).all()}
+    assert {"Python", "numpy", "MNIST", "Run profile"} <= set(rows), f"environment summary rows: {sorted(rows)}"
+    mnist = rows["MNIST"].locator("td")
+    assert mnist.nth(0).inner_text().strip() == "✅", f"MNIST row: {rows['MNIST'].inner_text()!r}"
+    assert "verified" in mnist.nth(2).inner_text(), f"MNIST row: {rows['MNIST'].inner_text()!r}"
+    # The kernel runs the profile the server was given, and says so on the page.
+    assert "profile=smoke" in rows["Run profile"].inner_text()
+    # The grid of the first 32 digits is drawn.
+    grid = notebook.cell_containing("plotting.show_grid(").locator(".jp-OutputArea-output img")
+    assert grid.count() == 1 and grid.first.evaluate("img => img.naturalWidth") > 100
+    table.scroll_into_view_if_needed()
+
+
+def test_student_notebook_shows_the_unsolved_exercise(page, lab_server):
+    """A learner's first exercise, unsolved: the check cell shows one line naming it, no traceback."""
+    notebook = Notebook.open(page, lab_server, lesson(lab_server, "notebooks", "00"))
+    notebook.run_all()
+    check = notebook.cell_containing("checks.check_array(to_signed_range(")
+    check.scroll_into_view_if_needed()
+    shown = check.locator(".jp-OutputArea-output").all_inner_texts()
+    expected = "NotImplementedError: Exercise 'to_signed_range' is not solved yet: replace this line with your solution."
+    assert [text.strip() for text in shown] == [expected], f"the check cell shows {shown!r}"
+    # That line is the only failure on the page: no traceback, nothing else broken.
+    assert [text.strip() for text in notebook.error_outputs()] == [expected]
+    assert not page.locator(".jp-OutputArea-output .ansi-red-fg").count(), "a traceback is shown"
+
+
+def test_lesson_01_upsampling_explorer_reacts(page, lab_server):
+    run_lesson(page, lab_server, "solutions", "01")
+    explorer = page.locator(".course-upsampling-explorer")
+    explorer.scroll_into_view_if_needed()
+    picture = explorer.locator("img.course-explorer-image")
+    assert picture.count() == 1, "the explorer shows no picture"
+    start = image_digests(explorer)
+    assert len(start) == 1 and start[0].split(":")[0] != "0x0", f"explorer picture: {start}"
+
+    method = explorer.locator(".widget-dropdown select")
+    method.select_option(label="bilinear")
+    bilinear = wait_for_new_images(explorer, start)
+
+    explorer.locator(".widget-toggle-buttons button", has_text=re.compile(r"^\s*7\s*$")).click()
+    factor7 = wait_for_new_images(explorer, bilinear)
+
+    slider = explorer.locator(".widget-slider .noUi-handle").first
+    slider.focus()
+    page.keyboard.press("ArrowRight")
+    digit1 = wait_for_new_images(explorer, factor7)
+    assert explorer.locator(".widget-slider .widget-readout").first.inner_text().strip() == "1"
+
+    # Back to the first settings: the same picture as at the start, so it shows the controls' state.
+    method.select_option(label="nearest")
+    explorer.locator(".widget-toggle-buttons button", has_text=re.compile(r"^\s*4\s*$")).click()
+    slider.focus()
+    page.keyboard.press("ArrowLeft")
+    deadline_images = wait_for_new_images(explorer, digit1)
+    for _ in range(40):
+        if deadline_images == start:
+            break
+        page.wait_for_timeout(250)
+        deadline_images = image_digests(explorer)
+    assert deadline_images == start, "nearest ×4 on digit 0 no longer shows the picture it showed at the start"
+    assert len({start[0], bilinear[0], factor7[0], digit1[0]}) == 4, "two different settings showed the same picture"
