@@ -79,6 +79,7 @@ def main(out_path: str, torch_export: str | None = None) -> None:
             arrays[f"back{i}_y"] = keras.ops.convert_to_numpy(layer(exported[f"back{i}_x"]))
             arrays[f"back{i}_roundtrip"] = port_keras.export_conv_transpose(layer)[0]
     meta["versions"] = {"keras": keras.__version__, "tensorflow": tf.__version__}
+    meta["torch_imported"] = "torch" in sys.modules  # the Keras side must never pull PyTorch in
     layouts.save_arrays(out_path, meta, **{k: v for k, v in arrays.items() if v is not None})
 
 

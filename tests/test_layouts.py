@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -153,3 +155,11 @@ def test_save_and_load_arrays_round_trip_without_pickles(tmp_path):
     np.testing.assert_array_equal(arrays["kernel"], np.arange(6.0).reshape(1, 2, 3, 1))
     with np.load(path, allow_pickle=False) as data:  # readable without pickles
         assert set(data.files) == {"__config__", "kernel"}
+
+
+def test_layouts_and_port_torch_never_import_tensorflow():
+    code = ("import sys, helpers.layouts, helpers.port_torch, helpers.reference; "
+            "print(sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"

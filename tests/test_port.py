@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from helpers import layouts, port_torch, reference
 
 WORKER = Path(__file__).with_name("keras_worker.py")
+pytestmark = pytest.mark.slow  # one Keras subprocess for the module: about half a minute
 TOL = {"rtol": 1e-5, "atol": 1e-5}  # float32 rounding of sums of at most 5·5·3 products
 
 # PyTorch layers to export to Keras: (kernel, stride, padding, output_padding); each has a Keras twin.
@@ -54,8 +55,8 @@ def keras_run(tmp_path_factory):
     result = subprocess.run([sys.executable, str(WORKER), str(folder / "keras.npz"), str(folder / "torch_export.npz")],
                             capture_output=True, text=True, env=env, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "torch" not in result.stdout  # the worker never needs PyTorch
     config, arrays = layouts.load_arrays(folder / "keras.npz")
+    assert config["torch_imported"] is False  # helpers.port_keras and helpers.layouts never import PyTorch
     return config, arrays, meta, sent
 
 
