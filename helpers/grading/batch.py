@@ -152,6 +152,23 @@ def grade_folder(
         except build.BuildError as exc:
             broken[name] = f"the lesson's solution is malformed: {exc}"
 
+    # Read every submission before any kernel runs: nothing a kernel does can change them.
+    jobs_to_run: list[tuple[Lesson, Submission]] = []
+    for folder in students:
+        for name in sorted(wanted):
+            student, path = folder.name, found.get((folder.name, name))
+            if name in broken:
+                graded.append(Graded(student, name, [Row(student, name, "", 0, 0, "error", broken[name])]))
+            elif path is None:
+                graded.append(Graded(student, name, _rows(student, loaded[name], "not_attempted", "no notebook submitted")))
+            else:
+                try:
+                    jobs_to_run.append((loaded[name], read_submission(path, loaded[name], student)))
+                except InvalidSubmission as exc:
+                    graded.append(Graded(student, name, _rows(student, loaded[name], "invalid", str(exc))))
+    for g in graded:
+        progress(f"{g.student_id} {g.notebook}: {g.rows[0].status}: {g.rows[0].message}")
+
     batch = Path(tempfile.mkdtemp(prefix="course-grade-"))
     os.chmod(batch, 0o711)  # the kernels (maybe another user) must reach their own folders in it
     try:
@@ -159,40 +176,30 @@ def grade_folder(
             def solution_run(lesson: Lesson):
                 return expected_probes(lesson, run_cells(batch, "solution", assemble(lesson, None), limits))
 
-            futures = {name: pool.submit(solution_run, lesson) for name, lesson in loaded.items()}
+            needed = {lesson.name: lesson for lesson, _ in jobs_to_run}
+            futures = {name: pool.submit(solution_run, lesson) for name, lesson in needed.items()}
             expected = {}
             for name, future in futures.items():
                 try:
                     expected[name] = future.result()
                 except LessonBroken as exc:
                     broken[name] = str(exc)
-            progress(f"expected values from {len(expected)} solution(s)" + "".join(f"; {m}" for m in broken.values()))
+                    progress(f"cannot grade {name}: {exc}")
+            progress(f"expected values from {len(expected)} solution run(s); grading {len(jobs_to_run)} notebook(s)")
 
-            tasks = []
-            for folder in students:
-                for name in sorted(wanted):
-                    tasks.append((folder.name, name, found.get((folder.name, name))))
+            def grade_task(lesson: Lesson, submission: Submission) -> Graded:
+                if lesson.name in broken:
+                    return Graded(submission.student_id, lesson.name,
+                                  [Row(submission.student_id, lesson.name, "", 0, 0, "error", broken[lesson.name])])
+                return grade_one(lesson, expected[lesson.name], submission, batch, limits)
 
-            def grade_task(task) -> Graded:
-                student, name, path = task
-                if name in broken:
-                    return Graded(student, name, [Row(student, name, "", 0, 0, "error", broken[name])])
-                lesson = loaded[name]
-                if path is None:
-                    return Graded(student, name, _rows(student, lesson, "not_attempted", "no notebook submitted"))
-                try:
-                    submission = read_submission(path, lesson, student)
-                except InvalidSubmission as exc:
-                    return Graded(student, name, _rows(student, lesson, "invalid", str(exc)))
-                return grade_one(lesson, expected[name], submission, batch, limits)
-
-            pending = [pool.submit(grade_task, task) for task in tasks]
+            pending = [pool.submit(grade_task, lesson, submission) for lesson, submission in jobs_to_run]
             for done, future in enumerate(as_completed(pending), 1):
                 result = future.result()
                 graded.append(result)
                 counts = {s: sum(r.status == s for r in result.rows) for s in STATUSES}
                 summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
-                progress(f"[{done}/{len(tasks)}] {result.student_id} {result.notebook}: "
+                progress(f"[{done}/{len(pending)}] {result.student_id} {result.notebook}: "
                          f"{_tidy(result.points)}/{_tidy(result.max_points)} points ({summary}) "
                          f"in {result.seconds:.1f} s")
     finally:

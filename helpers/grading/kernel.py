@@ -63,7 +63,8 @@ class Kernel:
         runtime.mkdir(parents=True, exist_ok=True)
         km = _SandboxedKernelManager(connection_file=str(runtime / f"kernel-{time.monotonic_ns()}.json"))
         km.sandbox_args = [*sum((["--write", d] for d in job["write_dirs"]), []),
-                           "--memory-mb", str(job["memory_mb"]), "--landlock", job["landlock"]]
+                           "--memory-mb", str(job["memory_mb"]), "--cpu-s", str(job.get("cpu_s", 0)),
+                           "--landlock", job["landlock"]]
         km.start_kernel(env=job["env"], cwd=job["cwd"])
         # The grader kills this process group if the worker itself has to be killed.
         Path(km.connection_file).with_suffix(".pid").write_text(str(km.provisioner.pgid or km.provisioner.pid))
@@ -184,6 +185,8 @@ def run_job(job: dict) -> list[dict]:
             if i in fatal:
                 continue
             replay = results[i] is not None
+            if replay and results[i]["status"] == "timeout":
+                continue  # rebuilding the state must not cost the timeout again
             outcome = kernel.run(code, job["timeout"], {"probe_bytes": float("inf")} if replay else budget)
             if not replay:
                 results[i] = outcome

@@ -135,6 +135,9 @@ def run_cells(batch: Path, name: str, cells: list[str], limits: Limits) -> list[
     """Run ``cells`` in a new worker and kernel; one result dict per cell (see kernel.py)."""
     job, spec = prepare(batch, name, limits)
     spec["cells"] = cells
+    # Far above what the run may use legitimately (every core busy all along), so it only
+    # ends what outlives it: a process a submission detached from the kernel.
+    spec["cpu_s"] = int(limits.hard_limit(len(cells)) * (os.cpu_count() or 1))
     worker = subprocess.Popen(
         [sys.executable, "-m", "helpers.grading.kernel"], cwd=ROOT, stdin=subprocess.PIPE,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,

@@ -4,7 +4,7 @@ The grader uses this file as the kernel's launcher (it runs as a script, before 
 kernel, and then *becomes* the kernel with ``exec``), so every limit below holds for the
 kernel and for anything it starts:
 
-* resource limits: address space (memory), file size, no core dumps, process count;
+* resource limits: address space (memory), CPU time, file size, no core dumps, process count;
 * when started as root: the kernel runs as ``nobody`` (no capabilities, no root files);
 * Landlock (Linux 5.13+, no privileges needed): the process may write only beneath the
   folders named with ``--write`` (its temporary copy, HOME, TMPDIR), may not connect to
@@ -164,6 +164,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--memory-mb", type=int, default=4096)
     parser.add_argument("--file-mb", type=int, default=256)
     parser.add_argument("--processes", type=int, default=4096)
+    parser.add_argument("--cpu-s", type=int, default=0, help="CPU seconds (0: no limit); ends runaway daemons too")
     parser.add_argument("--landlock", choices=("require", "auto", "off"), default="require")
     parser.add_argument("command", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
@@ -173,6 +174,8 @@ def main(argv: list[str] | None = None) -> None:
     _limit(resource.RLIMIT_FSIZE, args.file_mb << 20)
     _limit(resource.RLIMIT_CORE, 0)
     _limit(resource.RLIMIT_NPROC, args.processes)
+    if args.cpu_s:
+        _limit(resource.RLIMIT_CPU, args.cpu_s)
 
     with open(args.connection_file, encoding="utf-8") as f:
         ports = [int(v) for k, v in json.load(f).items() if k.endswith("_port")]
