@@ -342,12 +342,14 @@ def train(cfg: GanConfig, out_dir: str | Path, resume: bool = False, *, device: 
             "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(),
             "scaler": scaler.state_dict() if scaler is not None else {},
             "data_rng": data_rng.get_state(), "noise_rng": noise_rng.get_state(),
-            "history": history, "trained_s": trained_s + time.perf_counter() - run_started,
+            "history": history, "loss_sums": sums.cpu(), "trained_s": trained_s + time.perf_counter() - run_started,
         })
 
     per_epoch = cfg.steps_per_epoch
     real_label = 1.0 - cfg.label_smoothing
-    sums = torch.zeros(2, device=device)
+    sums = torch.zeros(2, device=device)  # losses since the last log (checkpointed: the log must not depend on resumes)
+    if resume and step:
+        sums += state["loss_sums"].to(device)
     run_started = time.perf_counter()
     first_step = step
     bar = tqdm(total=cfg.steps, initial=step, desc=f"DCGAN {cfg.upsample}", unit="step", disable=not progress,
