@@ -125,25 +125,32 @@ def upsample_block(x, channels: int, kind: str, *, use_bias: bool, activation=No
     raise ValueError(f"upsample must be one of {', '.join(UPSAMPLE_KINDS)}; got {kind!r}")
 
 
-def build_generator(latent_dim: int = 64, upsample: str = "convtranspose", width: int = 128) -> keras.Model:
-    """G: z → dense 7·7·width → BN-ReLU → up to 14×14×width/2 → BN-ReLU → up to 28×28×1 → tanh."""
+def build_generator(latent_dim: int = 64, upsample: str = "convtranspose", width: int = 128,
+                    out_shape: tuple[int, int, int] = (28, 28, 1)) -> keras.Model:
+    """G: z → dense (H/4)·(W/4)·width → BN-ReLU → up ×2 (width/2) → BN-ReLU → up ×2 to ``out_shape`` → tanh.
+
+    For MNIST ``out_shape`` is (28, 28, 1): 7×7×width → 14×14×width/2 → 28×28×1.
+    """
     if upsample not in UPSAMPLE_KINDS:
         raise ValueError(f"upsample must be one of {', '.join(UPSAMPLE_KINDS)}; got {upsample!r}")
     if width < 2 or width % 2:
         raise ValueError(f"width must be an even number ≥ 2; got {width}")
+    h, w, channels = out_shape
+    if h % 4 or w % 4:
+        raise ValueError(f"out_shape must have a height and width divisible by 4 (two ×2 upsamplings); got {out_shape}")
     z = keras.Input((latent_dim,), name="z")
-    x = layers.Dense(7 * 7 * width, use_bias=False, kernel_initializer=_init(), name="project")(z)
-    x = layers.Reshape((7, 7, width), name="to_7x7")(x)
+    x = layers.Dense(h // 4 * (w // 4) * width, use_bias=False, kernel_initializer=_init(), name="project")(z)
+    x = layers.Reshape((h // 4, w // 4, width), name="reshape")(x)
     x = layers.ReLU(name="relu_7")(_batch_norm("bn_7")(x))
     x = upsample_block(x, width // 2, upsample, use_bias=False, name="up14")
     x = layers.ReLU(name="relu_14")(_batch_norm("bn_14")(x))
-    x = upsample_block(x, 1, upsample, use_bias=True, activation="tanh", name="up28")
+    x = upsample_block(x, channels, upsample, use_bias=True, activation="tanh", name="up28")
     return keras.Model(z, x, name=f"generator_{upsample}")
 
 
-def build_discriminator(width: int = 64) -> keras.Model:
-    """D: 28×28×1 → conv4×4 s2 (width) → LeakyReLU → conv4×4 s2 (2·width) → BN → LeakyReLU → one logit."""
-    image = keras.Input((28, 28, 1), name="image")
+def build_discriminator(width: int = 64, in_shape: tuple[int, int, int] = (28, 28, 1)) -> keras.Model:
+    """D: image → conv4×4 s2 (width) → LeakyReLU → conv4×4 s2 (2·width) → BN → LeakyReLU → one logit."""
+    image = keras.Input(tuple(in_shape), name="image")
     x = layers.Conv2D(width, 4, strides=2, padding="same", kernel_initializer=_init(), name="conv14")(image)
     x = layers.LeakyReLU(0.2, name="lrelu14")(x)
     x = layers.Conv2D(2 * width, 4, strides=2, padding="same", use_bias=False, kernel_initializer=_init(),
@@ -251,6 +258,25 @@ class _Run:
                 v.assign(arrays[f"{group}/{i}"])
         return int(meta["step"]), list(meta.get("history", []))
 
+    def recalibrate_batchnorm(self, batches: int = 20, batch_size: int = 256) -> None:
+        """Recompute the EMA generator's BatchNorm statistics for *its own* weights.
+
+        The copied statistics were measured with G's current weights, not the averaged ones.
+        Eagerly, with momentum 1 − 1/k at the k-th batch, the moving statistics become the
+        plain average over the batches. Deterministic: the noise is fixed by the seed.
+        """
+        norms = [layer for layer in self.ema.layers if isinstance(layer, layers.BatchNormalization)]
+        saved = [layer.momentum for layer in norms]
+        try:
+            for k in range(1, batches + 1):
+                for layer in norms:
+                    layer.momentum = 1.0 - 1.0 / k
+                z = tf.random.stateless_normal((batch_size, self.cfg.latent_dim), seed=(self.cfg.seed + 2, k))
+                self.ema(z, training=True)
+        finally:
+            for layer, momentum in zip(norms, saved):
+                layer.momentum = momentum
+
     def samples(self, n: int) -> np.ndarray:
         """``n`` digits from the EMA generator, BN in inference mode, noise fixed by the seed."""
         out = []
@@ -274,6 +300,21 @@ def training_data(cfg: GanConfig) -> np.ndarray:
     return x
 
 
+def _set_threads(threads) -> None:
+    """Honour ``cfg.extra["threads"]`` (tiny smoke models lose more than they gain from threads on a busy machine).
+
+    TensorFlow fixes its thread pools when it first runs an op; later in the same process
+    the request is ignored (the run is still correct, only not pinned).
+    """
+    if not threads:
+        return
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(int(threads))
+        tf.config.threading.set_inter_op_parallelism_threads(int(threads))
+    except RuntimeError:
+        pass
+
+
 def train(cfg: GanConfig, out_dir: str | Path, resume: bool = False, *, progress: bool = True,
           on_log: Callable[[int, dict], None] | None = None) -> tuple[np.ndarray, dict]:
     """Train the DCGAN ``cfg`` describes; return ``(samples_uint8 (cfg.samples, 28, 28), info)``.
@@ -288,6 +329,7 @@ def train(cfg: GanConfig, out_dir: str | Path, resume: bool = False, *, progress
 
     if cfg.framework != "keras":
         raise ValueError(f"helpers.gan_keras trains framework='keras' configurations; got {cfg.framework!r}")
+    _set_threads(cfg.extra.get("threads"))
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     ckpt = out_dir / CHECKPOINT_NAME
@@ -330,6 +372,7 @@ def train(cfg: GanConfig, out_dir: str | Path, resume: bool = False, *, progress
         train_s = time.perf_counter() - train_started
         if step == first_step and not ckpt.exists():  # steps == 0 cannot happen (cfg validates), but stay safe
             run.save(ckpt, step, history)
+        run.recalibrate_batchnorm()
         samples = run.samples(cfg.samples)
     trained = step - first_step
     info = {

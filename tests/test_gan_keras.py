@@ -61,6 +61,15 @@ def test_generator_follows_the_dcgan_recipe():
     assert g3.get_layer("up14_convT3").kernel.shape == (3, 3, 8, 16)
 
 
+def test_generator_and_discriminator_take_other_shapes():
+    g = build_generator(latent_dim=8, upsample="pixel_shuffle", width=4, out_shape=(32, 16, 3))
+    assert g.output_shape == (None, 32, 16, 3)
+    d = build_discriminator(width=4, in_shape=(32, 16, 3))
+    assert d(g(np.zeros((2, 8), "float32"))).shape == (2, 1)
+    with pytest.raises(ValueError, match="divisible by 4"):
+        build_generator(8, "convtranspose", 4, out_shape=(30, 30, 1))
+
+
 def test_discriminator_has_no_batchnorm_at_its_input_and_returns_one_logit():
     d = build_discriminator(width=8)
     assert d.output_shape == (None, 1)
@@ -201,3 +210,36 @@ def test_cli_exits_2_with_a_message_for_an_unreadable_checkpoint(tmp_path, capsy
     status = gan.main(["--framework", "keras", "--profile", "smoke", "--out", str(tmp_path), "--resume"])
     assert status == 2
     assert "cannot read the checkpoint" in capsys.readouterr().err
+
+
+def test_cli_smoke_run_writes_judged_outputs(tmp_path):
+    import json
+
+    out = tmp_path / "run"
+    status = gan.main(["--framework", "keras", "--profile", "smoke", "--out", str(out), "--samples", "300"])
+    assert status == 0
+    samples = np.load(out / "samples.npy")
+    gan.check_samples(samples, 300)
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["n"] == 300 and metrics["steps"] == gan.config_for("keras", "smoke").steps
+    assert metrics["config"]["framework"] == "keras"
+    for key in ("fid", "inception_score", "coverage", "confident", "fid_ratio"):
+        assert np.isfinite(metrics[key]), key
+    assert 1.0 <= metrics["inception_score"] <= 10.0 and metrics["real"]["inception_score"] > 9.0
+    assert (out / "grid.png").stat().st_size > 0 and (out / CHECKPOINT_NAME).is_file()
+
+
+def test_batchnorm_recalibration_averages_the_ema_generators_own_statistics():
+    from helpers.gan_keras import _Run
+
+    run = _Run(smoke_cfg())
+    bn = run.ema.get_layer("bn_7")
+    before = keras.Model(run.ema.input, bn.input)
+    cfg = run.cfg
+    # BN over (batch, 7, 7): its statistics are per channel, over the batch and both spatial axes
+    batch_means = [before(tf.random.stateless_normal((64, cfg.latent_dim), seed=(cfg.seed + 2, k))).numpy()
+                   .mean(axis=(0, 1, 2)) for k in (1, 2, 3)]
+    assert not np.allclose(bn.moving_mean.numpy(), np.mean(batch_means, axis=0), atol=1e-6)
+    run.recalibrate_batchnorm(batches=3, batch_size=64)
+    np.testing.assert_allclose(bn.moving_mean.numpy(), np.mean(batch_means, axis=0), rtol=1e-4, atol=1e-6)
+    assert bn.momentum == pytest.approx(0.9)  # restored
