@@ -32,6 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .reference import conv_transpose2d
+
 # --------------------------------------------------------------------------- weight and tensor layouts
 
 
@@ -272,8 +274,6 @@ def keras_conv_transpose_numpy(x, kernel, bias=None, strides=1, padding: str = "
     Converts the layouts, runs :func:`helpers.reference.conv_transpose2d` with the settings
     of :func:`torch_equivalent`, and drops the extra end rows/columns of the asymmetric crop.
     """
-    from .reference import conv_transpose2d
-
     kernel = np.asarray(kernel)
     eq = torch_equivalent(kernel.shape[:2], strides, padding, output_padding, dilation_rate)
     y = conv_transpose2d(nhwc_to_nchw(x), keras_conv_transpose_kernel_to_torch(kernel), bias, stride=eq.stride,

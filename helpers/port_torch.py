@@ -12,6 +12,8 @@ arrays plus a Keras-style config dict, e.g. in an ``.npz`` written by
 
 from __future__ import annotations
 
+from collections import OrderedDict
+
 import numpy as np
 import torch
 from torch import nn
@@ -65,12 +67,11 @@ def keras_style_conv_transpose(in_channels: int, filters: int, kernel_size, stri
     act = _activation_module(activation)
     if act is not None:
         parts["act"] = act
-    module = nn.Sequential()
-    for name, part in parts.items():
-        module.add_module(name, part)
-    module.keras_config = {
+    module = nn.Sequential(OrderedDict(parts))
+    module.keras_config = {  # travels with the module, so that export_to_keras gives back the same layer
         "filters": int(filters), "kernel_size": list(eq.kernel_size), "strides": list(eq.stride),
-        "padding": padding.lower(), "output_padding": None if output_padding is None else list(layouts.as_pair(output_padding, "output_padding")),
+        "padding": padding.lower(),
+        "output_padding": None if output_padding is None else list(layouts.as_pair(output_padding, "output_padding")),
         "dilation_rate": list(eq.dilation), "use_bias": bool(use_bias), "activation": activation or "linear",
     }
     return module
