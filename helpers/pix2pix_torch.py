@@ -1,0 +1,301 @@
+"""A small pix2pix (Isola et al. 2017) for lesson 09: repair damaged MNIST digits.
+
+* Task: the input is a digit with a random square erased to mid-grey (the "damage");
+  the target is the clean digit. Images are in [-1, 1] (tanh output), so the grey hole
+  is exactly 0.
+* Generator: a U-Net. Strided convolutions go 28 → 14 → 7 → 4; transposed convolutions
+  (learned upsampling) come back up, and at each scale the decoder concatenates the
+  encoder's feature map of the same size (the skip connection). ``skips=False`` builds
+  the same decoder without the concatenations: everything must squeeze through 4×4.
+* Discriminator: a PatchGAN. It sees (damaged input, candidate) stacked as two channels
+  and outputs a grid of logits, one per overlapping patch, instead of one number.
+* Loss: pix2pix's ``adversarial + λ·L1`` with λ = 100, or L1 alone (``adversarial=False``).
+
+Imports PyTorch only (never TensorFlow).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+L1_WEIGHT = 100.0  # pix2pix's λ
+
+#: How much work each run profile does (``settings()`` picks one).
+SETTINGS = {
+    "smoke": dict(n_train=256, n_test=200, steps=3, batch=16, ch=16, lr=2e-4),
+    "cpu": dict(n_train=20_000, n_test=2000, steps=600, batch=32, ch=16, lr=2e-4),
+    "gpu": dict(n_train=60_000, n_test=10_000, steps=10_000, batch=64, ch=32, lr=2e-4),
+}
+
+
+def settings(profile: str | None = None) -> dict:
+    """The :data:`SETTINGS` of the run profile in force (see :mod:`helpers.runtime`)."""
+    from . import runtime
+
+    return dict(SETTINGS[runtime.profile(profile)])
+
+
+# --------------------------------------------------------------------------- task
+
+def damage(clean: torch.Tensor, seed: int = 0, min_side: int = 9, max_side: int = 13) -> torch.Tensor:
+    """Erase one random square (side ``min_side``…``max_side``) of each ``(N, 1, 28, 28)`` digit to 0 (grey in [-1, 1]).
+
+    The squares stay inside the central 20×20 region, where the strokes are, so that
+    the damage usually removes part of the digit.
+    """
+    rng = np.random.default_rng(seed)
+    out = clean.clone()
+    n, _, h, w = clean.shape
+    sides = rng.integers(min_side, max_side + 1, size=n)
+    for k, side in enumerate(sides):
+        top = int(rng.integers(4, h - 4 - side + 1))
+        left = int(rng.integers(4, w - 4 - side + 1))
+        out[k, :, top: top + side, left: left + side] = 0.0
+    return out
+
+
+def make_task(split: str = "train", n: int = 1000, seed: int = 0, device="cpu") -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``(damaged, clean, labels)`` for ``n`` MNIST digits of ``split`` in [-1, 1], damage drawn with ``seed``."""
+    from .torch_utils import mnist_tensors
+
+    clean, labels = mnist_tensors(split, n, value_range=(-1.0, 1.0), seed=seed)
+    return damage(clean, seed=seed + 1).to(device), clean.to(device), labels.to(device)
+
+
+# --------------------------------------------------------------------------- generator
+
+def decode(x: torch.Tensor, skip: torch.Tensor | None, up: nn.Module, fuse: nn.Module) -> torch.Tensor:
+    """One U-Net decoder step: upsample ``x`` with ``up``, concatenate ``skip`` (if any) after it on the channels, ``fuse``."""
+    h = up(x)
+    if skip is not None:
+        h = torch.cat([h, skip], dim=1)
+    return fuse(h)
+
+
+def _down(cin, cout, kernel=4, norm=True):
+    layers = [nn.Conv2d(cin, cout, kernel, stride=2, padding=1, bias=not norm)]
+    if norm:
+        layers.append(nn.BatchNorm2d(cout))
+    return nn.Sequential(*layers, nn.LeakyReLU(0.2, inplace=True))
+
+
+def _up(cin, cout, kernel):
+    return nn.Sequential(nn.ConvTranspose2d(cin, cout, kernel, stride=2, padding=1, bias=False),
+                         nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
+
+
+def _fuse(cin, cout):
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
+
+
+class UNet(nn.Module):
+    """28×28 U-Net: encoder 28→14→7→4, decoder 4→7→14→28 with transposed convolutions.
+
+    With ``skips`` the decoder step at 7×7 and at 14×14 concatenates the encoder's map of
+    that size (``decode``); without, it only sees what came through the 4×4 bottleneck.
+    """
+
+    def __init__(self, ch: int = 16, skips: bool = True, decoder=decode):
+        super().__init__()
+        self.skips, self.decoder = skips, decoder
+        extra = 1 if skips else 0
+        self.enc1 = _down(1, ch, norm=False)          # 28 → 14
+        self.enc2 = _down(ch, 2 * ch)                 # 14 → 7
+        self.enc3 = _down(2 * ch, 4 * ch, kernel=3)   # 7 → 4
+        self.up3, self.fuse3 = _up(4 * ch, 2 * ch, 3), _fuse(2 * ch * (1 + extra), 2 * ch)  # 4 → 7
+        self.up2, self.fuse2 = _up(2 * ch, ch, 4), _fuse(ch * (1 + extra), ch)              # 7 → 14
+        self.up1 = _up(ch, ch, 4)                                                          # 14 → 28
+        self.out = nn.Conv2d(ch, 1, 3, padding=1)
+
+    def forward(self, x):
+        e1 = self.enc1(x)
+        e2 = self.enc2(e1)
+        h = self.enc3(e2)
+        h = self.decoder(h, e2 if self.skips else None, self.up3, self.fuse3)
+        h = self.decoder(h, e1 if self.skips else None, self.up2, self.fuse2)
+        return torch.tanh(self.out(self.up1(h)))
+
+
+# --------------------------------------------------------------------------- discriminator
+
+class PatchGAN(nn.Module):
+    """Conditional PatchGAN: (input, candidate) → a grid of real/fake logits, one per patch.
+
+    Three 4×4 convolutions (stride 2, 2, 1; padding 1): 28 → 14 → 7 → 6, so a 6×6 grid
+    whose cells each see a 22×22 patch (:func:`receptive_field`). No BatchNorm on the first layer.
+    """
+
+    def __init__(self, ch: int = 32, in_channels: int = 2):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Conv2d(in_channels, ch, 4, stride=2, padding=1), nn.LeakyReLU(0.2, inplace=True),
+            nn.Conv2d(ch, 2 * ch, 4, stride=2, padding=1, bias=False), nn.BatchNorm2d(2 * ch),
+            nn.LeakyReLU(0.2, inplace=True),
+            nn.Conv2d(2 * ch, 1, 4, stride=1, padding=1),
+        )
+
+    def forward(self, condition, candidate):
+        return self.net(torch.cat([condition, candidate], dim=1))
+
+
+def conv_layers(model: nn.Module) -> list[tuple[int, int, int]]:
+    """``(kernel, stride, padding)`` of each Conv2d in ``model``, in order (square kernels)."""
+    return [(m.kernel_size[0], m.stride[0], m.padding[0]) for m in model.modules() if isinstance(m, nn.Conv2d)]
+
+
+def patch_grid_size(size: int, layers) -> int:
+    """Side of a PatchGAN's output grid for a ``size``×``size`` input: ⌊(n + 2p − k)/s⌋ + 1, layer by layer."""
+    for kernel, stride, padding in layers:
+        size = (size + 2 * padding - kernel) // stride + 1
+    return size
+
+
+def receptive_field(layers) -> int:
+    """Side of the input patch one output cell sees: walk back from 1 with r ← (r − 1)·s + k."""
+    r = 1
+    for kernel, stride, _ in reversed(list(layers)):
+        r = (r - 1) * stride + kernel
+    return r
+
+
+#: pix2pix's "70×70" PatchGAN on 256×256 images (C64-C128-C256-C512 then the 1-channel output).
+PIX2PIX_70 = [(4, 2, 1), (4, 2, 1), (4, 2, 1), (4, 1, 1), (4, 1, 1)]
+
+
+# --------------------------------------------------------------------------- losses
+
+def generator_loss(fake_logits: torch.Tensor | None, fake: torch.Tensor, target: torch.Tensor,
+                   l1_weight: float = L1_WEIGHT) -> torch.Tensor:
+    """pix2pix's generator loss: BCE(D's logits on the fake, "real") + ``l1_weight``·mean|fake − target|.
+
+    ``fake_logits=None`` drops the adversarial term (the L1-only ablation).
+    """
+    loss = l1_weight * F.l1_loss(fake, target)
+    if fake_logits is not None:
+        loss = loss + F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
+    return loss
+
+
+def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    """Each patch's BCE, real → 1 and fake → 0, halved as in pix2pix (D learns at half G's rate)."""
+    real = F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
+    fake = F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
+    return 0.5 * (real + fake)
+
+
+# --------------------------------------------------------------------------- training
+
+@dataclass
+class Pix2PixConfig:
+    skips: bool = True
+    adversarial: bool = True
+    steps: int = 1000
+    batch: int = 32
+    lr: float = 2e-4
+    l1_weight: float = L1_WEIGHT
+    ch: int = 16
+    seed: int = 0
+
+    @property
+    def name(self) -> str:
+        return f"U-Net {'with' if self.skips else 'without'} skips, {'L1 + adversarial' if self.adversarial else 'L1 only'}"
+
+
+def ablation_configs(s: dict, seed: int = 0) -> list[Pix2PixConfig]:
+    """The four generators of the lesson's table: skips × adversarial term, same budget for each."""
+    common = dict(steps=s["steps"], batch=s["batch"], lr=s["lr"], ch=s["ch"], seed=seed)
+    return [Pix2PixConfig(skips=skips, adversarial=adversarial, **common)
+            for skips in (True, False) for adversarial in (True, False)]
+
+
+def train(cfg: Pix2PixConfig, damaged: torch.Tensor, clean: torch.Tensor, device="cpu",
+          generator_loss_fn=generator_loss, log_every: int = 0) -> dict:
+    """Train one generator (and, with ``adversarial``, its PatchGAN) on ``(damaged, clean)`` pairs.
+
+    Adam 2e-4, β₁ = 0.5 as in pix2pix. Returns ``{"generator", "discriminator", "losses", "seconds"}``
+    with the per-step losses ``{"g": [...], "d": [...], "l1": [...]}``.
+    """
+    torch.manual_seed(cfg.seed)
+    rng = torch.Generator().manual_seed(cfg.seed)
+    g = UNet(cfg.ch, skips=cfg.skips).to(device)
+    d = PatchGAN().to(device) if cfg.adversarial else None
+    opt_g = torch.optim.Adam(g.parameters(), lr=cfg.lr, betas=(0.5, 0.999))
+    opt_d = torch.optim.Adam(d.parameters(), lr=cfg.lr, betas=(0.5, 0.999)) if d is not None else None
+    losses = {"g": [], "d": [], "l1": []}
+    start = time.perf_counter()
+    for step in range(cfg.steps):
+        index = torch.randint(len(clean), (cfg.batch,), generator=rng)
+        x, y = damaged[index].to(device), clean[index].to(device)
+        fake = g(x)
+        if d is not None:
+            loss_d = discriminator_loss(d(x, y), d(x, fake.detach()))
+            opt_d.zero_grad(set_to_none=True)
+            loss_d.backward()
+            opt_d.step()
+            losses["d"].append(loss_d.item())
+        loss_g = generator_loss_fn(d(x, fake) if d is not None else None, fake, y, cfg.l1_weight)
+        opt_g.zero_grad(set_to_none=True)
+        loss_g.backward()
+        opt_g.step()
+        losses["g"].append(loss_g.item())
+        losses["l1"].append(F.l1_loss(fake.detach(), y).item())
+        if log_every and (step + 1) % log_every == 0:
+            print(f"{cfg.name}: step {step + 1}, L1 {np.mean(losses['l1'][-log_every:]):.4f}")
+    g.eval()
+    return {"generator": g, "discriminator": d, "losses": losses, "seconds": time.perf_counter() - start}
+
+
+@torch.no_grad()
+def translate(g: nn.Module, damaged: torch.Tensor, device="cpu", batch: int = 500) -> torch.Tensor:
+    """The generator's repairs of ``damaged`` (CPU tensor in [-1, 1])."""
+    g.to(device).eval()
+    return torch.cat([g(damaged[i: i + batch].to(device)).cpu() for i in range(0, len(damaged), batch)])
+
+
+def image_scores(output: torch.Tensor, clean: torch.Tensor, labels: torch.Tensor, judge: bool = True) -> dict:
+    """L1 and PSNR on [0, 1] images (mean over images), and the judge's recognition rate of ``output``."""
+    out = ((output.detach().cpu().double() + 1) / 2).clamp(0, 1)
+    ref = (clean.detach().cpu().double() + 1) / 2
+    mse = ((out - ref) ** 2).flatten(1).mean(1)  # 0 for the target itself: PSNR = inf
+    row = {"L1": float((out - ref).abs().mean()), "PSNR dB": float((10 * torch.log10(1 / mse)).mean())}
+    if judge:
+        from .judge import accuracy
+
+        row["judge accuracy"] = accuracy(out.float().numpy(), labels.cpu().numpy(), value_range=(0, 1))
+    return row
+
+
+def ablation(configs: list[Pix2PixConfig], train_data, test_data, device="cpu", judge: bool = True,
+             log_every: int = 0) -> tuple[list[dict], dict]:
+    """Train each configuration and score it on the held-out ``test_data``; also score the input and the target.
+
+    Returns ``(rows, generators)`` where ``generators`` maps each configuration's name to its model.
+    """
+    damaged, clean, labels = test_data
+    rows = [{"model": "damaged input (no model)", "parameters": 0, "train s": 0.0,
+             **image_scores(damaged, clean, labels, judge)}]
+    generators = {}
+    for cfg in configs:
+        result = train(cfg, train_data[0], train_data[1], device=device, log_every=log_every)
+        g = result["generator"]
+        generators[cfg.name] = g
+        rows.append({"model": cfg.name, "parameters": sum(p.numel() for p in g.parameters()),
+                     "train s": result["seconds"], **image_scores(translate(g, damaged, device), clean, labels, judge)})
+    rows.append({"model": "clean target", "parameters": 0, "train s": 0.0, **image_scores(clean, clean, labels, judge)})
+    return rows, generators
+
+
+def format_table(rows: list[dict]) -> str:
+    """The ablation rows as a Markdown table."""
+    columns = [c for c in ("model", "parameters", "train s", "L1", "PSNR dB", "judge accuracy") if c in rows[0]]
+    fmt = {"parameters": "{:,}", "train s": "{:.0f}", "L1": "{:.4f}", "PSNR dB": "{:.2f}", "judge accuracy": "{:.1%}"}
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    for row in rows:
+        lines.append("| " + " | ".join(fmt.get(c, "{}").format(row[c]) for c in columns) + " |")
+    return "\n".join(lines)

@@ -1,0 +1,394 @@
+"""Super-resolution in PyTorch (lesson 08): data, the three methods, training, evaluation.
+
+* Data that never downloads: MNIST from the course's verified archive, and natural
+  images read straight from the PNG/JPEG files that ship *inside* the scikit-image
+  wheel (``skimage/data/*.png``). We open those files by path instead of calling
+  ``skimage.data.<name>()``, because some of those functions fetch from the internet
+  with pooch; a file path cannot. Training and test images are disjoint.
+* Degradation: the low-resolution (LR) image is the high-resolution (HR) one shrunk by
+  ``scale`` with antialiased bicubic interpolation (what MATLAB's ``imresize`` does in
+  the SRCNN/ESPCN papers). We work on luminance only, as those papers do.
+* Methods: bicubic upsampling (no weights); SRCNN (Dong et al. 2014: bicubic first,
+  then three convolutions at high resolution); ESPCN (Shi et al. 2016: three
+  convolutions at low resolution, then a pixel shuffle, initialised with ICNR).
+* Metrics: PSNR and SSIM from ``skimage.metrics`` on the luminance in [0, 1], with
+  ``scale`` pixels shaved off each border (the usual convention: borders are where
+  zero padding and interpolation differ most).
+
+Imports PyTorch only (never TensorFlow).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+#: Natural images bundled in the scikit-image wheel (file names under ``skimage/data``).
+TRAIN_IMAGES = ("astronaut.png", "coffee.png", "rocket.jpg", "motorcycle_left.png", "brick.png",
+                "grass.png", "gravel.png", "moon.png", "ihc.png", "hubble_deep_field.jpg")
+TEST_IMAGES = ("camera.png", "chelsea.png", "coins.png")
+
+#: How much work each run profile does (``settings()`` picks one). ``max_side`` crops the
+#: pictures (smoke only); ``seconds`` is a safety stop for the CPU promise (≤ 5 minutes a model).
+SETTINGS = {
+    "smoke": dict(scale=3, max_side=96, patch=8, batch=4, steps_espcn=3, steps_srcnn=3, mnist_n=256, mnist_steps=3,
+                  lr=1e-3, seconds=None),
+    "cpu": dict(scale=3, max_side=None, patch=17, batch=16, steps_espcn=3000, steps_srcnn=1500, mnist_n=10_000,
+                mnist_steps=400, lr=1e-3, seconds=300),
+    "gpu": dict(scale=3, max_side=None, patch=17, batch=64, steps_espcn=30_000, steps_srcnn=30_000, mnist_n=60_000,
+                mnist_steps=2000, lr=1e-3, seconds=None),
+}
+
+#: Published reference points on Set5 ×3 (Dong et al., TPAMI 2016) — other data, for context only.
+PUBLISHED_SET5_X3 = {"bicubic": 30.39, "SRCNN": 32.75}
+
+
+def settings(profile: str | None = None) -> dict:
+    """The :data:`SETTINGS` of the run profile in force (see :mod:`helpers.runtime`)."""
+    from . import runtime
+
+    return dict(SETTINGS[runtime.profile(profile)])
+
+
+# --------------------------------------------------------------------------- data
+
+def skimage_data_dir() -> Path:
+    """The folder inside the installed scikit-image package that holds its bundled images."""
+    import skimage
+
+    return Path(skimage.__file__).resolve().parent / "data"
+
+
+def load_gray(name: str) -> np.ndarray:
+    """One bundled scikit-image picture as float32 luminance in [0, 1], read from the wheel's own file."""
+    from skimage import color, io
+
+    path = skimage_data_dir() / name
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is not shipped with this scikit-image; choose one of the files in {path.parent}")
+    image = io.imread(path)
+    if image.ndim == 3:
+        image = color.rgb2gray(image[..., :3])  # luminance, in [0, 1]
+    elif image.dtype == np.uint8:
+        image = image / 255.0
+    elif image.dtype == np.uint16:
+        image = image / 65535.0
+    return np.clip(np.asarray(image, np.float32), 0.0, 1.0)
+
+
+def downscale(hr: torch.Tensor, scale: int) -> torch.Tensor:
+    """HR ``(N, 1, H, W)`` → LR ``(N, 1, H/scale, W/scale)``: antialiased bicubic, like MATLAB's imresize."""
+    if hr.shape[-1] % scale or hr.shape[-2] % scale:
+        raise ValueError(f"image size {tuple(hr.shape[-2:])} is not divisible by scale {scale}; crop it first")
+    return F.interpolate(hr, scale_factor=1 / scale, mode="bicubic", antialias=True, align_corners=False).clamp(0, 1)
+
+
+def bicubic(lr: torch.Tensor, scale: int) -> torch.Tensor:
+    """The baseline: bicubic upsampling by ``scale`` (no weights), clipped to [0, 1]."""
+    return F.interpolate(lr, scale_factor=scale, mode="bicubic", align_corners=False).clamp(0, 1)
+
+
+def crop_to_multiple(image: np.ndarray, scale: int) -> np.ndarray:
+    h, w = image.shape[-2:]
+    return image[..., : h - h % scale, : w - w % scale]
+
+
+@dataclass
+class SRImage:
+    """One picture at three versions: HR target, LR input, and the LR's bicubic upsampling."""
+
+    name: str
+    hr: torch.Tensor   # (1, 1, H, W)
+    lr: torch.Tensor   # (1, 1, H/scale, W/scale)
+    up: torch.Tensor   # (1, 1, H, W) bicubic(lr): SRCNN's input and the baseline
+
+
+def make_pairs(names, scale: int, max_side: int | None = None) -> list[SRImage]:
+    """HR/LR/bicubic triples for the named bundled images (optionally centre-cropped to ``max_side``)."""
+    out = []
+    for name in names:
+        image = load_gray(name)
+        if max_side is not None:
+            h, w = image.shape
+            top, left = max(0, (h - max_side) // 2), max(0, (w - max_side) // 2)
+            image = image[top: top + max_side, left: left + max_side]
+        hr = torch.from_numpy(np.ascontiguousarray(crop_to_multiple(image, scale)))[None, None]
+        lr = downscale(hr, scale)
+        out.append(SRImage(name, hr, lr, bicubic(lr, scale)))
+    return out
+
+
+def mnist_pairs(n: int, scale: int = 2, split: str = "train", seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """MNIST digits as ``(lr, hr)``: 28×28 targets and their ``scale``-times smaller inputs (14×14 at ×2)."""
+    from .torch_utils import mnist_tensors
+
+    hr, _ = mnist_tensors(split, n, value_range=(0.0, 1.0), seed=seed)
+    return downscale(hr, scale), hr
+
+
+def as_images(lr: torch.Tensor, hr: torch.Tensor, scale: int, name: str = "digit") -> list[SRImage]:
+    """A batch ``(N, 1, h, w)``/``(N, 1, H, W)`` as a list of :class:`SRImage` (for :class:`PatchSampler`, :func:`evaluate`)."""
+    return [SRImage(f"{name}{i}", hr[i: i + 1], lr[i: i + 1], bicubic(lr[i: i + 1], scale)) for i in range(len(lr))]
+
+
+class PatchSampler:
+    """Random aligned training patches from a list of :class:`SRImage`, with flips and 90° turns.
+
+    ``sampler(batch)`` returns ``(lr, up, hr)`` patches of LR size ``patch`` (HR size
+    ``patch*scale``): ESPCN learns lr → hr, SRCNN up → hr. Cropping the already
+    degraded images (rather than degrading each crop) keeps the patches exactly
+    like the test images.
+    """
+
+    def __init__(self, images: list[SRImage], scale: int, patch: int = 17, seed: int = 0):
+        self.images, self.scale, self.patch = images, scale, patch
+        self.rng = np.random.default_rng(seed)
+        sizes = np.array([im.lr.shape[-2] * im.lr.shape[-1] for im in images], np.float64)
+        self.weights = sizes / sizes.sum()  # big pictures give more patches
+
+    def __call__(self, batch: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        s, p = self.scale, self.patch
+        lrs, ups, hrs = [], [], []
+        for k in self.rng.choice(len(self.images), size=batch, p=self.weights):
+            im = self.images[k]
+            h, w = im.lr.shape[-2:]
+            i, j = int(self.rng.integers(0, h - p + 1)), int(self.rng.integers(0, w - p + 1))
+            crops = [im.lr[..., i: i + p, j: j + p], im.up[..., i * s: (i + p) * s, j * s: (j + p) * s],
+                     im.hr[..., i * s: (i + p) * s, j * s: (j + p) * s]]
+            turns, flip = int(self.rng.integers(4)), bool(self.rng.integers(2))
+            crops = [torch.rot90(c, turns, (-2, -1)) for c in crops]
+            if flip:
+                crops = [torch.flip(c, (-1,)) for c in crops]
+            for out, c in zip((lrs, ups, hrs), crops):
+                out.append(c)
+        return torch.cat(lrs), torch.cat(ups), torch.cat(hrs)
+
+
+# --------------------------------------------------------------------------- models
+
+class Bicubic(nn.Module):
+    """Bicubic upsampling as a module, so that it sits in the same table as the networks."""
+
+    input_kind = "lr"
+
+    def __init__(self, scale: int):
+        super().__init__()
+        self.scale = scale
+
+    def forward(self, lr):
+        return bicubic(lr, self.scale)
+
+
+class SRCNN(nn.Module):
+    """Dong et al. 2014, the 9-1-5 network: upsample first (bicubic, outside), then convolve at HR.
+
+    Every convolution runs on the big image, so the cost per output pixel is the whole network.
+    ``same`` zero padding keeps the size (the paper used ``valid`` convolutions and a smaller target).
+    """
+
+    input_kind = "up"
+
+    def __init__(self, channels: int = 1, n1: int = 64, n2: int = 32, f1: int = 9, f2: int = 1, f3: int = 5):
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(channels, n1, f1, padding=f1 // 2), nn.ReLU(inplace=True),
+            nn.Conv2d(n1, n2, f2, padding=f2 // 2), nn.ReLU(inplace=True),
+            nn.Conv2d(n2, channels, f3, padding=f3 // 2),
+        )
+
+    def forward(self, up):
+        return self.body(up)
+
+
+def icnr_(weight: torch.Tensor, scale: int, init=nn.init.kaiming_normal_) -> torch.Tensor:
+    """ICNR (Aitken et al. 2017) in place on a conv weight ``(C*scale², in, k, k)`` that feeds a PixelShuffle.
+
+    Initialise ``C`` kernels and repeat each ``scale²`` times, so that at initialisation
+    the shuffle's ``scale×scale`` sub-pixels are equal: the layer starts as
+    "convolve, then nearest-neighbour upsample" and has no checkerboard (the bias
+    must be equal across sub-pixels too: :class:`ESPCN` zeroes it).
+    """
+    out_ch = weight.shape[0]
+    if out_ch % (scale * scale):
+        raise ValueError(f"{out_ch} output channels are not a multiple of scale² = {scale * scale}")
+    base = torch.empty((out_ch // (scale * scale), *weight.shape[1:]), dtype=weight.dtype)
+    init(base)
+    with torch.no_grad():
+        # PixelShuffle takes channel c*s² + k to sub-pixel k of output channel c.
+        weight.copy_(base.repeat_interleave(scale * scale, dim=0))
+    return weight
+
+
+class ESPCN(nn.Module):
+    """Shi et al. 2016: convolve at LR, then rearrange ``C·scale²`` channels into a ``scale``-times bigger image.
+
+    Layers (5×5, 64) → (3×3, 32) → (3×3, scale²) then ``nn.PixelShuffle(scale)``; tanh as in
+    the paper. The sub-pixel convolution is ICNR-initialised.
+    """
+
+    input_kind = "lr"
+
+    def __init__(self, scale: int, channels: int = 1, n1: int = 64, n2: int = 32, icnr: bool = True,
+                 activation=nn.Tanh):
+        super().__init__()
+        self.scale = scale
+        self.features = nn.Sequential(
+            nn.Conv2d(channels, n1, 5, padding=2), activation(),
+            nn.Conv2d(n1, n2, 3, padding=1), activation(),
+        )
+        self.to_subpixels = nn.Conv2d(n2, channels * scale * scale, 3, padding=1)
+        self.shuffle = nn.PixelShuffle(scale)
+        if icnr:
+            icnr_(self.to_subpixels.weight, scale)
+            nn.init.zeros_(self.to_subpixels.bias)  # a random bias per sub-pixel would be a checkerboard
+
+    def forward(self, lr):
+        return self.shuffle(self.to_subpixels(self.features(lr)))
+
+
+# --------------------------------------------------------------------------- costs
+
+def n_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def flops_per_output_pixel(model: nn.Module, lr_shape=(1, 1, 32, 32), scale: int = 3) -> float:
+    """Multiply-adds ×2 of every convolution, divided by the number of HR output pixels.
+
+    Counted with forward hooks on a dummy input, so it follows the model as written.
+    Bicubic interpolation has no convolution layers: we count its 4×4 taps per output
+    pixel (16 multiply-adds; a separable implementation needs fewer).
+    """
+    if isinstance(model, Bicubic):
+        return 2.0 * 16
+    macs = 0
+
+    def hook(module, inputs, output):
+        nonlocal macs
+        k = module.kernel_size[0] * module.kernel_size[1] * module.in_channels // module.groups
+        macs += output[0].numel() * k  # per image, biases ignored
+
+    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, nn.Conv2d)]
+    n, c, h, w = lr_shape
+    x = torch.zeros(lr_shape)
+    if getattr(model, "input_kind", "lr") == "up":
+        x = torch.zeros((n, c, h * scale, w * scale))
+    try:
+        with torch.no_grad():
+            model(x)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return 2.0 * macs / (h * scale * w * scale)
+
+
+# --------------------------------------------------------------------------- training
+
+def train(model: nn.Module, sampler, steps: int, *, batch: int = 16, lr: float = 1e-3, device="cpu",
+          time_limit: float | None = None, log_every: int = 0, lr_decay_at: float = 0.8) -> dict:
+    """Adam on the mean squared error; the learning rate drops 10× after ``lr_decay_at`` of the steps.
+
+    ``sampler(batch)`` gives ``(lr, up, hr)``; the model reads the one its ``input_kind``
+    names. ``time_limit`` (seconds) stops early, so a CPU run keeps its promise.
+    Returns ``{"losses", "steps", "seconds"}``.
+    """
+    model.to(device).train()
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    schedule = torch.optim.lr_scheduler.MultiStepLR(optimizer, [max(1, int(steps * lr_decay_at))], 0.1)
+    losses, start, done = [], time.perf_counter(), 0
+    for step in range(steps):
+        lr_patch, up_patch, hr_patch = sampler(batch)
+        x = (up_patch if model.input_kind == "up" else lr_patch).to(device)
+        loss = F.mse_loss(model(x), hr_patch.to(device))
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        schedule.step()
+        losses.append(loss.item())
+        done = step + 1
+        if log_every and done % log_every == 0:
+            print(f"step {done}: loss {np.mean(losses[-log_every:]):.5f}")
+        if time_limit is not None and time.perf_counter() - start > time_limit:
+            break
+    model.eval()
+    return {"losses": losses, "steps": done, "seconds": time.perf_counter() - start}
+
+
+# --------------------------------------------------------------------------- evaluation
+
+def psnr(a, b, data_range: float = 1.0) -> float:
+    """Peak signal-to-noise ratio in dB: 10·log10(range² / MSE) — what skimage.metrics computes."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    return float(10 * np.log10(data_range**2 / np.mean((a - b) ** 2)))
+
+
+def shave(image: np.ndarray, border: int) -> np.ndarray:
+    return image[border:-border, border:-border] if border else image
+
+
+@torch.no_grad()
+def predict(model: nn.Module, image: SRImage, device="cpu") -> np.ndarray:
+    """The model's HR estimate of one picture as an ``(H, W)`` array, clipped to [0, 1]."""
+    model.to(device).eval()
+    x = image.up if getattr(model, "input_kind", "lr") == "up" else image.lr
+    return model(x.to(device)).clamp(0, 1)[0, 0].cpu().numpy()
+
+
+def scores(prediction: np.ndarray, target: np.ndarray, border: int) -> tuple[float, float]:
+    """(PSNR dB, SSIM) with ``skimage.metrics`` on [0, 1] images, ``border`` pixels shaved."""
+    from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+
+    p, t = shave(prediction, border).astype(np.float64), shave(target, border).astype(np.float64)
+    return peak_signal_noise_ratio(t, p, data_range=1.0), structural_similarity(t, p, data_range=1.0)
+
+
+def _time_inference(model, image: SRImage, device, repeats: int) -> float:
+    predict(model, image, device)  # warm-up
+    if torch.device(device).type == "cuda":
+        torch.cuda.synchronize()
+    start = time.perf_counter()
+    for _ in range(repeats):
+        predict(model, image, device)
+    if torch.device(device).type == "cuda":
+        torch.cuda.synchronize()
+    return (time.perf_counter() - start) / repeats
+
+
+def evaluate(models: dict, images: list[SRImage], scale: int, device="cpu", repeats: int = 3) -> list[dict]:
+    """One row per method: parameters, FLOPs per output pixel, milliseconds per megapixel, mean PSNR/SSIM.
+
+    Also one ``psnr:<image>`` entry per test picture.
+    """
+    rows = []
+    megapixels = images[0].hr.numel() / 1e6
+    for name, model in models.items():
+        per_image = [scores(predict(model, im, device), im.hr[0, 0].numpy(), border=scale) for im in images]
+        row = {
+            "method": name,
+            "parameters": n_parameters(model),
+            "FLOPs/pixel": flops_per_output_pixel(model, scale=scale),
+            "ms/megapixel": 1e3 * _time_inference(model, images[0], device, repeats) / megapixels,
+            "PSNR dB": float(np.mean([p for p, _ in per_image])),
+            "SSIM": float(np.mean([s for _, s in per_image])),
+        }
+        row.update({f"psnr:{im.name}": p for im, (p, _) in zip(images, per_image)})
+        rows.append(row)
+    return rows
+
+
+def format_table(rows: list[dict], columns=("method", "parameters", "FLOPs/pixel", "ms/megapixel", "PSNR dB", "SSIM")) -> str:
+    """The rows as a Markdown table (numbers rounded for reading)."""
+    def cell(value):
+        if isinstance(value, float):
+            return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3f}" if abs(value) < 1 else f"{value:.2f}"
+        return f"{value:,}" if isinstance(value, int) else str(value)
+
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(cell(row[c]) for c in columns) + " |" for row in rows]
+    return "\n".join(lines)

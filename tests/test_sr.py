@@ -1,0 +1,169 @@
+"""helpers.sr_torch: offline data, degradation, the three methods, their costs, training and metrics."""
+
+import socket
+
+import numpy as np
+import pytest
+import torch
+from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+from torch import nn
+
+from helpers import sr_torch as sr
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    """Any attempt to open a connection fails loudly (pooch, urllib, requests all go through socket)."""
+    def refuse(*args, **kwargs):
+        raise OSError("network access attempted in an offline test")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+
+
+def test_bundled_images_load_without_network(no_network):
+    package_dir = sr.skimage_data_dir()
+    assert not set(sr.TRAIN_IMAGES) & set(sr.TEST_IMAGES), "training and test pictures must be disjoint"
+    for name in sr.TRAIN_IMAGES + sr.TEST_IMAGES:
+        assert (package_dir / name).is_file(), f"{name} is not shipped inside the scikit-image package"
+        image = sr.load_gray(name)
+        assert image.ndim == 2 and image.dtype == np.float32 and min(image.shape) >= 200
+        assert 0.0 <= image.min() < image.max() <= 1.0
+
+
+def test_unknown_image_is_an_error_not_a_download(no_network):
+    with pytest.raises(FileNotFoundError, match="not shipped"):
+        sr.load_gray("no_such_picture.png")
+
+
+def test_downscale_and_bicubic_shapes():
+    hr = torch.rand(2, 1, 30, 33)
+    lr = sr.downscale(hr, 3)
+    assert lr.shape == (2, 1, 10, 11)
+    assert sr.bicubic(lr, 3).shape == hr.shape
+    with pytest.raises(ValueError, match="not divisible"):
+        sr.downscale(torch.rand(1, 1, 31, 30), 3)
+    flat = torch.full((1, 1, 12, 12), 0.3)
+    torch.testing.assert_close(sr.bicubic(sr.downscale(flat, 3), 3), flat)
+
+
+def test_make_pairs_crops_to_a_multiple_of_the_scale():
+    (pair,) = sr.make_pairs(["coins.png"], scale=3)  # 303×384: both divisible by 3
+    assert pair.hr.shape[-2:] == (303, 384) and pair.lr.shape[-2:] == (101, 128) and pair.up.shape == pair.hr.shape
+    (pair,) = sr.make_pairs(["chelsea.png"], scale=4)  # 300×451 → 300×448
+    assert pair.hr.shape[-2:] == (300, 448) and pair.lr.shape[-2:] == (75, 112)
+
+
+def test_mnist_pairs_are_14_to_28():
+    lr, hr = sr.mnist_pairs(8, scale=2)
+    assert lr.shape == (8, 1, 14, 14) and hr.shape == (8, 1, 28, 28)
+    assert 0.0 <= float(lr.min()) and float(lr.max()) <= 1.0
+
+
+def test_patches_stay_aligned_under_flips_and_turns():
+    """Degrading an HR patch gives its LR patch (away from the border): crops, turns and flips agree."""
+    rng = np.random.default_rng(1)
+    image = torch.from_numpy(rng.random((1, 1, 90, 120)).astype(np.float32))
+    pair = sr.SRImage("noise", image, sr.downscale(image, 3), sr.bicubic(sr.downscale(image, 3), 3))
+    sampler = sr.PatchSampler([pair], scale=3, patch=12, seed=0)
+    lr, up, hr = sampler(16)
+    assert lr.shape == (16, 1, 12, 12) and up.shape == hr.shape == (16, 1, 36, 36)
+    torch.testing.assert_close(sr.downscale(hr, 3)[..., 2:-2, 2:-2], lr[..., 2:-2, 2:-2], atol=1e-5, rtol=0)
+    torch.testing.assert_close(sr.bicubic(lr, 3)[..., 9:-9, 9:-9], up[..., 9:-9, 9:-9], atol=1e-5, rtol=0)
+
+
+def test_model_shapes():
+    lr = torch.rand(2, 1, 10, 12)
+    assert sr.ESPCN(3)(lr).shape == (2, 1, 30, 36)
+    assert sr.ESPCN(2)(lr).shape == (2, 1, 20, 24)
+    assert sr.SRCNN()(sr.bicubic(lr, 3)).shape == (2, 1, 30, 36)
+    assert sr.Bicubic(3)(lr).shape == (2, 1, 30, 36)
+
+
+def test_icnr_starts_without_checkerboard():
+    """ICNR makes every scale×scale block of the first output uniform; a plain init does not."""
+    torch.manual_seed(0)
+    lr = torch.rand(1, 1, 8, 8)
+    for scale in (2, 3):
+        out = sr.ESPCN(scale)(lr)
+        blocks = out[..., ::scale, ::scale].repeat_interleave(scale, -1).repeat_interleave(scale, -2)
+        torch.testing.assert_close(out, blocks)
+        plain = sr.ESPCN(scale, icnr=False)(lr)
+        blocks = plain[..., ::scale, ::scale].repeat_interleave(scale, -1).repeat_interleave(scale, -2)
+        assert (plain - blocks).abs().max() > 1e-3
+    with pytest.raises(ValueError, match="multiple"):
+        sr.icnr_(torch.empty(8, 4, 3, 3), 3)
+
+
+def test_parameters_and_flops_per_output_pixel():
+    espcn, srcnn = sr.ESPCN(3), sr.SRCNN()
+    assert sr.n_parameters(espcn) == (25 * 64 + 64) + (64 * 9 * 32 + 32) + (32 * 9 * 9 + 9)
+    assert sr.n_parameters(srcnn) == (81 * 64 + 64) + (64 * 32 + 32) + (32 * 25 + 1)
+    assert sr.n_parameters(sr.Bicubic(3)) == 0
+    # ESPCN works on LR pixels: its multiply-adds per LR pixel are shared by scale² = 9 output pixels.
+    assert sr.flops_per_output_pixel(espcn, scale=3) == pytest.approx(2 * (25 * 64 + 64 * 9 * 32 + 32 * 9 * 9) / 9)
+    assert sr.flops_per_output_pixel(srcnn, scale=3) == pytest.approx(2 * (81 * 64 + 64 * 32 + 32 * 25))
+    assert sr.flops_per_output_pixel(sr.Bicubic(3)) == 32
+
+
+def test_psnr_and_scores_match_skimage():
+    rng = np.random.default_rng(0)
+    a, b = rng.random((40, 50)), rng.random((40, 50))
+    assert sr.psnr(a, b) == pytest.approx(peak_signal_noise_ratio(a, b, data_range=1.0))
+    assert sr.psnr(a, 0.9 * a) > sr.psnr(a, 0.5 * a)
+    p, s = sr.scores(b, a, border=3)
+    assert p == pytest.approx(peak_signal_noise_ratio(a[3:-3, 3:-3], b[3:-3, 3:-3], data_range=1.0))
+    assert s == pytest.approx(structural_similarity(a[3:-3, 3:-3], b[3:-3, 3:-3], data_range=1.0))
+    assert sr.scores(a, a + 1e-3, border=0)[1] == pytest.approx(1.0, abs=1e-4)
+
+
+def _tiny_images():
+    rng = np.random.default_rng(0)
+    y, x = np.mgrid[0:60, 0:60] / 60.0
+    pictures = [np.sin(7 * x + 3 * y) * 0.4 + 0.5, (x > 0.4).astype(float) * 0.8 + 0.1, rng.random((60, 60)) * 0.2 + 0.4]
+    images = []
+    for k, picture in enumerate(pictures):
+        hr = torch.from_numpy(picture.astype(np.float32))[None, None]
+        lr = sr.downscale(hr, 3)
+        images.append(sr.SRImage(f"synthetic{k}", hr, lr, sr.bicubic(lr, 3)))
+    return images
+
+
+@pytest.mark.parametrize("make", [lambda: sr.ESPCN(3, n1=16, n2=8), lambda: sr.SRCNN(n1=16, n2=8)])
+def test_a_few_training_steps_reduce_the_loss(make):
+    torch.manual_seed(0)
+    sampler = sr.PatchSampler(_tiny_images(), scale=3, patch=8, seed=0)
+    model = make()
+    history = sr.train(model, sampler, steps=60, batch=8, lr=3e-3)
+    assert history["steps"] == 60 and len(history["losses"]) == 60
+    assert np.mean(history["losses"][-10:]) < 0.5 * np.mean(history["losses"][:5])
+    assert not model.training
+
+
+def test_evaluate_builds_one_row_per_method():
+    images = _tiny_images()
+    rows = sr.evaluate({"bicubic": sr.Bicubic(3), "ESPCN": sr.ESPCN(3, n1=8, n2=8)}, images, scale=3, repeats=1)
+    assert [row["method"] for row in rows] == ["bicubic", "ESPCN"]
+    expected = np.mean([sr.scores(sr.bicubic(im.lr, 3)[0, 0].numpy(), im.hr[0, 0].numpy(), 3)[0] for im in images])
+    assert rows[0]["PSNR dB"] == pytest.approx(expected)
+    assert rows[0]["parameters"] == 0 and rows[1]["parameters"] > 0 and rows[1]["ms/megapixel"] > 0
+    table = sr.format_table(rows)
+    assert table.count("\n") == 3 and "| bicubic | 0 |" in table
+
+
+def test_predict_reads_the_input_the_model_expects():
+    (image,) = _tiny_images()[:1]
+    identity = nn.Identity()
+    identity.input_kind = "up"
+    np.testing.assert_allclose(sr.predict(identity, image), image.up[0, 0].clamp(0, 1).numpy())
+    np.testing.assert_allclose(sr.predict(sr.Bicubic(3), image), image.up[0, 0].numpy(), atol=1e-6)
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny tensors gain nothing from threads, and on a busy shared machine threads wait for each other."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
