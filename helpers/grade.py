@@ -15,6 +15,7 @@ from pathlib import Path
 
 from .grading import Limits, grade_folder, sandbox_available
 from .grading.report import write_feedback, write_gradebook, write_totals
+from .grading.sandbox import landlock_abi
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,6 +39,10 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_sandbox and not sandbox_available():
         parser.error("this system has no Landlock (Linux 5.13+), so a submission could write outside its "
                      "temporary folder; grade on Linux, or pass --no-sandbox if you trust the submissions")
+    if not args.no_sandbox:
+        abi = landlock_abi()
+        confined = "writes" + (", TCP" if abi >= 4 else "") + (", signals" if abi >= 6 else "")
+        print(f"sandbox: Landlock ABI {abi} confines {confined}", file=sys.stderr)
     limits = Limits(timeout=args.timeout, memory_mb=args.memory, profile=args.profile,
                     landlock="off" if args.no_sandbox else "require")
     start = time.monotonic()

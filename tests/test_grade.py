@@ -326,7 +326,6 @@ def test_tricks_earn_nothing(planted, student):
     assert_only_target_lost(planted["by"][student], TARGET, {"failed", "error"})
 
 
-@pytest.mark.slow
 def test_the_numpy_trick_would_fool_checks_made_in_the_students_kernel(monkeypatch):
     """Why comparing in the grader matters: with np.isclose patched, an in-kernel check passes a wrong array."""
     right = np.arange(6.0).reshape(2, 3)
