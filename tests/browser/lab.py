@@ -17,10 +17,11 @@ from pathlib import Path
 from playwright.sync_api import Locator, Page
 
 STDERR_OUTPUT = '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'
-#: Text that means something broke even though no traceback was rendered
-#: (a widget that failed to render, a traceback printed to stderr).
 PANEL = ".jp-NotebookPanel"
-BROKEN_TEXT = re.compile(r"Traceback \(most recent call last\)|Error displaying widget|\b\w*Error: ")
+#: In a stderr output: a traceback, or an exception's one-line report (``NameError: ...``).
+ERROR_TEXT = re.compile(r"Traceback \(most recent call last\)|^\w*(Error|Exception)\b", re.MULTILINE)
+#: What ipywidgets shows in place of a widget whose model never arrived.
+BROKEN_WIDGET = "Error displaying widget"
 
 
 @dataclass
@@ -121,6 +122,12 @@ class Notebook:
 
     # ------------------------------------------------------------------ reading the page
 
+    def cell_index(self, text: str) -> int:
+        found = [i for i, cell in enumerate(self.source_cells()) if text in cell["source"]]
+        if len(found) != 1:
+            raise AssertionError(f"{self.path}: expected one cell containing {text!r}, found {len(found)}")
+        return found[0]
+
     def cells(self) -> Locator:
         return self.page.locator(".jp-NotebookPanel .jp-Notebook .jp-Cell")
 
@@ -130,21 +137,18 @@ class Notebook:
         Found by position, not by the editor's text: CodeMirror need not render the
         lines of an editor that is scrolled out of view.
         """
-        found = [i for i, cell in enumerate(self.source_cells()) if text in cell["source"]]
-        if len(found) != 1:
-            raise AssertionError(f"{self.path}: expected one cell containing {text!r}, found {len(found)}")
-        return self.cells().nth(found[0])
+        return self.cells().nth(self.cell_index(text))
 
     def source_cells(self) -> list[dict]:
         cells = json.loads((self.server.root / self.path).read_text(encoding="utf-8"))["cells"]
         return [{**cell, "source": "".join(cell["source"])} for cell in cells]
 
     def error_outputs(self) -> list[str]:
-        """The text of every output that shows a failure: tracebacks, broken widgets, errors printed to stderr.
-
-        JupyterLab renders a traceback with the stderr MIME type, so the text decides.
-        """
-        return [text for text in self.page.locator(".jp-OutputArea-output").all_inner_texts() if BROKEN_TEXT.search(text)]
+        """The text of every output that shows a failure: a traceback or an error printed to stderr
+        (JupyterLab renders both with the stderr MIME type), or a widget that could not be displayed."""
+        texts = [text for text in self.stderr_outputs() if ERROR_TEXT.search(text)]
+        texts += [text for text in self.page.locator(".jp-OutputArea-output").all_inner_texts() if BROKEN_WIDGET in text]
+        return texts
 
     def stderr_outputs(self) -> list[str]:
         return self.page.locator(STDERR_OUTPUT).all_inner_texts()
@@ -201,3 +205,59 @@ def wait_for_new_images(scope: Locator, before: list[str], timeout_s: float = 60
 
 def digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+#: Installed before Run All: records what appears only for a moment, such as progress bars
+#: that close when they finish (``leave=False``).
+WATCHER = """() => {
+    if (window.__courseWatch) return;
+    const watch = window.__courseWatch = {progress: new Set()};
+    const cellIndex = (element) => {
+        const cell = element.closest('.jp-Cell');
+        return cell ? [...document.querySelectorAll('.jp-NotebookPanel .jp-Cell')].indexOf(cell) : -1;
+    };
+    const record = () => {
+        for (const progress of document.querySelectorAll('.jp-OutputArea .widget-hprogress')) {
+            const bar = progress.querySelector('.progress-bar');
+            const box = progress.closest('.widget-hbox');
+            const cell = cellIndex(progress);
+            watch.progress.add(JSON.stringify({cell, width: bar ? bar.style.width : null,
+                style: bar ? [...bar.classList].filter(c => c.startsWith('progress-bar-')).join(' ') : '',
+                text: box ? box.innerText.replace(/\\s+/g, ' ').trim() : ''}));
+        }
+    };
+    new MutationObserver(record).observe(document.body, {subtree: true, childList: true, attributes: true,
+                                                         characterData: true});
+    record();
+}"""
+
+#: Pixels of the two first colours of matplotlib's default cycle (tab:blue, tab:orange) in an image.
+COLOUR_COUNTS = """async (img) => {
+    await img.decode().catch(() => {});
+    const canvas = document.createElement('canvas');
+    canvas.width = img.naturalWidth; canvas.height = img.naturalHeight;
+    const context = canvas.getContext('2d');
+    context.drawImage(img, 0, 0);
+    const data = context.getImageData(0, 0, canvas.width, canvas.height).data;
+    const near = (i, r, g, b) => Math.abs(data[i] - r) + Math.abs(data[i + 1] - g) + Math.abs(data[i + 2] - b) < 60;
+    let blue = 0, orange = 0;
+    for (let i = 0; i < data.length; i += 4) {
+        if (near(i, 31, 119, 180)) blue++;
+        if (near(i, 255, 127, 14)) orange++;
+    }
+    return {blue, orange, width: img.naturalWidth, height: img.naturalHeight};
+}"""
+
+
+def watch(page: Page) -> None:
+    """Start recording progress bars (call before :meth:`Notebook.run_all`)."""
+    page.evaluate(WATCHER)
+
+
+def progress_states(page: Page) -> list[dict]:
+    """Every distinct progress-bar state the page showed since :func:`watch`."""
+    return [json.loads(state) for state in page.evaluate("() => [...window.__courseWatch.progress]")]
+
+
+def colour_counts(img: Locator) -> dict:
+    return img.evaluate(COLOUR_COUNTS)

@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from .lab import Notebook, image_digests, wait_for_new_images
+from .lab import Notebook, colour_counts, image_digests, progress_states, wait_for_new_images, watch
 
 pytestmark = pytest.mark.browser
 
@@ -23,9 +23,11 @@ def lesson(server, folder: str, number: str) -> str:
     return f"{folder}/{found[0].name}"
 
 
-def run_lesson(page, server, folder: str, number: str) -> Notebook:
+def run_lesson(page, server, folder: str, number: str, watching: bool = False) -> Notebook:
     """Open the lesson, run all cells, and require that every cell ran without an error on the page."""
     notebook = Notebook.open(page, server, lesson(server, folder, number))
+    if watching:
+        watch(page)
     notebook.run_all()
     errors = notebook.error_outputs()
     assert not errors, f"{notebook.path}: error output on the page:\n" + "\n---\n".join(errors)
@@ -100,3 +102,60 @@ def test_lesson_01_upsampling_explorer_reacts(page, lab_server):
         deadline_images = image_digests(explorer)
     assert deadline_images == start, "nearest ×4 on digit 0 no longer shows the picture it showed at the start"
     assert len({start[0], bilinear[0], factor7[0], digit1[0]}) == 4, "two different settings showed the same picture"
+
+
+def slider(scope, description: str):
+    return scope.locator(".widget-slider").filter(has=scope.page.locator(".widget-label", has_text=description))
+
+
+def nudge(page, control, key: str) -> None:
+    control.locator(".noUi-handle").first.focus()
+    page.keyboard.press(key)
+
+
+def test_lesson_03_conv_transpose_explorer_reacts(page, lab_server):
+    run_lesson(page, lab_server, "solutions", "03")
+    explorer = page.locator(".course-conv-explorer")
+    explorer.scroll_into_view_if_needed()
+    assert explorer.locator("img.course-conv-explorer-image").count() == 1, "the explorer shows no picture"
+    start = image_digests(explorer)
+    assert len(start) == 1, f"explorer pictures: {start}"
+    pictures = [start]
+    for description in ("kernel", "stride", "padding"):
+        control = slider(explorer, description)
+        assert control.count() == 1, f"no slider {description!r} in the explorer"
+        before = control.locator(".widget-readout").inner_text().strip()
+        nudge(page, control, "ArrowRight")
+        pictures.append(wait_for_new_images(explorer, pictures[-1]))
+        assert control.locator(".widget-readout").inner_text().strip() == str(int(before) + 1)
+    assert len({p[0] for p in pictures}) == 4, "two different settings showed the same picture"
+    for description in ("padding", "stride", "kernel"):  # back to the start, one slider at a time
+        nudge(page, slider(explorer, description), "ArrowLeft")
+        pictures.append(wait_for_new_images(explorer, pictures[-1]))
+    assert pictures[-1] == start, "the first settings no longer show the picture they showed at the start"
+
+
+def test_training_lesson_progress_and_live_loss_plot(page, lab_server):
+    """Lesson 06 in the smoke profile: each epoch's tqdm bar runs to 100 %, the loss plot is drawn while training.
+
+    The epoch bars close when they finish (``leave=False``), so the page is watched while it runs.
+    """
+    notebook = run_lesson(page, lab_server, "solutions", "06", watching=True)
+    training = notebook.cell_index("plotting.LivePlot(")
+    states = [state for state in progress_states(page) if state["cell"] == training]
+    assert states, "no progress bar appeared in the training cell"
+    bars = {state["text"].split(":")[0] for state in states}  # tqdm's description, e.g. "epoch 1/2"
+    finished = {state["text"].split(":")[0] for state in states if state["width"] == "100%"}
+    assert bars == finished, f"progress bars {sorted(bars)}, of which reached 100 %: {sorted(finished)}; states: {states}"
+    epochs = {int(m.group(2)) for bar in bars if (m := re.match(r"epoch (\d+)/(\d+)", bar))}
+    assert len(epochs) == 1 and len(bars) == epochs.pop(), f"expected one bar per epoch, saw {sorted(bars)}"
+    assert not [state for state in states if "danger" in state["style"]], f"a progress bar stopped early: {states}"
+
+    cell = notebook.cells().nth(training)
+    images = [colour_counts(img) for img in cell.locator(".jp-OutputArea-output img").all()]
+    curves = [i for i, image in enumerate(images) if image["blue"] > 50 and image["orange"] > 50]
+    # One plot, redrawn in place: LivePlot's later draws must not append copies.
+    assert len(curves) == 1, f"expected one loss plot (two coloured curves) in the training cell, found {images}"
+    # Drawn while training ran: the last epoch's samples come after it in the cell's output.
+    assert curves[0] < len(images) - 1, f"the loss plot was drawn only after training: {images}"
+    cell.locator(".jp-OutputArea-output img").nth(curves[0]).scroll_into_view_if_needed()
