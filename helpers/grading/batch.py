@@ -20,7 +20,7 @@ from pathlib import Path
 from .. import ROOT, build
 from .compare import BadProbe, Probe, Unencodable, judge, parse_probe
 from .notebook import InvalidSubmission, Lesson, Submission, assemble, load_lesson, read_submission
-from .runner import Limits, run_cells
+from .runner import Limits, run_cells, snapshot
 
 STATUSES = ("passed", "failed", "error", "timeout", "not_attempted", "invalid")
 
@@ -91,9 +91,9 @@ def _rows(student: str, lesson: Lesson, status: str, message: str) -> list[Row]:
 
 
 def grade_one(lesson: Lesson, expected: dict[str, list[Probe]], submission: Submission, batch: Path,
-              limits: Limits) -> Graded:
+              limits: Limits, course: Path = ROOT) -> Graded:
     start = time.monotonic()
-    results = run_cells(batch, submission.student_id[:20], assemble(lesson, submission.code), limits)
+    results = run_cells(batch, submission.student_id[:20], assemble(lesson, submission.code), limits, course)
     rows = []
     for test in lesson.tests:
         exercise_cell = results[lesson.exercises[test.exercise]] if test.exercise else None
@@ -172,9 +172,10 @@ def grade_folder(
     batch = Path(tempfile.mkdtemp(prefix="course-grade-"))
     os.chmod(batch, 0o711)  # the kernels (maybe another user) must reach their own folders in it
     try:
+        frozen = snapshot(batch, course)
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
             def solution_run(lesson: Lesson):
-                return expected_probes(lesson, run_cells(batch, "solution", assemble(lesson, None), limits))
+                return expected_probes(lesson, run_cells(batch, "solution", assemble(lesson, None), limits, frozen))
 
             needed = {lesson.name: lesson for lesson, _ in jobs_to_run}
             futures = {name: pool.submit(solution_run, lesson) for name, lesson in needed.items()}
@@ -191,7 +192,7 @@ def grade_folder(
                 if lesson.name in broken:
                     return Graded(submission.student_id, lesson.name,
                                   [Row(submission.student_id, lesson.name, "", 0, 0, "error", broken[lesson.name])])
-                return grade_one(lesson, expected[lesson.name], submission, batch, limits)
+                return grade_one(lesson, expected[lesson.name], submission, batch, limits, frozen)
 
             pending = [pool.submit(grade_task, lesson, submission) for lesson, submission in jobs_to_run]
             for done, future in enumerate(as_completed(pending), 1):

@@ -65,7 +65,11 @@ class Kernel:
         km.sandbox_args = [*sum((["--write", d] for d in job["write_dirs"]), []),
                            "--memory-mb", str(job["memory_mb"]), "--cpu-s", str(job.get("cpu_s", 0)),
                            "--landlock", job["landlock"]]
-        km.start_kernel(env=job["env"], cwd=job["cwd"])
+        # The kernel's own stdout/stderr (os.write(1, ...), C libraries) bypass the output budget:
+        # they go to /dev/null and to a log file, never to a pipe that the grader would buffer.
+        log = runtime / "kernel-stderr.log"
+        with open(os.devnull, "wb") as devnull, open(log, "ab") as stderr:
+            km.start_kernel(env=job["env"], cwd=job["cwd"], stdout=devnull, stderr=stderr)
         # The grader kills this process group if the worker itself has to be killed.
         Path(km.connection_file).with_suffix(".pid").write_text(str(km.provisioner.pgid or km.provisioner.pid))
         self.km, self.kc = km, km.client()
@@ -74,7 +78,8 @@ class Kernel:
             self.kc.wait_for_ready(timeout=START_TIMEOUT_S)
         except RuntimeError as exc:
             self.stop()
-            raise RuntimeError(f"the kernel did not start: {exc}") from None
+            tail = " | ".join(log.read_text(errors="replace").strip().splitlines()[-2:])[-300:]
+            raise RuntimeError(f"the kernel did not start: {exc}" + (f" ({tail})" if tail else "")) from None
 
     def stop(self) -> None:
         if self.kc is not None:

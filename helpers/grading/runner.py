@@ -3,7 +3,7 @@
 Every run gets its own temporary folder::
 
     job/course/helpers   a copy of the course's helpers (without the grader), read-only
-    job/course/data      a link to the course's data, read-only
+    job/course/data      a link to the batch's copy of the course's data, read-only
     job/course/work      the kernel's working directory   } the only places the kernel
     job/home, job/tmp    its HOME and TMPDIR               } may write (Landlock)
     job/runtime          the kernel's connection file
@@ -131,9 +131,24 @@ def prepare(batch: Path, name: str, limits: Limits, course: Path = ROOT) -> tupl
     }
 
 
-def run_cells(batch: Path, name: str, cells: list[str], limits: Limits) -> list[dict]:
-    """Run ``cells`` in a new worker and kernel; one result dict per cell (see kernel.py)."""
-    job, spec = prepare(batch, name, limits)
+def snapshot(batch: Path, course: Path = ROOT) -> Path:
+    """A copy of the course's helpers and data for one batch.
+
+    The solution run and every submission's run then use the same helpers, even when the
+    course folder changes while a long batch runs (a lesson's author commits, a pull).
+    """
+    copy = batch / "snapshot"
+    shutil.copytree(course / "helpers", copy / "helpers", ignore=shutil.ignore_patterns("grading", "grade.py", "grade.*.pyc"))
+    shutil.copytree((course / "data").resolve(), copy / "data")
+    return copy
+
+
+def run_cells(batch: Path, name: str, cells: list[str], limits: Limits, course: Path = ROOT) -> list[dict]:
+    """Run ``cells`` in a new worker and kernel; one result dict per cell (see kernel.py).
+
+    ``course``: where the helpers and data come from (a :func:`snapshot` when grading a batch).
+    """
+    job, spec = prepare(batch, name, limits, course)
     spec["cells"] = cells
     # Far above what the run may use legitimately (every core busy all along), so it only
     # ends what outlives it: a process a submission detached from the kernel.
