@@ -118,7 +118,7 @@ class GanConfig:
 #: Per profile (and framework, where they differ): the settings :func:`config_for` starts from.
 PROFILE_SETTINGS: dict[str, dict] = {
     # smoke: seconds, one CPU thread (tiny tensors gain nothing from more, and lose a lot on a busy machine)
-    "smoke": dict(steps=12, batch_size=32, n_train=512, samples=256, g_width=32, d_width=16,
+    "smoke": dict(steps=12, batch_size=32, n_train=384, samples=256, g_width=32, d_width=16,
                   ema_decay=0.9, log_every=4, checkpoint_every=6, extra={"threads": 1}),
     # cpu: a few minutes on a 2-core laptop; a narrow G (64 → 32 channels) and D (32 → 64)
     "cpu": dict(steps=2000, batch_size=64, n_train=60_000, samples=5000, g_width=64, d_width=32,

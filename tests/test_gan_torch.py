@@ -135,3 +135,10 @@ def test_callbacks_see_logs_and_epochs(tmp_path):
                     on_epoch=lambda step, g: epochs.append((step, g(torch.randn(2, cfg.latent_dim)).shape)))
     assert [s for s, _ in logs] == [8, 16, 24, 32] and set(logs[0][1]) == {"loss_d", "loss_g"}
     assert epochs == [(s, (2, 1, 28, 28)) for s in (8, 16, 24, 32)]
+
+
+def test_time_steps_reports_consistent_speeds():
+    t = gan_torch.time_steps(smoke_cfg(), "cpu", steps=2, warmup=1, channels_last=True)
+    assert t["images_per_s"] > 0
+    assert t["ms_per_step"] == pytest.approx(1000 * smoke_cfg().batch_size / t["images_per_s"])
+    assert t["s_per_epoch"] == pytest.approx(60_000 / t["images_per_s"])
