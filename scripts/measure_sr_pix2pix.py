@@ -10,7 +10,9 @@ Prints (Markdown) the machine's load, then
 
 The settings are the lessons' own (``helpers.sr_torch.SETTINGS``, ``helpers.pix2pix_torch.SETTINGS``),
 so the numbers are what the notebooks compute in that profile. Timings depend on the
-machine and on what else runs on it: the load average is printed before and after.
+machine and on what else runs on it: the load average is printed before and after, and each
+training reports its wall-clock time and its CPU time (on a shared machine the wall clock also
+counts everyone else's work).
 """
 
 from __future__ import annotations
@@ -46,7 +48,8 @@ def measure_mnist_sr(s: dict, dev) -> str:
     sampler = sr.PatchSampler(sr.as_images(lr_train, hr_train, 2), scale=2, patch=14, seed=0)
     history = sr.train(model, sampler, s["mnist_steps"], batch=s["batch"], lr=s["lr"], device=dev)
     rows = sr.evaluate({"bicubic": sr.Bicubic(2), "ESPCN ×2": model}, sr.as_images(lr_test, hr_test, 2), 2, dev, repeats=1)
-    return (f"MNIST ×2 (14→28), {history['steps']} steps in {history['seconds']:.0f} s, mean over 200 test digits\n\n"
+    return (f"MNIST ×2 (14→28), {history['steps']} steps in {history['seconds']:.0f} s "
+            f"({history['cpu_seconds']:.0f} s CPU), mean over 200 test digits\n\n"
             + sr.format_table(rows, ("method", "parameters", "PSNR dB", "SSIM")))
 
 
@@ -59,7 +62,7 @@ def measure_sr(s: dict, dev, profile: str) -> str:
         torch.manual_seed(0)
         sampler = sr.PatchSampler(train, scale, s["patch"], seed=0)
         history = sr.train(model, sampler, steps, batch=s["batch"], lr=s["lr"], device=dev, time_limit=s["seconds"])
-        trained.append(f"{name}: {history['steps']} steps in {history['seconds']:.0f} s "
+        trained.append(f"{name}: {history['steps']} steps in {history['seconds']:.0f} s ({history['cpu_seconds']:.0f} s CPU) "
                        f"(final loss {np.mean(history['losses'][-50:]):.5f})")
         models[name] = model
     rows = sr.evaluate(models, test, scale, dev)
@@ -95,7 +98,7 @@ def main(argv=None) -> int:
         torch.set_num_threads(args.threads)
     dev = pick_device(verbose=True)
     print(f"profile {args.profile} · {load()} · torch threads {torch.get_num_threads()}\n")
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     if args.part in ("all", "sr"):
         s = sr.settings(args.profile)
         print(measure_mnist_sr(s, dev), "\n", flush=True)
@@ -103,7 +106,7 @@ def main(argv=None) -> int:
         print(load(), "\n", flush=True)
     if args.part in ("all", "pix2pix"):
         print(measure_pix2pix(pp.settings(args.profile), dev), "\n", flush=True)
-    print(f"total {time.perf_counter() - start:.0f} s · {load()}")
+    print(f"total {time.perf_counter() - start:.0f} s wall, {time.process_time() - cpu_start:.0f} s CPU · {load()}")
     return 0
 
 

@@ -73,6 +73,20 @@ def test_patches_stay_aligned_under_flips_and_turns():
     torch.testing.assert_close(sr.bicubic(lr, 3)[..., 9:-9, 9:-9], up[..., 9:-9, 9:-9], atol=1e-5, rtol=0)
 
 
+def test_residual_models_start_near_bicubic():
+    """With the global skip the learned part is a correction: zero it and the model is bicubic."""
+    lr = torch.rand(2, 1, 10, 12)
+    espcn, srcnn = sr.ESPCN(3), sr.SRCNN()
+    for model in (espcn, srcnn):
+        last = model.to_subpixels if model is espcn else model.body[-1]
+        nn.init.zeros_(last.weight)
+        nn.init.zeros_(last.bias)
+    with torch.no_grad():
+        torch.testing.assert_close(espcn(lr), sr.bicubic(lr, 3))
+        torch.testing.assert_close(srcnn(sr.bicubic(lr, 3)), sr.bicubic(lr, 3))
+        assert not torch.allclose(sr.ESPCN(3, residual=False)(lr), sr.ESPCN(3)(lr))
+
+
 def test_model_shapes():
     lr = torch.rand(2, 1, 10, 12)
     assert sr.ESPCN(3)(lr).shape == (2, 1, 30, 36)
@@ -86,10 +100,10 @@ def test_icnr_starts_without_checkerboard():
     torch.manual_seed(0)
     lr = torch.rand(1, 1, 8, 8)
     for scale in (2, 3):
-        out = sr.ESPCN(scale)(lr)
+        out = sr.ESPCN(scale).head(lr)
         blocks = out[..., ::scale, ::scale].repeat_interleave(scale, -1).repeat_interleave(scale, -2)
         torch.testing.assert_close(out, blocks)
-        plain = sr.ESPCN(scale, icnr=False)(lr)
+        plain = sr.ESPCN(scale, icnr=False).head(lr)
         blocks = plain[..., ::scale, ::scale].repeat_interleave(scale, -1).repeat_interleave(scale, -2)
         assert (plain - blocks).abs().max() > 1e-3
     with pytest.raises(ValueError, match="multiple"):
@@ -102,8 +116,12 @@ def test_parameters_and_flops_per_output_pixel():
     assert sr.n_parameters(srcnn) == (81 * 64 + 64) + (64 * 32 + 32) + (32 * 25 + 1)
     assert sr.n_parameters(sr.Bicubic(3)) == 0
     # ESPCN works on LR pixels: its multiply-adds per LR pixel are shared by scale² = 9 output pixels.
-    assert sr.flops_per_output_pixel(espcn, scale=3) == pytest.approx(2 * (25 * 64 + 64 * 9 * 32 + 32 * 9 * 9) / 9)
-    assert sr.flops_per_output_pixel(srcnn, scale=3) == pytest.approx(2 * (81 * 64 + 64 * 32 + 32 * 25))
+    # Both read a bicubic upsampling (SRCNN as input, residual ESPCN as skip): 16 multiply-adds more.
+    bicubic = 2 * 16
+    assert sr.flops_per_output_pixel(espcn, scale=3) == pytest.approx(2 * (25 * 64 + 64 * 9 * 32 + 32 * 9 * 9) / 9 + bicubic)
+    assert sr.flops_per_output_pixel(sr.ESPCN(3, residual=False), scale=3) == pytest.approx(
+        2 * (25 * 64 + 64 * 9 * 32 + 32 * 9 * 9) / 9)
+    assert sr.flops_per_output_pixel(srcnn, scale=3) == pytest.approx(2 * (81 * 64 + 64 * 32 + 32 * 25) + bicubic)
     assert sr.flops_per_output_pixel(sr.Bicubic(3)) == 32
 
 
@@ -130,7 +148,7 @@ def _tiny_images():
     return images
 
 
-@pytest.mark.parametrize("make", [lambda: sr.ESPCN(3, n1=16, n2=8), lambda: sr.SRCNN(n1=16, n2=8)])
+@pytest.mark.parametrize("make", [lambda: sr.ESPCN(3, n1=16, n2=8, residual=False), lambda: sr.SRCNN(n1=16, n2=8, residual=False)])
 def test_a_few_training_steps_reduce_the_loss(make):
     torch.manual_seed(0)
     sampler = sr.PatchSampler(_tiny_images(), scale=3, patch=8, seed=0)
