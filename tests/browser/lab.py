@@ -212,23 +212,31 @@ def digest(data: bytes) -> str:
 WATCHER = """() => {
     if (window.__courseWatch) return;
     const watch = window.__courseWatch = {progress: new Set()};
-    const cellIndex = (element) => {
-        const cell = element.closest('.jp-Cell');
-        return cell ? [...document.querySelectorAll('.jp-NotebookPanel .jp-Cell')].indexOf(cell) : -1;
+    // A bar's last change and its removal can reach the page together: remember each bar's cell
+    // and label while it is attached, and read its changes from the mutation records.
+    const bars = new WeakMap();
+    const snapshot = (bar) => {
+        const {cell, box} = bars.get(bar);
+        watch.progress.add(JSON.stringify({cell, width: bar.style.width,
+            style: [...bar.classList].filter(c => c.startsWith('progress-bar-')).join(' '),
+            text: box ? box.textContent.replace(/\\s+/g, ' ').trim() : ''}));
     };
-    const record = () => {
-        for (const progress of document.querySelectorAll('.jp-OutputArea .widget-hprogress')) {
-            const bar = progress.querySelector('.progress-bar');
-            const box = progress.closest('.widget-hbox');
-            const cell = cellIndex(progress);
-            watch.progress.add(JSON.stringify({cell, width: bar ? bar.style.width : null,
-                style: bar ? [...bar.classList].filter(c => c.startsWith('progress-bar-')).join(' ') : '',
-                text: box ? box.innerText.replace(/\\s+/g, ' ').trim() : ''}));
+    const record = (mutations) => {
+        for (const bar of document.querySelectorAll('.jp-OutputArea .widget-hprogress .progress-bar')) {
+            if (!bars.has(bar)) {
+                const cell = bar.closest('.jp-Cell');
+                bars.set(bar, {cell: [...document.querySelectorAll('.jp-NotebookPanel .jp-Cell')].indexOf(cell),
+                               box: bar.closest('.widget-hbox')});
+            }
+            snapshot(bar);
+        }
+        for (const mutation of mutations) {
+            if (bars.has(mutation.target)) snapshot(mutation.target);
         }
     };
     new MutationObserver(record).observe(document.body, {subtree: true, childList: true, attributes: true,
                                                          characterData: true});
-    record();
+    record([]);
 }"""
 
 #: Pixels of the two first colours of matplotlib's default cycle (tab:blue, tab:orange) in an image.
