@@ -29,7 +29,7 @@ L1_WEIGHT = 100.0  # pix2pix's λ
 #: How much work each run profile does (``settings()`` picks one).
 SETTINGS = {
     "smoke": dict(n_train=256, n_test=200, steps=3, batch=16, ch=16, lr=2e-4),
-    "cpu": dict(n_train=20_000, n_test=2000, steps=400, batch=32, ch=16, lr=2e-4),
+    "cpu": dict(n_train=20_000, n_test=2000, steps=1000, batch=32, ch=16, lr=2e-4),
     "gpu": dict(n_train=60_000, n_test=10_000, steps=10_000, batch=64, ch=32, lr=2e-4),
 }
 

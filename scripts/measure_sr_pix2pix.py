@@ -80,10 +80,11 @@ def measure_sr(s: dict, dev, profile: str) -> str:
     ])
 
 
-def measure_pix2pix(s: dict, dev) -> str:
+def measure_pix2pix(s: dict, dev, skips: str = "both") -> str:
     train_data = pp.make_task("train", s["n_train"], seed=0)
     test_data = pp.make_task("test", s["n_test"], seed=1)
-    rows, _ = pp.ablation(pp.ablation_configs(s), train_data, test_data, device=dev)
+    configs = [c for c in pp.ablation_configs(s) if skips == "both" or c.skips == (skips == "with")]
+    rows, _ = pp.ablation(configs, train_data, test_data, device=dev)
     return (f"pix2pix on damaged MNIST digits: {s['steps']} steps of {s['batch']} from {s['n_train']:,} training digits, "
             f"scored on {s['n_test']:,} held-out test digits\n\n" + pp.format_table(rows))
 
@@ -92,6 +93,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--profile", default="cpu", choices=("smoke", "cpu", "gpu"))
     parser.add_argument("--part", default="all", choices=("all", "sr", "pix2pix"))
+    parser.add_argument("--skips", default="both", choices=("both", "with", "without"),
+                        help="pix2pix: only the U-Nets with (or without) skips, e.g. to run the halves in two processes")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: PyTorch's choice)")
     args = parser.parse_args(argv)
     if args.threads:
@@ -105,7 +108,7 @@ def main(argv=None) -> int:
         print(measure_sr(s, dev, args.profile), "\n", flush=True)
         print(load(), "\n", flush=True)
     if args.part in ("all", "pix2pix"):
-        print(measure_pix2pix(pp.settings(args.profile), dev), "\n", flush=True)
+        print(measure_pix2pix(pp.settings(args.profile), dev, args.skips), "\n", flush=True)
     print(f"total {time.perf_counter() - start:.0f} s wall, {time.process_time() - cpu_start:.0f} s CPU · {load()}")
     return 0
 
