@@ -6,7 +6,6 @@ of the browser tests is what the learner sees.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import time
@@ -203,8 +202,15 @@ def wait_for_new_images(scope: Locator, before: list[str], timeout_s: float = 60
     raise AssertionError(f"the displayed image did not change within {timeout_s:.0f} s (still {current})")
 
 
-def digest(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+def wait_for_images(scope: Locator, expected: list[str], timeout_s: float = 60) -> None:
+    """Wait until the images inside ``scope`` are exactly ``expected`` (digests from :func:`image_digests`)."""
+    deadline = time.monotonic() + timeout_s
+    current = image_digests(scope)
+    while current != expected and time.monotonic() < deadline:
+        time.sleep(0.25)
+        current = image_digests(scope)
+    if current != expected:
+        raise AssertionError(f"the displayed image is {current}, expected {expected}")
 
 
 #: Installed before Run All: records what appears only for a moment, such as progress bars
