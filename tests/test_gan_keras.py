@@ -243,3 +243,16 @@ def test_batchnorm_recalibration_averages_the_ema_generators_own_statistics():
     run.recalibrate_batchnorm(batches=3, batch_size=64)
     np.testing.assert_allclose(bn.moving_mean.numpy(), np.mean(batch_means, axis=0), rtol=1e-4, atol=1e-6)
     assert bn.momentum == pytest.approx(0.9)  # restored
+
+
+def test_alternating_update_trains_d_before_g(tmp_path):
+    # (with XLA, as the cpu and gpu profiles train)
+    cfg = smoke_cfg(steps=2, checkpoint_every=2, log_every=1,
+                    extra={"threads": 1, "update": "alternating", "jit_compile": True})
+    samples, info = train(cfg, tmp_path / "alt", progress=False)
+    gan.check_losses(info["losses"])
+    gan.check_samples(samples, cfg.samples)
+    assert "XLA" in info["device"]
+    simultaneous, _ = train(smoke_cfg(steps=2, checkpoint_every=2, log_every=1, extra={"threads": 1, "jit_compile": True}),
+                            tmp_path / "sim", progress=False)
+    assert not np.array_equal(samples, simultaneous)  # G learned from a different D
