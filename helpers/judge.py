@@ -242,7 +242,7 @@ def class_coverage(proba: np.ndarray) -> float:
     counts = np.bincount(np.asarray(proba).argmax(axis=1), minlength=NUM_CLASSES).astype(np.float64)
     p = counts / counts.sum()
     p = p[p > 0]
-    return float(-(p * np.log(p)).sum() / np.log(NUM_CLASSES))
+    return float(max(0.0, -(p * np.log(p)).sum() / np.log(NUM_CLASSES)))  # max: no -0.0 for one class
 
 
 @lru_cache(maxsize=1)

@@ -27,9 +27,10 @@ def test_smoke_run_writes_checkpoint_samples_grid_and_metrics(tmp_path):
     assert 0 < samples.std() and samples.max() <= 255
     assert mpimg.imread(out / "grid.png").ndim >= 2
     metrics = json.loads((out / "metrics.json").read_text())
-    for key in ("fid", "inception_score", "confident", "coverage", "steps", "images_per_s", "wall_s", "device"):
+    for key in ("fid", "inception_score", "confident", "coverage", "steps", "images_per_s", "wall_s", "cli_wall_s", "device"):
         assert key in metrics, key
     assert metrics["n"] == 200 and metrics["real"]["n"] == 200 and metrics["steps"] == 12
+    assert metrics["cli_wall_s"] >= metrics["wall_s"] > 0
     assert 1.0 <= metrics["inception_score"] <= 10.0 and 0.0 <= metrics["coverage"] <= 1.0
     assert metrics["config"]["upsample"] == "resize_conv" and metrics["config"]["seed"] == 1
     assert all(np.isfinite(v) for v in metrics["losses"].values())
