@@ -84,7 +84,7 @@ def table(profile: str, base: Path, frameworks, kinds) -> str:
         for kind in kinds:
             folder = base / f"{framework}_{kind}"
             if not (folder / "metrics.json").exists():
-                rows.append(f"| {framework} | `{kind}` | not measured | | | | | | | | | |")
+                rows.append(f"| {framework} | `{kind}` | not measured |" + " |" * 11)
                 continue
             m = json.loads((folder / "metrics.json").read_text())
             extra = json.loads((folder / "measure.json").read_text()) if (folder / "measure.json").exists() else {}
@@ -132,9 +132,10 @@ def main(argv=None) -> int:
         path = ROOT / "docs" / "gan_results.md"
         intro = path.read_text().split("<!-- table:")[0] if path.exists() else ""
         path.parent.mkdir(exist_ok=True)
-        stamp = (f"<!-- table:{args.profile} -->\nMeasured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on "
-                 f"{platform.node()} ({os.cpu_count()} CPUs), `python scripts/measure_gans.py --profile {args.profile}` "
-                 f"(seed {args.seed}).\n\n")
+        stamp = (f"<!-- table:{args.profile} -->\n## Results, {args.profile} profile\n\nTable written "
+                 f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {platform.node()} ({os.cpu_count()} CPUs) by "
+                 f"`python scripts/measure_gans.py --profile {args.profile}` from the runs in `runs/measure/{args.profile}/` "
+                 f"(seed {args.seed}; the load average of each run is in its row).\n\n")
         path.write_text((intro or "# GAN results\n\n") + stamp + text + "\n")
         print(f"wrote {path}")
     return 0
