@@ -217,13 +217,13 @@ def wait_for_images(scope: Locator, expected: list[str], timeout_s: float = 60) 
 #: that close when they finish (``leave=False``).
 WATCHER = """() => {
     if (window.__courseWatch) return;
-    const watch = window.__courseWatch = {progress: new Set()};
+    const watch = window.__courseWatch = {progress: new Set(), bars: 0};
     // A bar's last change and its removal can reach the page together: remember each bar's cell
     // and label while it is attached, and read its changes from the mutation records.
     const bars = new WeakMap();
     const snapshot = (bar) => {
-        const {cell, box} = bars.get(bar);
-        watch.progress.add(JSON.stringify({cell, width: bar.style.width,
+        const {id, cell, box} = bars.get(bar);
+        watch.progress.add(JSON.stringify({bar: id, cell, width: bar.style.width,
             style: [...bar.classList].filter(c => c.startsWith('progress-bar-')).join(' '),
             text: box ? box.textContent.replace(/\\s+/g, ' ').trim() : ''}));
     };
@@ -231,7 +231,7 @@ WATCHER = """() => {
         for (const bar of document.querySelectorAll('.jp-OutputArea .widget-hprogress .progress-bar')) {
             if (!bars.has(bar)) {
                 const cell = bar.closest('.jp-Cell');
-                bars.set(bar, {cell: [...document.querySelectorAll('.jp-NotebookPanel .jp-Cell')].indexOf(cell),
+                bars.set(bar, {id: ++watch.bars, cell: [...document.querySelectorAll('.jp-NotebookPanel .jp-Cell')].indexOf(cell),
                                box: bar.closest('.widget-hbox')});
             }
             snapshot(bar);
@@ -269,7 +269,8 @@ def watch(page: Page) -> None:
 
 
 def progress_states(page: Page) -> list[dict]:
-    """Every distinct progress-bar state the page showed since :func:`watch`."""
+    """Every distinct progress-bar state the page showed since :func:`watch`: ``bar`` (a number per bar),
+    ``cell`` (its cell's index), ``width`` (of the filled part, e.g. ``"100%"``), ``style`` and ``text``."""
     return [json.loads(state) for state in page.evaluate("() => [...window.__courseWatch.progress]")]
 
 

@@ -139,11 +139,18 @@ def test_training_lesson_progress_and_live_loss_plot(page, lab_server):
     training = notebook.cell_index("plotting.LivePlot(")
     states = [state for state in progress_states(page) if state["cell"] == training]
     assert states, "no progress bar appeared in the training cell"
-    bars = {state["text"].split(":")[0] for state in states}  # tqdm's description, e.g. "epoch 1/2"
-    finished = {state["text"].split(":")[0] for state in states if state["width"] == "100%"}
-    assert bars == finished, f"progress bars {sorted(bars)}, of which reached 100 %: {sorted(finished)}; states: {states}"
-    epochs = {int(m.group(2)) for bar in bars if (m := re.match(r"epoch (\d+)/(\d+)", bar))}
-    assert len(epochs) == 1 and len(bars) == epochs.pop(), f"expected one bar per epoch, saw {sorted(bars)}"
+    labels = {}  # bar → tqdm's description, e.g. "epoch 1/2" (the label may arrive after the bar)
+    for state in states:
+        if state["text"]:
+            labels[state["bar"]] = state["text"].split(":")[0]
+    bars = {state["bar"] for state in states}
+    finished = {state["bar"] for state in states if state["width"] == "100%"}
+    assert bars == finished, f"bars {sorted(bars)}, of which reached 100 %: {sorted(finished)}; states: {states}"
+    totals = {int(m.group(2)) for label in labels.values() if (m := re.fullmatch(r"epoch (\d+)/(\d+)", label))}
+    epochs = max(totals, default=0)
+    assert len(totals) == 1 and len(bars) == len(labels) == epochs and \
+        set(labels.values()) == {f"epoch {i}/{epochs}" for i in range(1, epochs + 1)}, \
+        f"expected one bar per epoch, saw {labels} (bars {sorted(bars)})"
     assert not [state for state in states if "danger" in state["style"]], f"a progress bar stopped early: {states}"
 
     cell = notebook.cells().nth(training)
