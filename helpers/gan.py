@@ -87,6 +87,8 @@ class GanConfig:
         for name in ("samples", "steps", "batch_size", "n_train", "latent_dim", "g_width", "d_width"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be a positive integer; got {getattr(self, name)!r}")
+        if self.samples > 60_000:
+            raise ValueError(f"samples must be at most 60,000 (the real reference uses as many training digits); got {self.samples}")
         if not 0.0 <= self.ema_decay < 1.0:
             raise ValueError(f"ema_decay must be in [0, 1); got {self.ema_decay}")
         if self.batch_size > self.n_train:

@@ -324,7 +324,8 @@ def train(cfg: GanConfig, out_dir: str | Path, resume: bool = False, *, device: 
             noise_rng.set_state(state["noise_rng"].cpu())
         except (KeyError, RuntimeError, ValueError) as exc:
             raise CheckpointError(f"{ckpt_path} does not match this model: {str(exc).splitlines()[0][:200]}") from None
-        step, order, history, trained_s = state["step"], state["order"].cpu(), state["history"], state["trained_s"]
+        step, order, history, trained_s = state["step"], state["order"], state["history"], state["trained_s"]
+        order = order.to(data.device) if order is not None else None
         print(f"resumed from {ckpt_path} at step {step}", flush=True)
     elif resume:
         print(f"no checkpoint in {out_dir}: starting from scratch", flush=True)
@@ -337,7 +338,8 @@ def train(cfg: GanConfig, out_dir: str | Path, resume: bool = False, *, device: 
 
     def checkpoint() -> None:
         save_checkpoint(ckpt_path, {
-            "version": CHECKPOINT_VERSION, "config": cfg.to_dict(), "step": step, "order": order,
+            "version": CHECKPOINT_VERSION, "config": cfg.to_dict(), "step": step,
+            "order": order.cpu() if order is not None else None,
             "g": g.state_dict(), "d": d.state_dict(), "g_ema": g_ema.state_dict(),
             "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(),
             "scaler": scaler.state_dict() if scaler is not None else {},
@@ -361,7 +363,7 @@ def train(cfg: GanConfig, out_dir: str | Path, resume: bool = False, *, device: 
             break
         position = step % per_epoch
         if position == 0 or order is None:
-            order = torch.randperm(len(data), generator=data_rng)
+            order = torch.randperm(len(data), generator=data_rng).to(data.device)  # indices where the data are
         index = order[position * cfg.batch_size:(position + 1) * cfg.batch_size]
         real = data[index] if data.device == device else data[index].to(device, non_blocking=True)
         real = real.contiguous(memory_format=memory)

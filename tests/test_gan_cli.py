@@ -44,6 +44,7 @@ def test_smoke_run_writes_checkpoint_samples_grid_and_metrics(tmp_path):
     ([*SMOKE[:4], "--upsample", "bicubic", "--out", "x"], "invalid choice: 'bicubic'"),
     ([*SMOKE, "--out", "x", "--samples", "0"], "expected a positive integer"),
     ([*SMOKE, "--out", "x", "--seed", "one"], "expected an integer"),
+    ([*SMOKE, "--out", "x", "--samples", "70000"], "at most 60,000"),
     (SMOKE, "the following arguments are required: --out"),
 ])
 def test_bad_arguments_exit_2_with_a_message(args, message, capsys):
