@@ -143,3 +143,18 @@ def test_image_scores_without_and_with_the_judge():
     assert hurt["L1"] == pytest.approx(expected_l1) and 5 < hurt["PSNR dB"] < 30
     judged = pp.image_scores(clean, clean, labels)
     assert judged["judge accuracy"] > 0.95
+
+
+def test_ablation_rows_frame_the_four_generators():
+    s = dict(pp.SETTINGS["smoke"], steps=2, ch=8)
+    configs = pp.ablation_configs(s)
+    assert [(c.skips, c.adversarial) for c in configs] == [(True, True), (True, False), (False, True), (False, False)]
+    train_data, test_data = pp.make_task("train", 64, seed=0), pp.make_task("test", 32, seed=1)
+    rows, results = pp.ablation(configs[1:2] + configs[3:], train_data, test_data, judge=False)
+    assert [row["model"] for row in rows] == ["damaged input (no model)", "U-Net with skips, L1 only",
+                                              "U-Net without skips, L1 only", "clean target"]
+    assert rows[0] == {**rows[0], **pp.image_scores(test_data[0], test_data[1], test_data[2], judge=False)}
+    assert rows[-1]["L1"] == 0 and set(results) == {rows[1]["model"], rows[2]["model"]}
+    assert rows[1]["parameters"] > rows[2]["parameters"] > 0
+    table = pp.format_table(rows)
+    assert table.count("\n") == len(rows) + 1 and "| clean target | 0 |" in table
