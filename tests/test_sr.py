@@ -10,6 +10,8 @@ from torch import nn
 
 from helpers import sr_torch as sr
 
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
+
 
 @pytest.fixture
 def no_network(monkeypatch):
@@ -178,10 +180,4 @@ def test_predict_reads_the_input_the_model_expects():
     np.testing.assert_allclose(sr.predict(sr.Bicubic(3), image), image.up[0, 0].numpy(), atol=1e-6)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny tensors gain nothing from threads, and on a busy shared machine threads wait for each other."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
