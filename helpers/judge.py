@@ -22,7 +22,6 @@ Keras kernel without PyTorch and in a PyTorch kernel without TensorFlow.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from functools import lru_cache
 from pathlib import Path
@@ -31,6 +30,7 @@ import numpy as np
 from scipy import linalg
 
 from . import DATA_DIR
+from .data import sha256
 
 JUDGE_FILE = "judge.npz"
 #: SHA-256 of ``data/judge.npz`` as written by ``scripts/train_judge.py`` (see data/README.md).
@@ -155,14 +155,6 @@ class Judge:
 
 # --------------------------------------------------------------------------- loading
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def verify_judge(path: str | Path | None = None, expected_sha256: str | None = None) -> Path:
     """Check that the judge's weights are present and unaltered; return the path.
 
@@ -178,7 +170,7 @@ def verify_judge(path: str | Path | None = None, expected_sha256: str | None = N
         head = f.read(200)
     if head.startswith(b"version https://git-lfs"):
         raise JudgeError(f"{path} is a Git LFS pointer, not the weights. Run `git lfs pull`, or: {fix}")
-    digest = _sha256(path)
+    digest = sha256(path)
     if digest != expected:
         raise JudgeError(
             f"{path} has SHA-256 {digest[:12]}…, expected {expected[:12]}…: the file is altered or truncated. {fix}"

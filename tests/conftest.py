@@ -1,14 +1,9 @@
-"""Test-suite wide settings: every kernel and CLI started by a test runs the smoke profile."""
+"""Fixtures shared by the tests (the smoke profile is set for the whole suite in ../conftest.py)."""
 
-import os
 import sys
 from pathlib import Path
 
 import pytest
-
-os.environ["COURSE_PROFILE"] = "smoke"
-os.environ.setdefault("MPLBACKEND", "Agg")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 ROOT = Path(__file__).resolve().parent.parent
 
