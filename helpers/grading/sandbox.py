@@ -135,6 +135,17 @@ def _world_usable(executable: str) -> bool:
         parent = os.path.dirname(parent)
 
 
+def _reachable_by_others(path: str) -> bool:
+    """Whether a user other than root can reach ``path``: it and every folder above it searchable by others."""
+    path = os.path.abspath(path)
+    while True:
+        if not os.stat(path).st_mode & stat.S_IXOTH:
+            return False
+        if path == os.path.dirname(path):
+            return True
+        path = os.path.dirname(path)
+
+
 def drop_capabilities() -> None:
     """Uid 0 without capabilities, for good: no mount, no module loading, no raw sockets..."""
     libc = _libc()
@@ -180,7 +191,10 @@ def main(argv: list[str] | None = None) -> None:
     with open(args.connection_file, encoding="utf-8") as f:
         ports = [int(v) for k, v in json.load(f).items() if k.endswith("_port")]
     if os.geteuid() == 0:  # never run a student's code with root's powers
-        if _world_usable(command[0]):
+        # nobody must be able to run Python (the venv's folder too) and reach its cwd and write folders;
+        # a private temp folder above them (e.g. /tmp/pytest-of-root, mode 0700) rules that out.
+        reachable = [os.path.dirname(os.path.abspath(command[0])), os.getcwd(), *args.write]
+        if _world_usable(command[0]) and all(_reachable_by_others(p) for p in reachable):
             os.chown(args.connection_file, NOBODY, NOBODY)
             for top in args.write:
                 for folder, _, files in os.walk(top):
