@@ -124,15 +124,7 @@ def apply_landlock(write_dirs: list[str], write_files: list[str], ports: list[in
 def _world_usable(executable: str) -> bool:
     """Whether any user may run ``executable`` (every folder above it searchable by others)."""
     path = os.path.realpath(executable)
-    if not os.stat(path).st_mode & stat.S_IXOTH:
-        return False
-    parent = os.path.dirname(path)
-    while True:
-        if not os.stat(parent).st_mode & stat.S_IXOTH:
-            return False
-        if parent == os.path.dirname(parent):
-            return True
-        parent = os.path.dirname(parent)
+    return bool(os.stat(path).st_mode & stat.S_IXOTH) and _reachable_by_others(os.path.dirname(path))
 
 
 def _reachable_by_others(path: str) -> bool:
