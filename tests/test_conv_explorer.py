@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipywidgets as widgets
 import numpy as np
 import pytest
 
@@ -47,7 +48,6 @@ def test_figure_png_changes_with_each_control():
 
 
 def test_widget_redraws_when_a_control_changes():
-    widgets = pytest.importorskip("ipywidgets")
     box = conv_explorer.conv_transpose_explorer()
     assert "course-conv-explorer" in box._dom_classes
     controls = {c.description: c for c in box.children[0].children}

@@ -3,14 +3,13 @@ training in the smoke profile, checkpoints, and exact resume after an interrupti
 
 from __future__ import annotations
 
+import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
-keras = pytest.importorskip("keras")
-import tensorflow as tf  # noqa: E402
-
-from helpers import gan  # noqa: E402
-from helpers.gan_keras import (  # noqa: E402
+from helpers import gan
+from helpers.gan_keras import (
     CHECKPOINT_NAME,
     ICNR,
     DepthToSpace,

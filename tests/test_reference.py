@@ -10,8 +10,8 @@ import zlib
 
 import numpy as np
 import pytest
+import torch
 
-torch = pytest.importorskip("torch")
 F = torch.nn.functional
 
 from helpers import reference as ref  # noqa: E402
