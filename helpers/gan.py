@@ -55,8 +55,10 @@ class GanConfig:
     """Everything that defines a training run; saved into every checkpoint and metrics.json.
 
     Architecture (both frameworks): G: z(latent_dim) → dense 7·7·g_width → BN-ReLU →
-    up ×2 to 14×14×(g_width/2) → BN-ReLU → up ×2 to 28×28×1 → tanh;
-    D: conv4×4 s2 (d_width) → LeakyReLU → conv4×4 s2 (2·d_width) → BN → LeakyReLU → dense 1.
+    [g_refine × (3×3 conv → BN-ReLU) at 7×7] → up ×2 to 14×14×(g_width/2) → BN-ReLU → up ×2 to 28×28×1 → tanh;
+    D: conv4×4 s2 (d_width) → LeakyReLU → conv4×4 s2 (2·d_width) → BN → LeakyReLU →
+    [dense d_hidden → BN → LeakyReLU] → dense 1. With ``g_refine = d_hidden = 0`` this is the plain
+    DCGAN of lessons 06 and 07.
     """
 
     framework: str = "torch"
@@ -73,6 +75,8 @@ class GanConfig:
     latent_dim: int = 64
     g_width: int = 128           # channels at 7×7 (halved at 14×14)
     d_width: int = 64            # channels of D's first conv (doubled in the second)
+    g_refine: int = 0            # 3×3 conv blocks in G at 7×7, before the first upsampling
+    d_hidden: int = 0            # units of a dense layer before D's logit; 0 = none
     ema_decay: float = 0.999     # exponential moving average of G's weights; 0 turns it off
     ema_start: int = 0           # steps before the average starts (it copies G until then)
     checkpoint_every: int = 0    # steps between checkpoints; 0 = once an epoch (n_train // batch_size)
@@ -87,6 +91,9 @@ class GanConfig:
         for name in ("samples", "steps", "batch_size", "n_train", "latent_dim", "g_width", "d_width"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be a positive integer; got {getattr(self, name)!r}")
+        for name in ("g_refine", "d_hidden"):
+            if int(getattr(self, name)) < 0:
+                raise ValueError(f"{name} must be 0 or more; got {getattr(self, name)!r}")
         if self.samples > 60_000:
             raise ValueError(f"samples must be at most 60,000 (the real reference uses as many training digits); got {self.samples}")
         if not 0.0 <= self.ema_decay < 1.0:
@@ -120,7 +127,7 @@ class GanConfig:
 #: Per profile (and framework, where they differ): the settings :func:`config_for` starts from.
 PROFILE_SETTINGS: dict[str, dict] = {
     # smoke: seconds, one CPU thread (tiny tensors gain nothing from more, and lose a lot on a busy machine)
-    "smoke": dict(steps=12, batch_size=32, n_train=384, samples=256, g_width=32, d_width=16,
+    "smoke": dict(steps=12, batch_size=32, n_train=384, samples=256, g_width=32, d_width=16, g_refine=1, d_hidden=32,
                   ema_decay=0.9, log_every=4, checkpoint_every=6, extra={"threads": 1}),
     # cpu: minutes on a 2-core laptop. Measured (docs/gan_results.md): G 128 → 64 channels with a narrow
     # D (32 → 64) for 1,500 steps beat G 64 → 32 for 2,000 steps; an EMA with decay 0.999 *hurt* at this

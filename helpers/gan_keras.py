@@ -126,10 +126,12 @@ def upsample_block(x, channels: int, kind: str, *, use_bias: bool, activation=No
 
 
 def build_generator(latent_dim: int = 64, upsample: str = "convtranspose", width: int = 128,
-                    out_shape: tuple[int, int, int] = (28, 28, 1)) -> keras.Model:
-    """G: z → dense (H/4)·(W/4)·width → BN-ReLU → up ×2 (width/2) → BN-ReLU → up ×2 to ``out_shape`` → tanh.
+                    out_shape: tuple[int, int, int] = (28, 28, 1), refine: int = 0) -> keras.Model:
+    """G: z → dense (H/4)·(W/4)·width → BN-ReLU → [``refine`` × (3×3 conv → BN-ReLU)] → up ×2 (width/2)
+    → BN-ReLU → up ×2 to ``out_shape`` → tanh.
 
-    For MNIST ``out_shape`` is (28, 28, 1): 7×7×width → 14×14×width/2 → 28×28×1.
+    For MNIST ``out_shape`` is (28, 28, 1): 7×7×width → 14×14×width/2 → 28×28×1. ``refine=0`` is
+    lesson 06's plain DCGAN; the cpu and gpu profiles use one refining block (docs/gan_results.md).
     """
     if upsample not in UPSAMPLE_KINDS:
         raise ValueError(f"upsample must be one of {', '.join(UPSAMPLE_KINDS)}; got {upsample!r}")
@@ -142,14 +144,22 @@ def build_generator(latent_dim: int = 64, upsample: str = "convtranspose", width
     x = layers.Dense(h // 4 * (w // 4) * width, use_bias=False, kernel_initializer=_init(), name="project")(z)
     x = layers.Reshape((h // 4, w // 4, width), name="reshape")(x)
     x = layers.ReLU(name="relu_7")(_batch_norm("bn_7")(x))
+    for i in range(refine):
+        x = layers.Conv2D(width, 3, padding="same", use_bias=False, kernel_initializer=_init(), name=f"refine_{i}")(x)
+        x = layers.ReLU(name=f"relu_refine_{i}")(_batch_norm(f"bn_refine_{i}")(x))
     x = upsample_block(x, width // 2, upsample, use_bias=False, name="up14")
     x = layers.ReLU(name="relu_14")(_batch_norm("bn_14")(x))
     x = upsample_block(x, channels, upsample, use_bias=True, activation="tanh", name="up28")
     return keras.Model(z, x, name=f"generator_{upsample}")
 
 
-def build_discriminator(width: int = 64, in_shape: tuple[int, int, int] = (28, 28, 1)) -> keras.Model:
-    """D: image → conv4×4 s2 (width) → LeakyReLU → conv4×4 s2 (2·width) → BN → LeakyReLU → one logit."""
+def build_discriminator(width: int = 64, in_shape: tuple[int, int, int] = (28, 28, 1), hidden: int = 0) -> keras.Model:
+    """D: image → conv4×4 s2 (width) → LeakyReLU → conv4×4 s2 (2·width) → BN → LeakyReLU
+    → [dense ``hidden`` → BN → LeakyReLU] → one logit.
+
+    ``hidden=0`` is lesson 06's plain DCGAN; the cpu and gpu profiles add the dense layer, which lets D
+    judge a digit's overall shape: the largest single gain measured (docs/gan_results.md).
+    """
     image = keras.Input(tuple(in_shape), name="image")
     x = layers.Conv2D(width, 4, strides=2, padding="same", kernel_initializer=_init(), name="conv14")(image)
     x = layers.LeakyReLU(0.2, name="lrelu14")(x)
@@ -157,6 +167,9 @@ def build_discriminator(width: int = 64, in_shape: tuple[int, int, int] = (28, 2
                       name="conv7")(x)
     x = layers.LeakyReLU(0.2, name="lrelu7")(_batch_norm("bn7")(x))
     x = layers.Flatten(name="flatten")(x)
+    if hidden:
+        x = layers.Dense(hidden, use_bias=False, kernel_initializer=_init(), name="hidden")(x)
+        x = layers.LeakyReLU(0.2, name="lrelu_hidden")(_batch_norm("bn_hidden")(x))
     logit = layers.Dense(1, kernel_initializer=_init(), name="logit")(x)
     return keras.Model(image, logit, name="discriminator")
 
@@ -182,9 +195,9 @@ class _Run:
     def __init__(self, cfg: GanConfig):
         self.cfg = cfg
         keras.utils.set_random_seed(cfg.seed)  # the initial weights
-        self.g = build_generator(cfg.latent_dim, cfg.upsample, cfg.g_width)
-        self.d = build_discriminator(cfg.d_width)
-        self.ema = build_generator(cfg.latent_dim, cfg.upsample, cfg.g_width)
+        self.g = build_generator(cfg.latent_dim, cfg.upsample, cfg.g_width, refine=cfg.g_refine)
+        self.d = build_discriminator(cfg.d_width, hidden=cfg.d_hidden)
+        self.ema = build_generator(cfg.latent_dim, cfg.upsample, cfg.g_width, refine=cfg.g_refine)
         self.ema.set_weights(self.g.get_weights())
         self.opt_g = keras.optimizers.Adam(cfg.lr, beta_1=cfg.beta1, beta_2=cfg.beta2)
         self.opt_d = keras.optimizers.Adam(cfg.lr, beta_1=cfg.beta1, beta_2=cfg.beta2)

@@ -255,3 +255,15 @@ def test_alternating_update_trains_d_before_g(tmp_path):
     simultaneous, _ = train(smoke_cfg(steps=2, checkpoint_every=2, log_every=1, extra={"threads": 1, "jit_compile": True}),
                             tmp_path / "sim", progress=False)
     assert not np.array_equal(samples, simultaneous)  # G learned from a different D
+
+
+def test_refine_and_hidden_add_the_documented_layers():
+    """refine adds 3×3 conv + BN blocks at 7×7 to G, hidden a dense + BN layer before D's logit."""
+    w, h = 16, 24
+    trainable = lambda m: sum(int(np.prod(v.shape)) for v in m.trainable_weights)  # noqa: E731
+    g0, g = build_generator(8, "convtranspose", w), build_generator(8, "convtranspose", w, refine=2)
+    assert trainable(g) - trainable(g0) == 2 * (w * w * 9 + 2 * w)
+    assert g.get_layer("refine_1").output.shape[1:] == (7, 7, w)
+    d0, d = build_discriminator(8), build_discriminator(8, hidden=h)
+    assert trainable(d) - trainable(d0) == (16 * 49 * h + 2 * h + h + 1) - (16 * 49 + 1)
+    assert d(g(np.zeros((3, 8), "float32"), training=False)).shape == (3, 1)

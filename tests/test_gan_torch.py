@@ -142,3 +142,18 @@ def test_time_steps_reports_consistent_speeds():
     assert t["images_per_s"] > 0
     assert t["ms_per_step"] == pytest.approx(1000 * smoke_cfg().batch_size / t["images_per_s"])
     assert t["s_per_epoch"] == pytest.approx(60_000 / t["images_per_s"])
+
+
+def test_refine_and_hidden_add_the_documented_layers():
+    """g_refine adds 3×3 conv + BN blocks at 7×7 to G, d_hidden a dense + BN layer before D's logit."""
+    w, h = 16, 24
+    plain_g, plain_d = gan_torch.build_models(smoke_cfg(g_width=w, d_width=8, g_refine=0, d_hidden=0))
+    g, d = gan_torch.build_models(smoke_cfg(g_width=w, d_width=8, g_refine=2, d_hidden=h))
+    count = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
+    assert count(g) - count(plain_g) == 2 * (w * w * 9 + 2 * w)  # conv without bias, BN scale and shift
+    assert count(d) - count(plain_d) == (16 * 49 * h + 2 * h + h + 1) - (16 * 49 + 1)
+    assert sum(isinstance(m, nn.BatchNorm1d) for m in d.modules()) == 1
+    x = g(torch.randn(4, g.latent_dim))
+    assert x.shape == (4, 1, 28, 28) and d(x).shape == (4,)
+    with pytest.raises(ValueError, match="g_refine must be 0 or more"):
+        smoke_cfg(g_refine=-1)
