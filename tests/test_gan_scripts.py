@@ -1,0 +1,58 @@
+"""The GAN measurement scripts: the recipe explorer judges at the requested steps, and the results
+table marks each target met or missed from a run's metrics."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+
+import pytest
+
+from helpers import ROOT
+
+
+def load_script(name):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_explorer_judges_each_ema_at_each_requested_step(capsys):
+    explore = load_script("explore_dcgan_recipe")
+    assert explore.main(["--evals", "4,2", "--emas", "0,0.9", "--samples", "100", "--decay", "0.5", "--lr-d", "1e-3",
+                         "batch_size=8", "g_width=16", "d_width=8", "g_refine=1", "d_hidden=16"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(r["step"], r["ema"]) for r in rows] == [(2, 0.0), (2, 0.9), (4, 0.0), (4, 0.9)]
+    for r in rows:
+        assert 1.0 <= r["inception_score"] <= 10.0 and 0.0 <= r["coverage"] <= 1.0 and r["fid"] > 0
+    assert rows[0]["fid"] != rows[1]["fid"]  # the EMA copy is a different generator from the raw one
+
+
+def test_explorer_rejects_unknown_config_fields():
+    explore = load_script("explore_dcgan_recipe")
+    with pytest.raises(TypeError, match="no_such_field"):
+        explore.main(["--evals", "1", "no_such_field=3"])
+    with pytest.raises(SystemExit):
+        explore.main(["lr"])  # not key=value
+
+
+def test_results_table_marks_targets(tmp_path):
+    measure = load_script("measure_gans")
+    real = {"n": 5000, "fid": 2.0, "inception_score": 9.6, "confident": 0.97, "coverage": 0.999}
+    good = {"fid": 10.0, "fid_ratio": 5.0, "inception_score": 9.1, "confident": 0.9, "coverage": 0.99,
+            "checkerboard": 0.01, "steps": 1800, "images_per_s": 500.0, "device": "cpu", "real": real}
+    bad = {**good, "fid_ratio": 12.0, "inception_score": 8.3}
+    for kind, metrics, wall in (("convtranspose", good, 250.0), ("resize_conv", bad, 420.0)):
+        folder = tmp_path / f"torch_{kind}"
+        folder.mkdir()
+        (folder / "metrics.json").write_text(json.dumps(metrics))
+        (folder / "measure.json").write_text(json.dumps({"cli_wall_s": wall, "load_before": "0.5", "load_after": "1.0"}))
+    text = measure.table("cpu", tmp_path, ["torch"], ["convtranspose", "resize_conv", "pixel_shuffle"])
+    lines = text.splitlines()
+    assert lines[2].endswith("| met |")
+    assert "missed: wall > 300 s, IS < 9.0, FID > 10.0× real" in lines[3]
+    assert "`pixel_shuffle` | not measured" in lines[4]
+    assert lines[5].startswith("| real training digits (5,000)")
