@@ -5,10 +5,10 @@ Imports TensorFlow and Keras only (never PyTorch).
 
 from __future__ import annotations
 
-import keras
-import tensorflow as tf
-
 from .data import load_mnist
+from .quiet import start_tensorflow
+
+tf, keras = start_tensorflow()  # TensorFlow's C++ start-up lines, filtered (see helpers.quiet)
 
 
 def device(verbose: bool = True) -> str:

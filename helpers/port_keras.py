@@ -8,8 +8,9 @@ from exactly that, and exports back to it.
 
 from __future__ import annotations
 
-import keras
 import numpy as np
+
+from .keras_utils import keras  # TensorFlow started quietly (helpers.quiet)
 
 #: The ``get_config()`` keys that decide what a Conv2DTranspose computes.
 CONFIG_KEYS = ("filters", "kernel_size", "strides", "padding", "output_padding", "dilation_rate", "use_bias", "activation")
@@ -27,6 +28,8 @@ def conv_transpose_config(layer: keras.layers.Conv2DTranspose) -> dict:
         raise ValueError("only channels_last layers are ported (the Keras default)")
     if config.get("groups", 1) != 1:
         raise ValueError("only groups=1 is ported")
+    # Keras 3.10 leaves output_padding out of get_config() (later versions include it): read the layer.
+    config.setdefault("output_padding", getattr(layer, "output_padding", None))
     out = {key: _plain(config[key]) for key in CONFIG_KEYS}
     if not isinstance(out["activation"], str):
         raise ValueError(f"only built-in activations given by name are ported, got {out['activation']!r}")

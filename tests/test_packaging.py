@@ -74,3 +74,51 @@ def test_ruff_is_clean(root):
     result = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", "."], cwd=root,
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def pins(path):
+    """``{name: version}`` of the ``name==version`` lines of a constraints file."""
+    found = {}
+    for line in requirement_lines(path):
+        name, sep, pinned = line.partition("==")
+        assert sep, f"{path.name}: {line!r} is not a name==version pin"
+        found[name.strip().lower()] = pinned.strip()
+    return found
+
+
+def test_every_requirement_floor_is_the_floor_stack_ci_runs(root):
+    from packaging.requirements import Requirement
+    from packaging.version import Version
+
+    floor = pins(root / ".ci" / "floor-constraints.txt")
+    for line in requirement_lines(root / "requirements.txt"):
+        if line.startswith("-e "):
+            continue
+        req = Requirement(line)
+        lows = [s.version for s in req.specifier if s.operator == ">="]
+        assert len(lows) == 1, f"requirements.txt: {line!r} needs exactly one lower bound (>=)"
+        name = req.name.lower()
+        assert name in floor, f"{name} has a floor in requirements.txt but no pin in .ci/floor-constraints.txt"
+        assert Version(floor[name]) == Version(lows[0]), \
+            f"{name}: requirements.txt says >={lows[0]}, the floor stack CI runs pins {floor[name]}"
+    names = {Requirement(line).name.lower() for line in requirement_lines(root / "requirements.txt")
+             if not line.startswith("-e ")}
+    assert set(floor) <= names, f"floor pins for packages the course does not require: {set(floor) - names}"
+    run = (root / ".ci" / "run").read_text()
+    assert "-c .ci/floor-constraints.txt" in run, ".ci/run does not install the floor stack"
+
+
+def test_the_floor_stack_is_colab_like(root):
+    floor = pins(root / ".ci" / "floor-constraints.txt")
+    # The oldest stack CI proves: what Google Colab shipped when the floors were set (see the file's comment).
+    assert floor["tensorflow"].startswith("2.19") and floor["keras"].startswith("3.10")
+    assert floor["numpy"] == "2.0.2" and floor["ipywidgets"].startswith("7.")
+
+
+def test_licences_are_in_place_and_named(root):
+    assert (root / "LICENSE").read_text().startswith("MIT License\n")
+    cc = (root / "LICENSES" / "CC-BY-4.0.txt").read_text()
+    assert "Creative Commons Attribution 4.0 International Public License" in cc and len(cc) > 15_000
+    readme = (root / "README.md").read_text()
+    assert "](LICENSE)" in readme and "](LICENSES/CC-BY-4.0.txt)" in readme and "data/README.md" in readme
+    assert "Attribution-Share Alike 3.0" in (root / "data" / "README.md").read_text()  # MNIST's own terms

@@ -5,9 +5,11 @@
   no autosave (the tests run a *copy* of the course, so the repository's notebooks are
   never written), every cell kept in the page (no virtual scrolling), and its kernels
   run the ``smoke`` profile.
-* Chromium is Debian's package (``apt-get install -y chromium``), launched by Playwright
-  with a fresh profile; Playwright never downloads a browser. Set ``COURSE_CHROMIUM`` to
-  use another binary. Without one the tests fail and say how to install it.
+* Chromium, launched by Playwright with a fresh profile, is the first found of:
+  ``COURSE_CHROMIUM`` (an executable; set but wrong is a failure), Playwright's own Chromium
+  (``python -m playwright install chromium``), a ``chromium``/``chromium-browser``/
+  ``google-chrome``/``google-chrome-stable`` on PATH (see ``lab.find_browser``). Without one
+  the tests are skipped with a line saying how to get one, or fail when ``CI`` is set.
 * Every test leaves ``test-artifacts/browser/<test>.png`` (the final page) and
   ``<test>.console.log`` (the browser console and page errors); a failure report names
   both. ``jupyterlab-server.log`` is the server's own log.
@@ -30,7 +32,7 @@ from pathlib import Path
 
 import pytest
 
-from .lab import LabServer
+from .lab import LabServer, choose_browser
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
@@ -46,10 +48,6 @@ LAB_SETTINGS = {
     "@jupyterlab/docmanager-extension/plugin.jupyterlab-settings": {"autosave": False},
     "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
 }
-INSTALL_HINT = (
-    "The browser tests need Chromium and use Debian's package (Playwright downloads nothing): "
-    "`sudo apt-get update && sudo apt-get install -y chromium`, or point COURSE_CHROMIUM at a Chromium binary."
-)
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
@@ -67,13 +65,6 @@ def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def _chromium() -> str:
-    candidate = os.environ.get("COURSE_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-    if not Path(candidate).is_file():
-        pytest.fail(f"Chromium not found (looked for {candidate!r}). {INSTALL_HINT}", pytrace=False)
-    return candidate
 
 
 @pytest.fixture(scope="module")
@@ -151,7 +142,7 @@ def lab_server(course, artifacts, tmp_path_factory) -> LabServer:
 
 @pytest.fixture(scope="module")
 def browser():
-    executable = _chromium()
+    executable = choose_browser()  # skips, or fails under CI, when there is none
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

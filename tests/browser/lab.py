@@ -1,19 +1,23 @@
 """Drive JupyterLab the way a learner does: open a notebook, Run → Run All Cells, read the page.
 
 Everything here reads the rendered page (DOM, images), never the notebook file: the point
-of the browser tests is what the learner sees.
+of the browser tests is what the learner sees. :func:`find_browser` and :func:`choose_browser`
+pick the Chrome/Chromium that Playwright launches.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
 import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from playwright.sync_api import Locator, Page
+import pytest
+from playwright.sync_api import Locator, Page, sync_playwright
 
 STDERR_OUTPUT = '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'
 PANEL = ".jp-NotebookPanel"
@@ -21,6 +25,82 @@ PANEL = ".jp-NotebookPanel"
 ERROR_TEXT = re.compile(r"Traceback \(most recent call last\)|^\w*(Error|Exception)\b", re.MULTILINE)
 #: What ipywidgets shows in place of a widget whose model never arrived.
 BROKEN_WIDGET = "Error displaying widget"
+
+
+#: A system Chrome/Chromium, looked up on PATH in this order.
+SYSTEM_BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+#: The one line a browser test shows when it is skipped for want of a browser.
+GET_A_BROWSER = (
+    "no Chromium for the browser tests: run `python -m playwright install chromium` (once), or install the "
+    "system package (e.g. `apt-get install chromium`), or set COURSE_CHROMIUM to a Chrome/Chromium executable"
+)
+
+
+class BrowserSettingError(Exception):
+    """COURSE_CHROMIUM is set but names no executable file."""
+
+
+def is_executable(path: str) -> bool:
+    return Path(path).is_file() and os.access(path, os.X_OK)
+
+
+def playwright_chromium() -> str | None:
+    """Where Playwright keeps its own Chromium (what ``python -m playwright install chromium`` puts
+    in place), installed or not; None if Playwright cannot say."""
+    try:
+        with sync_playwright() as playwright:
+            return playwright.chromium.executable_path
+    except Exception:  # no driver, or called inside an asyncio loop: no answer, not a crash
+        return None
+
+
+def find_browser() -> tuple[str | None, list[str]]:
+    """The Chrome/Chromium to launch and, in order, what was looked at to find it.
+
+    1. ``COURSE_CHROMIUM``, if set: it must be an executable file (else :class:`BrowserSettingError`);
+    2. Playwright's own Chromium, if installed;
+    3. the first of :data:`SYSTEM_BROWSERS` on PATH.
+
+    ``(None, tried)`` when there is none.
+    """
+    override = os.environ.get("COURSE_CHROMIUM", "")
+    if override:
+        if not is_executable(override):
+            raise BrowserSettingError(f"COURSE_CHROMIUM={override!r} is not an executable file: "
+                                      "point it at a Chrome/Chromium executable, or unset it")
+        return override, [f"COURSE_CHROMIUM={override}"]
+    tried = ["COURSE_CHROMIUM (not set)"]
+    bundled = playwright_chromium()
+    if bundled and is_executable(bundled):
+        return bundled, [*tried, f"Playwright's Chromium ({bundled})"]
+    tried.append(f"Playwright's Chromium ({bundled}: not installed)" if bundled
+                 else "Playwright's Chromium (Playwright gave no path)")
+    for name in SYSTEM_BROWSERS:
+        found = shutil.which(name)
+        tried.append(f"{name} on PATH" + (f" ({found})" if found else ""))
+        if found:
+            return found, tried
+    return None, tried
+
+
+def in_ci() -> bool:
+    """The ``CI`` environment variable is set to something other than "", "0", "false" or "no"."""
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def choose_browser() -> str:
+    """:func:`find_browser`'s browser, or the end of the test: skipped when there is none, failed
+    when ``CI`` is set (a CI run without its browser tests proves nothing) or COURSE_CHROMIUM is wrong."""
+    try:
+        path, tried = find_browser()
+    except BrowserSettingError as err:
+        pytest.fail(str(err), pytrace=False)
+    if path is None:
+        if in_ci():
+            pytest.fail(f"{GET_A_BROWSER}. CI is set, so this is a failure, not a skip. "
+                        f"Tried: {'; '.join(tried)}", pytrace=False)
+        pytest.skip(GET_A_BROWSER)
+    return path
 
 
 @dataclass
