@@ -1,7 +1,11 @@
 """Train a reference DCGAN from the command line, in either framework, and judge it.
 
     python -m helpers.gan --framework {torch,keras} --profile {smoke,cpu,gpu} \\
-        --upsample KIND --out DIR [--samples N] [--seed S] [--resume]
+        --upsample KIND --out DIR [--samples N] [--seed S] [--steps N] [--resume]
+
+``--resume`` continues the run in ``--out`` from its checkpoint: an interrupted run where it
+stopped, a finished one further when ``--steps`` asks for more (the result is the same as one
+run of that length). Any other change of settings is refused with a message saying which.
 
 This module is framework-free (NumPy only at import time): it holds what both
 framework modules share — the run configuration (:class:`GanConfig`, :func:`config_for`),
@@ -17,7 +21,7 @@ Contract with the framework modules: each defines
 holds at least ``steps``, ``images_per_s``, ``wall_s``, ``device`` and ``losses`` (the
 last logged ``{"d": ..., "g": ...}``). Each writes its own checkpoint format inside
 ``out_dir`` through :func:`atomic_write` and raises :class:`CheckpointError` when asked
-to resume from a checkpoint it cannot read.
+to resume from a checkpoint it cannot read or must not continue (:func:`check_resume`).
 """
 
 from __future__ import annotations
@@ -44,6 +48,8 @@ PROFILES = ("smoke", "cpu", "gpu")
 #: (uneven overlap: checkerboards), nearest resize + 3×3 conv, 3×3 conv to 4C + pixel shuffle (ICNR init).
 UPSAMPLE_KINDS = ("convtranspose", "convtranspose3", "resize_conv", "pixel_shuffle")
 CHECKPOINT_STEM = "checkpoint"  # each framework adds its own suffix
+#: The settings ``--resume`` may change: the digits judged at the end, and the steps (only upwards).
+RESUMABLE_CHANGES = ("samples", "steps")
 
 
 class CheckpointError(RuntimeError):
@@ -119,9 +125,35 @@ class GanConfig:
 
     def same_run(self, other: GanConfig) -> bool:
         """True when ``other`` trains the same model the same way (``samples`` may differ)."""
+        return set(self.changes(other)) <= {"samples"}
+
+    def changes(self, other: GanConfig) -> dict[str, tuple]:
+        """``{field: (mine, other's)}`` for every field in which ``other`` differs."""
         a, b = self.to_dict(), other.to_dict()
-        a.pop("samples"), b.pop("samples")
-        return a == b
+        return {k: (a[k], b.get(k)) for k in a if a[k] != b.get(k)}
+
+
+def check_resume(saved: GanConfig, cfg: GanConfig, trained_steps: int, path: str | Path) -> None:
+    """Raise :class:`CheckpointError` unless the run whose checkpoint is at ``path`` (configuration
+    ``saved``, ``trained_steps`` steps done) can go on as ``cfg``; the message is one line saying how.
+
+    Only ``samples`` (the digits generated and judged at the end) and ``steps`` may differ, and
+    ``steps`` must not be fewer than the steps already trained. More steps train a finished run
+    further, exactly as a run started with that many would have gone: neither trainer depends on
+    the total (the learning rate is constant, the EMA starts at a fixed step, logs and checkpoints
+    fall on fixed multiples; the last, partial log interval of a finished run is dropped again).
+    """
+    changed = {k: v for k, v in saved.changes(cfg).items() if k not in RESUMABLE_CHANGES}
+    if changed:
+        diff = ", ".join(f"{k}: {a!r} → {b!r}" for k, (a, b) in changed.items())
+        raise CheckpointError(
+            f"{path} was written by a different configuration ({diff}). --resume continues a run with its own "
+            f"settings (only --steps may grow and --samples change): resume with --profile {saved.profile} "
+            f"--upsample {saved.upsample} --seed {saved.seed}, or train the new settings into another --out.")
+    if cfg.steps < trained_steps:
+        raise CheckpointError(
+            f"{path} has already trained {trained_steps} steps, more than the {cfg.steps} asked for: resume with "
+            f"--steps {trained_steps} or more, or train the shorter run into another --out.")
 
 
 #: Per profile (and framework, where they differ): the settings :func:`config_for` starts from.
@@ -163,17 +195,39 @@ def config_for(framework: str, profile: str, upsample: str = "convtranspose", se
 
 # --------------------------------------------------------------------------- files
 
+def current_umask() -> int:
+    """The process's file-creation mask, read without changing it where the system allows.
+
+    Linux says it in ``/proc/self/status`` (``Umask:``); elsewhere it is read the classic way,
+    ``os.umask(0)`` and straight back, which another thread creating a file in between would see.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii", errors="replace") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write(path: str | Path, write_fn: Callable[[io.BufferedWriter], None]) -> Path:
     """Write ``path`` so that it is either the old file or the complete new one, never half of either.
 
     ``write_fn(f)`` writes into a temporary file in the same folder (a binary file object);
     it is flushed, fsynced and renamed over ``path`` with ``os.replace`` (atomic on POSIX
     and Windows). If ``write_fn`` raises, the temporary file is removed and ``path`` is untouched.
+    The file gets the permissions any new file would (``0o666`` less the umask), not the
+    owner-only ``0o600`` of the temporary file it starts as.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        if hasattr(os, "fchmod"):  # POSIX (Windows knows only read-only, which mkstemp does not set)
+            os.fchmod(fd, 0o666 & ~current_umask())
         with os.fdopen(fd, "wb") as f:
             write_fn(f)
             f.flush()
@@ -261,18 +315,37 @@ def write_outputs(out_dir: str | Path, samples_uint8: np.ndarray, info: dict) ->
         "judge_s": time.perf_counter() - started,
         **info,
     }
-    text = json.dumps(metrics, indent=2, default=_json_default)
-    atomic_write(out_dir / "metrics.json", lambda f: f.write(text.encode()))
+    write_json(out_dir / "metrics.json", metrics)
     return metrics
 
 
-def _json_default(value):
-    if isinstance(value, (np.integer, np.floating)):
-        return value.item()
+def json_text(value) -> str:
+    """Strict JSON (RFC 8259) for ``value``: NaN and ±infinity, which it cannot hold, become ``null``
+    (a rate over no steps, a ratio over zero); NumPy scalars and arrays and paths become plain values."""
+    return json.dumps(_plain(value), indent=2, allow_nan=False)
+
+
+def write_json(path: str | Path, value) -> Path:
+    """:func:`json_text` of ``value``, written atomically to ``path``."""
+    text = json_text(value)
+    return atomic_write(path, lambda f: f.write(text.encode()))
+
+
+def _plain(value):
+    if isinstance(value, dict):
+        return {k if isinstance(k, str) else str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
     if isinstance(value, np.ndarray):
-        return value.tolist()
+        return _plain(value.tolist())
+    if isinstance(value, np.generic):
+        return _plain(value.item())
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
     if isinstance(value, Path):
         return str(value)
+    if value is None or isinstance(value, (str, int, bool)):
+        return value
     raise TypeError(f"cannot write {type(value).__name__} to JSON")
 
 
@@ -374,15 +447,21 @@ def main(argv: list[str] | None = None) -> int:
     # cli_wall_s: from argument parsing to the metrics (framework import, data, training, sampling, judging)
     metrics = write_outputs(args.out, samples, {**info, "config": cfg.to_dict(), "cli_wall_s": None})
     metrics["cli_wall_s"] = time.perf_counter() - started
-    text = json.dumps(metrics, indent=2, default=_json_default)
-    atomic_write(args.out / "metrics.json", lambda f: f.write(text.encode()))
+    write_json(args.out / "metrics.json", metrics)
     real = metrics["real"]
+    speed = info.get("images_per_s", float("nan"))
+    speed = f"{speed:.0f} img/s" if math.isfinite(speed) else "no steps left to train"
     print(f"judge: FID {metrics['fid']:.2f} (real {real['fid']:.2f}, ×{metrics['fid_ratio']:.1f}) · "
           f"IS {metrics['inception_score']:.2f} (real {real['inception_score']:.2f}) · "
           f"confident {metrics['confident']:.3f} · coverage {metrics['coverage']:.3f} · "
-          f"{info.get('images_per_s', float('nan')):.0f} img/s · {info.get('wall_s', float('nan')):.0f} s on {info.get('device')}")
+          f"{speed} · {info.get('wall_s', float('nan')):.0f} s on {info.get('device')}")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # `python -m helpers.gan` runs this file as the module __main__, a second copy of helpers.gan. The
+    # trainers raise helpers.gan.CheckpointError, which __main__'s `except CheckpointError` would not
+    # catch (a traceback instead of a one-line error): run the command line of the copy they import.
+    from helpers.gan import main as _main
+
+    sys.exit(_main())

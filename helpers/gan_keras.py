@@ -17,7 +17,10 @@ LeakyReLU(0.2) in D, N(0, 0.02) weights, Adam(2e-4, β₁ = 0.5). The generator'
 Resuming is exact: the checkpoint holds the weights of G, D and the EMA generator, both
 optimizers' state and the step, and every random draw of a step (the batch, the noise)
 is a pure function of ``(seed, step)``; so on the CPU an interrupted and resumed run
-ends with the same weights as an uninterrupted one.
+ends with the same weights as an uninterrupted one. A finished run resumed with more
+``steps`` goes on exactly as a run started with that many would have (nothing depends on
+the total; the loss log of the finished run's last step is dropped again if that step
+is not a multiple of ``log_every``).
 """
 
 from __future__ import annotations
@@ -28,13 +31,13 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import keras
 import numpy as np
-import tensorflow as tf
-from keras import layers
 
 from .data import load_mnist
-from .gan import UPSAMPLE_KINDS, CheckpointError, GanConfig, atomic_write, to_uint8
+from .gan import UPSAMPLE_KINDS, CheckpointError, GanConfig, atomic_write, check_resume, to_uint8
+from .keras_utils import keras, tf  # TensorFlow started quietly (helpers.quiet)
+
+layers = keras.layers
 
 CHECKPOINT_NAME = "checkpoint_keras.npz"
 CHECKPOINT_FORMAT = 1
@@ -275,9 +278,11 @@ class _Run:
             saved = GanConfig.from_dict(meta["config"])
         except (KeyError, TypeError, ValueError) as exc:
             raise CheckpointError(f"{path} holds an unreadable configuration ({exc}). {fix}") from None
-        if not saved.same_run(self.cfg):
-            changed = sorted(k for k, v in self.cfg.to_dict().items() if k != "samples" and saved.to_dict().get(k) != v)
-            raise CheckpointError(f"{path} was written by a different run (it differs in {', '.join(changed)}). {fix}")
+        try:
+            step = int(meta["step"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise CheckpointError(f"{path} holds no step count ({exc}). {fix}") from None
+        check_resume(saved, self.cfg, step, path)
         for group, variables in self._groups().items():
             for i, v in enumerate(variables):
                 key = f"{group}/{i}"
@@ -286,7 +291,7 @@ class _Run:
         for group, variables in self._groups().items():
             for i, v in enumerate(variables):
                 v.assign(arrays[f"{group}/{i}"])
-        return int(meta["step"]), list(meta.get("history", []))
+        return step, list(meta.get("history", []))
 
     def recalibrate_batchnorm(self, batches: int = 20, batch_size: int = 256) -> None:
         """Recompute the EMA generator's BatchNorm statistics for *its own* weights.
@@ -351,7 +356,8 @@ def train(cfg: GanConfig, out_dir: str | Path, resume: bool = False, *, progress
 
     Checkpoints go to ``out_dir/checkpoint_keras.npz`` every ``cfg.checkpoint_interval``
     steps and at the end (atomically). ``resume=True`` continues from it (from scratch if
-    there is none); an unreadable checkpoint or one from another configuration raises
+    there is none), also to more ``cfg.steps`` than it was started with; an unreadable checkpoint
+    or one that may not be continued as ``cfg`` (:func:`helpers.gan.check_resume`) raises
     :class:`helpers.gan.CheckpointError`. ``on_log(step, {"d": ..., "g": ...})`` is called
     every ``cfg.log_every`` steps (a test uses it to interrupt a run).
     """
@@ -370,6 +376,9 @@ def train(cfg: GanConfig, out_dir: str | Path, resume: bool = False, *, progress
         step, history = 0, []
         if resume and ckpt.exists():
             step, history = run.load(ckpt)
+            if step < cfg.steps:  # going on: a finished run's log of its last, partial interval goes
+                while history and history[-1][0] % cfg.log_every:
+                    history.pop()
         elif resume:
             print(f"no checkpoint at {ckpt}: starting from scratch", flush=True)
         first_step = step

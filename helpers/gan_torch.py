@@ -2,15 +2,21 @@
 
 Imports PyTorch only (never TensorFlow). The command line is :mod:`helpers.gan`; lesson 07
 uses the pieces one by one. The same code runs on CUDA, Apple ``mps`` and CPU; on CUDA it
-also keeps the whole data set on the device, runs in mixed precision (bfloat16 where the
-card has it, else float16 with a gradient scaler) and uses channels-last memory — each
+also keeps the whole data set on the device, runs in mixed precision (bfloat16 on cards
+that have it natively, compute capability 8.0 or more; float16 with a gradient scaler on
+older ones such as the T4: :func:`helpers.torch_utils.mixed_precision`) and uses
+channels-last memory, and in the gpu profile it compiles G and D with ``torch.compile``
+(falling back to eager PyTorch, with one printed line, where compiling fails). Each is
 switchable in ``cfg.extra`` (``amp``, ``channels_last``, ``data_on_device``, ``compile``)
 so that their effect can be measured rather than assumed (``scripts/bench_gan_torch.py``);
 ``threads`` sets ``torch.set_num_threads`` on the CPU.
 
 Reproducibility: every random draw comes from two seeded generators (data order on the
 CPU, noise on the device) whose states go into the checkpoint with everything else, so
-``resume`` continues exactly where the interrupted run stopped.
+``resume`` continues exactly where the interrupted run stopped — or, with more ``steps``,
+trains a finished run further exactly as a run of that length would have (nothing in the
+loop depends on the total number of steps: the learning rate is constant, and the loss
+log's last, partial interval is dropped again when training goes on).
 """
 
 from __future__ import annotations
@@ -26,7 +32,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .gan import UPSAMPLE_KINDS, CheckpointError, GanConfig, atomic_write, to_uint8
+from .gan import UPSAMPLE_KINDS, CheckpointError, GanConfig, atomic_write, check_resume, to_uint8
+from .torch_utils import MixedPrecision, mixed_precision
 
 CHECKPOINT_FILE = "checkpoint.pt"
 CHECKPOINT_VERSION = 1
@@ -256,21 +263,87 @@ def load_checkpoint(path: str | Path, map_location="cpu") -> dict:
 # --------------------------------------------------------------------------- the loop
 
 def speedups(cfg: GanConfig, device: torch.device) -> dict:
-    """The speed-ups in force: CUDA defaults on, elsewhere off; ``cfg.extra`` overrides each."""
-    cuda = device.type == "cuda"
-    chosen = {"amp": cuda, "channels_last": cuda, "data_on_device": device.type != "cpu", "compile": False}
+    """The speed-ups in force; ``cfg.extra`` overrides each.
+
+    Mixed precision and channels-last default on on CUDA only, data on the device on any GPU;
+    ``torch.compile`` only on CUDA in the gpu profile, the one run long enough to earn back the
+    minute it spends compiling.
+    """
+    cuda = torch.device(device).type == "cuda"
+    chosen = {"amp": cuda, "channels_last": cuda, "data_on_device": torch.device(device).type != "cpu",
+              "compile": cuda and cfg.profile == "gpu"}
     chosen.update({k: bool(v) for k, v in cfg.extra.items() if k in chosen})
     return chosen
 
 
+def precision(device: torch.device, amp: bool) -> MixedPrecision:
+    """The precision training runs in: :func:`helpers.torch_utils.mixed_precision` when ``amp`` is on."""
+    if not amp:
+        return MixedPrecision(None, False, "mixed precision switched off")
+    return mixed_precision(device)
+
+
 def _autocast_factory(device: torch.device, enabled: bool):
-    if not enabled:
+    """``(autocast, scaler)`` for :func:`train_step`: a context-manager factory (None: float32) and a
+    ``torch.amp.GradScaler`` where the precision needs one (float16), else None."""
+    chosen = precision(device, enabled)
+    if chosen.dtype is None:
         return None, None
-    dtype = torch.bfloat16
-    if device.type == "cuda" and not torch.cuda.is_bf16_supported():
-        dtype = torch.float16
-    scaler = torch.amp.GradScaler(device.type) if dtype == torch.float16 else None
+    dtype = chosen.dtype
+    scaler = torch.amp.GradScaler(device.type) if chosen.grad_scaler else None
     return (lambda: torch.autocast(device.type, dtype=dtype)), scaler
+
+
+def _one_line(exc: BaseException) -> str:
+    """``Type: first line of the message`` (and the next line where the first only introduces it, as
+    in dynamo's ``backend='inductor' raised:``), at most about 200 characters."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    text = " ".join(lines[:2]) if len(lines) > 1 and lines[0].endswith(":") else (lines[0] if lines else "")
+    text = text if len(text) <= 200 else text[:199] + "…"
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+class CompiledStep:
+    """:func:`train_step` through ``torch.compile``'d G and D, or through G and D themselves.
+
+    ``torch.compile`` is lazy: a missing compiler (no working Triton, Windows, an unsupported
+    Python) shows only when the first step runs. If building or the first step fails, this prints
+    one line (``torch.compile failed (…); training without it``), puts G, D, both optimizers and
+    the gradient scaler back as they were before that step, and runs it — and every later one —
+    eagerly. ``compiled`` says which it ended up doing; ``scaler`` is the scaler in use.
+    """
+
+    def __init__(self, g: nn.Module, d: nn.Module, opt_g: torch.optim.Optimizer, opt_d: torch.optim.Optimizer,
+                 *, compile: bool, scaler=None):
+        self.g, self.d, self.opt_g, self.opt_d, self.scaler = g, d, opt_g, opt_d, scaler
+        self.models = (g, d)
+        self.compiled, self.error, self._first = False, None, False
+        if compile:
+            try:
+                self.models = (torch.compile(g), torch.compile(d))
+                self.compiled = self._first = True
+            except Exception as exc:
+                self._give_up(exc)
+
+    def _give_up(self, exc: Exception) -> None:
+        self.error = _one_line(exc)
+        self.models, self.compiled = (self.g, self.d), False
+        print(f"torch.compile failed ({self.error}); training without it", flush=True)
+
+    def __call__(self, real: torch.Tensor, z: torch.Tensor, **kwargs) -> tuple[torch.Tensor, torch.Tensor]:
+        if not self._first:
+            return train_step(*self.models, self.opt_g, self.opt_d, real, z, scaler=self.scaler, **kwargs)
+        self._first = False
+        parts = (self.g, self.d, self.opt_g, self.opt_d)
+        saved = copy.deepcopy([part.state_dict() for part in parts]), copy.deepcopy(self.scaler)
+        try:
+            return train_step(*self.models, self.opt_g, self.opt_d, real, z, scaler=self.scaler, **kwargs)
+        except Exception as exc:
+            for part, state in zip(parts, saved[0]):
+                part.load_state_dict(state)
+            self.scaler = saved[1]
+            self._give_up(exc)
+            return train_step(*self.models, self.opt_g, self.opt_d, real, z, scaler=self.scaler, **kwargs)
 
 
 def train(cfg: GanConfig, out_dir: str | Path, resume: bool = False, *, device: str | torch.device | None = None,
@@ -279,7 +352,8 @@ def train(cfg: GanConfig, out_dir: str | Path, resume: bool = False, *, device: 
     """Train the DCGAN for ``cfg.steps`` steps; return ``(samples_uint8, info)`` (see :mod:`helpers.gan`).
 
     A checkpoint is written atomically to ``out_dir/checkpoint.pt`` every ``cfg.checkpoint_interval``
-    steps and at the end; ``resume=True`` continues from it. ``stop_after`` ends the run after that
+    steps and at the end; ``resume=True`` continues from it, also to more ``cfg.steps`` than it was
+    started with (:func:`helpers.gan.check_resume` says what else may not change). ``stop_after`` ends the run after that
     many steps as an interruption would (for tests; the checkpoint is whatever was last written).
     ``on_log(step, loss_d=, loss_g=)`` is called every ``cfg.log_every`` steps (a live plot) and
     ``on_epoch(step, g_ema)`` after every epoch (a sample grid).
@@ -305,6 +379,7 @@ def train(cfg: GanConfig, out_dir: str | Path, resume: bool = False, *, device: 
     opt_g = torch.optim.Adam(g.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
     opt_d = torch.optim.Adam(d.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
     autocast, scaler = _autocast_factory(device, fast["amp"])
+    amp_precision = precision(device, fast["amp"])
     data_rng = torch.Generator(device="cpu").manual_seed(cfg.seed)
     noise_rng = torch.Generator(device=device).manual_seed(cfg.seed + 1)
 
@@ -321,10 +396,11 @@ def train(cfg: GanConfig, out_dir: str | Path, resume: bool = False, *, device: 
     step, order, history, trained_s = 0, None, {"step": [], "loss_d": [], "loss_g": []}, 0.0
     if resume and ckpt_path.exists():
         state = load_checkpoint(ckpt_path, map_location=device)
-        saved_cfg = GanConfig.from_dict(state["config"])
-        if not saved_cfg.same_run(cfg):
-            raise CheckpointError(f"{ckpt_path} was written by a different configuration "
-                                  f"({_config_diff(saved_cfg, cfg)}); use another --out or run without --resume.")
+        try:
+            saved_cfg = GanConfig.from_dict(state["config"])
+        except (TypeError, ValueError) as exc:
+            raise CheckpointError(f"{ckpt_path} holds an unreadable configuration ({exc}).") from None
+        check_resume(saved_cfg, cfg, int(state.get("step", 0)), ckpt_path)
         try:
             g.load_state_dict(state["g"])
             d.load_state_dict(state["d"])
@@ -339,17 +415,20 @@ def train(cfg: GanConfig, out_dir: str | Path, resume: bool = False, *, device: 
             raise CheckpointError(f"{ckpt_path} does not match this model: {str(exc).splitlines()[0][:200]}") from None
         step, order, history, trained_s = state["step"], state["order"], state["history"], state["trained_s"]
         order = order.to(data.device) if order is not None else None
+        if step < cfg.steps:
+            # A finished run logged its last, partial interval (step not a multiple of log_every); a longer
+            # run logs those steps with the ones that follow (their sums are still in loss_sums).
+            while history["step"] and history["step"][-1] % cfg.log_every:
+                for values in history.values():
+                    values.pop()
         print(f"resumed from {ckpt_path} at step {step}", flush=True)
     elif resume:
         print(f"no checkpoint in {out_dir}: starting from scratch", flush=True)
 
-    step_fn = train_step
-    if fast["compile"]:
-        g_c, d_c = torch.compile(g), torch.compile(d)
-    else:
-        g_c, d_c = g, d
+    step_fn = CompiledStep(g, d, opt_g, opt_d, compile=fast["compile"], scaler=scaler)
 
     def checkpoint() -> None:
+        scaler = step_fn.scaler
         save_checkpoint(ckpt_path, {
             "version": CHECKPOINT_VERSION, "config": cfg.to_dict(), "step": step,
             "order": order.cpu() if order is not None else None,
@@ -381,7 +460,7 @@ def train(cfg: GanConfig, out_dir: str | Path, resume: bool = False, *, device: 
         real = data[index] if data.device == device else data[index].to(device, non_blocking=True)
         real = real.contiguous(memory_format=memory)
         z = torch.randn(cfg.batch_size, cfg.latent_dim, device=device, generator=noise_rng)
-        loss_d, loss_g = step_fn(g_c, d_c, opt_g, opt_d, real, z, real_label=real_label, autocast=autocast, scaler=scaler)
+        loss_d, loss_g = step_fn(real, z, real_label=real_label, autocast=autocast)
         ema_update(g_ema, g, cfg.ema_decay if step >= cfg.ema_start else 0.0)
         sums += torch.stack((loss_d.float(), loss_g.float()))
         step += 1
@@ -389,7 +468,8 @@ def train(cfg: GanConfig, out_dir: str | Path, resume: bool = False, *, device: 
         if step % cfg.log_every == 0 or step == cfg.steps:
             count = (step - 1) % cfg.log_every + 1
             mean_d, mean_g = (sums / count).tolist()  # the one host-device sync per log interval
-            sums.zero_()
+            if step % cfg.log_every == 0:
+                sums.zero_()  # (after a last, partial interval they stay: a resumed, longer run goes on adding)
             if not (math.isfinite(mean_d) and math.isfinite(mean_g)):
                 bar.close()
                 raise FloatingPointError(f"training diverged at step {step}: loss_d={mean_d}, loss_g={mean_g}")
@@ -408,6 +488,7 @@ def train(cfg: GanConfig, out_dir: str | Path, resume: bool = False, *, device: 
         torch.cuda.synchronize(device)
     run_s = time.perf_counter() - run_started
     steps_run = step - first_step
+    fast["compile"] = step_fn.compiled
 
     sample_model = copy.deepcopy(g_ema).float().to(memory_format=torch.contiguous_format)
     recalibrate_batchnorm(sample_model, cfg.latent_dim, torch.Generator(device=device).manual_seed(cfg.seed + 2))
@@ -419,14 +500,11 @@ def train(cfg: GanConfig, out_dir: str | Path, resume: bool = False, *, device: 
         "s_per_epoch_60k": 60_000 / cfg.batch_size * run_s / steps_run if steps_run else float("nan"),
         "train_s": trained_s + run_s, "wall_s": time.perf_counter() - started,
         "device": _device_name(device), "threads": torch.get_num_threads(), "speedups": fast,
-        "losses": last, "history": history, "torch": torch.__version__,
+        "precision": str(amp_precision), "losses": last, "history": history, "torch": torch.__version__,
     }
+    if step_fn.error:
+        info["compile_error"] = step_fn.error
     return samples, info
-
-
-def _config_diff(a: GanConfig, b: GanConfig) -> str:
-    da, db = a.to_dict(), b.to_dict()
-    return ", ".join(f"{k}: {da[k]!r} → {db[k]!r}" for k in da if k != "samples" and da[k] != db[k])
 
 
 def _device_name(device: torch.device) -> str:
@@ -440,7 +518,8 @@ def _device_name(device: torch.device) -> str:
 def time_steps(cfg: GanConfig, device: str | torch.device | None = None, steps: int = 50, warmup: int = 5,
                **switches) -> dict:
     """Measure training speed with the given speed-up ``switches`` (``amp``, ``channels_last``,
-    ``data_on_device``, ``compile``): ``{"images_per_s", "s_per_epoch", "ms_per_step"}``.
+    ``data_on_device``, ``compile``): ``{"images_per_s", "s_per_epoch", "ms_per_step", "compiled"}``
+    (``compiled`` is False where ``torch.compile`` was asked for but failed: the steps ran eagerly).
 
     Runs ``warmup`` untimed steps (cuDNN autotuning, ``torch.compile``) and then ``steps`` timed
     ones on random data of MNIST's shape, with a device sync before reading the clock. The data
@@ -458,7 +537,7 @@ def time_steps(cfg: GanConfig, device: str | torch.device | None = None, steps: 
     opt_g = torch.optim.Adam(g.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
     opt_d = torch.optim.Adam(d.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
     autocast, scaler = _autocast_factory(device, fast["amp"])
-    g_c, d_c = (torch.compile(g), torch.compile(d)) if fast["compile"] else (g, d)
+    step_fn = CompiledStep(g, d, opt_g, opt_d, compile=fast["compile"], scaler=scaler)
     rng = torch.Generator().manual_seed(cfg.seed)
     pool = torch.rand(16 * cfg.batch_size, 1, 28, 28, generator=rng) * 2 - 1
     if fast["data_on_device"]:
@@ -470,7 +549,7 @@ def time_steps(cfg: GanConfig, device: str | torch.device | None = None, steps: 
         real = pool[(i % 16) * cfg.batch_size:(i % 16 + 1) * cfg.batch_size]
         real = real.to(device, non_blocking=True).contiguous(memory_format=memory)
         z = torch.randn(cfg.batch_size, cfg.latent_dim, device=device)
-        train_step(g_c, d_c, opt_g, opt_d, real, z, autocast=autocast, scaler=scaler)
+        step_fn(real, z, autocast=autocast)
 
     for i in range(warmup):
         one_step(i)
@@ -481,7 +560,7 @@ def time_steps(cfg: GanConfig, device: str | torch.device | None = None, steps: 
     _sync(device)
     seconds = time.perf_counter() - started
     return {"images_per_s": steps * cfg.batch_size / seconds, "s_per_epoch": 60_000 / cfg.batch_size * seconds / steps,
-            "ms_per_step": 1000 * seconds / steps}
+            "ms_per_step": 1000 * seconds / steps, "compiled": step_fn.compiled}
 
 
 def _sync(device: torch.device) -> None:

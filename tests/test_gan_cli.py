@@ -1,11 +1,16 @@
 """``python -m helpers.gan`` with PyTorch: a smoke run writes everything it promises, bad
 arguments and unreadable checkpoints fail clearly, checkpoints are atomic, and an interrupted
-run resumed from its checkpoint ends exactly where an uninterrupted run of the same seed does."""
+run resumed from its checkpoint ends exactly where an uninterrupted run of the same seed does.
+A finished run resumed with more steps (both frameworks) ends where one longer run does; other
+changes are refused in one line; metrics.json is strict JSON; outputs follow the umask."""
 
 import io
 import json
+import math
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import matplotlib.image as mpimg
 import numpy as np
@@ -137,3 +142,166 @@ def test_resume_equals_an_uninterrupted_run(tmp_path):
     ma, mb = (json.loads((p / "metrics.json").read_text()) for p in (straight, broken))
     assert ma["fid"] == mb["fid"] and ma["steps"] == mb["steps"] == 12
     assert mb["steps_this_run"] == 6
+
+
+
+# --------------------------------------------------------------------------- resuming with other settings
+
+def assert_same_torch_run(a_dir, b_dir):
+    a = gan_torch.load_checkpoint(a_dir / gan_torch.CHECKPOINT_FILE)
+    b = gan_torch.load_checkpoint(b_dir / gan_torch.CHECKPOINT_FILE)
+    assert a["step"] == b["step"] and a["config"] == b["config"]
+    for part in ("g", "d", "g_ema"):
+        for key, value in a[part].items():
+            assert torch.equal(value, b[part][key]), f"{part}.{key} differs"
+    for opt in ("opt_g", "opt_d"):
+        for key, value in a[opt]["state"].items():
+            for name in ("exp_avg", "exp_avg_sq", "step"):
+                assert torch.equal(value[name], b[opt]["state"][key][name]), f"{opt}.{key}.{name} differs"
+    assert torch.equal(a["data_rng"], b["data_rng"]) and torch.equal(a["noise_rng"], b["noise_rng"])
+    assert torch.equal(a["loss_sums"], b["loss_sums"])
+    assert a["history"] == b["history"]
+    np.testing.assert_array_equal(np.load(a_dir / "samples.npy"), np.load(b_dir / "samples.npy"))
+
+
+def test_finished_run_resumed_with_more_steps_equals_one_longer_run(tmp_path, capsys):
+    """10 steps (its last log covers the partial interval 9–10), then --steps 24 --resume: the same
+    weights, optimiser states, random generators, loss log and samples as 24 steps in one go."""
+    straight, extended = tmp_path / "straight", tmp_path / "extended"
+    args = [*SMOKE, "--seed", "2", "--samples", "64"]
+    assert gan.main([*args, "--steps", "24", "--out", str(straight)]) == 0
+    assert gan.main([*args, "--steps", "10", "--out", str(extended)]) == 0
+    first = gan_torch.load_checkpoint(extended / gan_torch.CHECKPOINT_FILE)
+    assert first["step"] == 10 and first["history"]["step"] == [4, 8, 10]
+    capsys.readouterr()
+    assert gan.main([*args, "--steps", "24", "--out", str(extended), "--resume"]) == 0
+    assert "resumed from" in capsys.readouterr().out
+    assert_same_torch_run(straight, extended)
+    assert gan_torch.load_checkpoint(extended / gan_torch.CHECKPOINT_FILE)["history"]["step"] == [4, 8, 12, 16, 20, 24]
+    ma, mb = (json.loads((p / "metrics.json").read_text()) for p in (straight, extended))
+    assert ma["fid"] == mb["fid"] and mb["steps"] == 24 and mb["steps_this_run"] == 14
+    assert mb["config"]["steps"] == 24 and mb["losses"] == ma["losses"]
+
+
+def test_keras_finished_run_resumed_with_more_steps_equals_one_longer_run(tmp_path):
+    from helpers import gan_keras
+
+    straight, extended = tmp_path / "straight", tmp_path / "extended"
+    args = ["--framework", "keras", "--profile", "smoke", "--seed", "3", "--samples", "64"]
+    cfg = gan.config_for("keras", "smoke", seed=3, samples=64, steps=12)
+    samples, info = gan_keras.train(cfg, straight, progress=False)
+    assert gan.main([*args, "--steps", "6", "--out", str(extended)]) == 0  # logs at 4 and at its last step, 6
+    assert gan.main([*args, "--steps", "12", "--out", str(extended), "--resume"]) == 0
+    np.testing.assert_array_equal(np.load(extended / "samples.npy"), samples)
+    with np.load(straight / gan_keras.CHECKPOINT_NAME) as a, np.load(extended / gan_keras.CHECKPOINT_NAME) as b:
+        assert a.files == b.files
+        for key in a.files:
+            if key != "meta":
+                np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+        meta_a, meta_b = (json.loads(m["meta"].tobytes()) for m in (a, b))
+    assert meta_a == meta_b and [s for s, _ in meta_b["history"]] == [4, 8, 12]
+    metrics = json.loads((extended / "metrics.json").read_text())
+    assert metrics["steps"] == 12 and metrics["resumed_from"] == 6 and metrics["losses"] == info["losses"]
+
+
+@pytest.mark.parametrize("framework", ["torch", "keras"])
+def test_resume_refuses_fewer_steps_and_other_settings_in_one_line(tmp_path, capsys, framework):
+    args = ["--framework", framework, "--profile", "smoke", "--samples", "64", "--out", str(tmp_path)]
+    assert gan.main([*args, "--steps", "8"]) == 0
+    checkpoint = next(p for p in tmp_path.iterdir() if p.name.startswith(gan.CHECKPOINT_STEM))
+    before = checkpoint.read_bytes()
+    capsys.readouterr()
+
+    assert gan.main([*args, "--steps", "6", "--resume"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: ")
+    assert "already trained 8 steps, more than the 6 asked for" in err and "--steps 8 or more" in err
+
+    assert gan.main([*args, "--steps", "12", "--seed", "4", "--upsample", "pixel_shuffle", "--resume"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: ")
+    assert "different configuration (upsample: 'convtranspose' → 'pixel_shuffle', seed: 0 → 4)" in err
+    assert "--upsample convtranspose --seed 0" in err and "another --out" in err
+    assert checkpoint.read_bytes() == before  # a refused resume writes nothing
+
+
+def test_python_m_reports_a_refused_resume_without_a_traceback(tmp_path):
+    """Run as ``python -m helpers.gan`` the module is __main__, a second copy of helpers.gan whose
+    CheckpointError is another class than the one the trainers raise."""
+    gan_torch.train(gan.config_for("torch", "smoke", "convtranspose", steps=4, checkpoint_every=4), tmp_path,
+                    progress=False)
+    run = subprocess.run([sys.executable, "-m", "helpers.gan", *SMOKE, "--out", str(tmp_path), "--resume"],
+                         cwd=ROOT, capture_output=True, text=True)
+    assert run.returncode == 2, run.stderr
+    assert "Traceback" not in run.stderr
+    lines = [line for line in run.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "upsample: 'convtranspose' → 'resize_conv'" in lines[0]
+
+
+# --------------------------------------------------------------------------- strict JSON
+
+def strict_loads(text):
+    def refuse(constant):
+        raise ValueError(f"not JSON: {constant}")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_json_text_turns_non_finite_numbers_into_null():
+    value = {"nan": float("nan"), "inf": float("inf"), "ninf": -math.inf, "f32": np.float32("nan"),
+             "array": np.array([1.5, np.nan]), "n": np.int64(3), "ok": 0.25, "path": Path("a/b"),
+             "nested": [{"x": (float("nan"), 1)}], "flag": np.bool_(True), 7: None}
+    assert strict_loads(gan.json_text(value)) == {
+        "nan": None, "inf": None, "ninf": None, "f32": None, "array": [1.5, None], "n": 3, "ok": 0.25,
+        "path": str(Path("a/b")), "nested": [{"x": [None, 1]}], "flag": True, "7": None}
+    with pytest.raises(TypeError, match="cannot write object"):
+        gan.json_text({"x": object()})
+
+
+def test_resuming_a_finished_run_writes_strict_json(tmp_path, capsys):
+    args = [*SMOKE, "--steps", "4", "--samples", "64", "--out", str(tmp_path)]
+    assert gan.main(args) == 0
+    assert gan.main([*args, "--resume"]) == 0  # nothing left to train: no images per second to report
+    assert "no steps left to train" in capsys.readouterr().out
+    metrics = strict_loads((tmp_path / "metrics.json").read_text())
+    assert metrics["steps"] == 4 and metrics["steps_this_run"] == 0
+    assert metrics["images_per_s"] is None and metrics["s_per_epoch_60k"] is None
+    assert metrics["fid"] > 0
+
+
+# --------------------------------------------------------------------------- file permissions
+
+@pytest.fixture
+def umask():
+    saved = os.umask(0o022)
+    os.umask(saved)
+
+    def set_mask(mask):
+        os.umask(mask)
+
+    yield set_mask
+    os.umask(saved)
+
+
+@pytest.mark.parametrize("mask", [0o022, 0o077, 0o002], ids=["022", "077", "002"])
+def test_outputs_follow_the_umask(tmp_path, umask, mask):
+    umask(mask)
+    assert gan.current_umask() == mask
+    out = tmp_path / "run"
+    assert gan.main([*SMOKE, "--steps", "2", "--samples", "64", "--out", str(out)]) == 0
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["checkpoint.pt", "grid.png", "metrics.json", "samples.npy"]
+    for name in names:
+        assert (out / name).stat().st_mode & 0o777 == 0o666 & ~mask, name
+
+
+def test_umask_is_read_without_proc_too(tmp_path, umask, monkeypatch):
+    def no_proc(*args, **kwargs):
+        raise FileNotFoundError("/proc/self/status")
+
+    monkeypatch.setattr(gan, "open", no_proc, raising=False)  # as on macOS: no /proc
+    umask(0o027)
+    assert gan.current_umask() == 0o027
+    assert os.umask(0o027) == 0o027  # and it is left as it was
+    path = gan.atomic_write(tmp_path / "x.bin", lambda f: f.write(b"x"))
+    assert path.stat().st_mode & 0o777 == 0o640

@@ -200,8 +200,10 @@ def test_unreadable_or_foreign_checkpoints_raise_checkpoint_error(smoke_run, tmp
     with pytest.raises(gan.CheckpointError, match="cannot read the checkpoint"):
         train(cfg, tmp_path, resume=True, progress=False)
     (tmp_path / CHECKPOINT_NAME).write_bytes((out / CHECKPOINT_NAME).read_bytes())
-    with pytest.raises(gan.CheckpointError, match="different run.*upsample"):
+    with pytest.raises(gan.CheckpointError, match="different configuration.*upsample"):
         train(smoke_cfg(upsample="resize_conv"), tmp_path, resume=True, progress=False)
+    with pytest.raises(gan.CheckpointError, match="already trained 12 steps, more than the 8 asked for"):
+        train(smoke_cfg(steps=8), tmp_path, resume=True, progress=False)
 
 
 def test_cli_exits_2_with_a_message_for_an_unreadable_checkpoint(tmp_path, capsys):

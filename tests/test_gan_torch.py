@@ -1,13 +1,16 @@
 """The PyTorch DCGAN: shapes and ranges for every upsampling kind, the DCGAN/ICNR initialisation,
-the checkerboard at initialisation, one training step, EMA, BatchNorm recalibration and the
-CUDA speed-up code path (mixed precision, channels-last, data on the device) run on the CPU."""
+the checkerboard at initialisation, one training step, EMA, BatchNorm recalibration, the
+CUDA speed-up code path (mixed precision, channels-last, data on the device) run on the CPU,
+the precision each device gets (CUDA cards faked), and torch.compile's default and its fallback."""
+
+import warnings
 
 import numpy as np
 import pytest
 import torch
 from torch import nn
 
-from helpers import gan, gan_torch
+from helpers import gan, gan_torch, torch_utils
 
 torch.set_num_threads(1)  # tiny tensors: one thread is faster, and far faster on a busy machine
 
@@ -157,3 +160,218 @@ def test_refine_and_hidden_add_the_documented_layers():
     assert x.shape == (4, 1, 28, 28) and d(x).shape == (4,)
     with pytest.raises(ValueError, match="g_refine must be 0 or more"):
         smoke_cfg(g_refine=-1)
+
+
+# --------------------------------------------------------------------------- mixed precision per device
+
+@pytest.fixture
+def fake_cuda(monkeypatch):
+    """A CUDA card of the given compute capability, as far as the precision choice can tell. Like a real
+    T4, it claims bfloat16 support through ``is_bf16_supported()`` (which counts emulation)."""
+    def install(capability):
+        monkeypatch.setattr(torch.version, "hip", None)
+        monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+        monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: capability)
+        monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda including_emulation=True: True)
+        monkeypatch.setattr(torch.cuda, "get_device_name", lambda device=None: f"Fake sm_{capability[0]}{capability[1]}")
+
+        class Properties:
+            total_memory = 16 * 2**30
+
+        monkeypatch.setattr(torch.cuda, "get_device_properties", lambda device=None: Properties())
+    return install
+
+
+@pytest.mark.parametrize("card, capability, dtype, grad_scaler", [
+    ("T4", (7, 5), torch.float16, True),      # bfloat16 only emulated: float16 and loss scaling
+    ("V100", (7, 0), torch.float16, True),
+    ("A100", (8, 0), torch.bfloat16, False),
+    ("RTX 4090", (8, 9), torch.bfloat16, False),
+    ("H100", (9, 0), torch.bfloat16, False),
+])
+def test_cuda_precision_follows_native_bfloat16(fake_cuda, card, capability, dtype, grad_scaler):
+    fake_cuda(capability)
+    chosen = torch_utils.mixed_precision("cuda")
+    assert (chosen.dtype, chosen.grad_scaler) == (dtype, grad_scaler), card
+    assert str(chosen) == ("float16 + GradScaler" if grad_scaler else "bfloat16")
+    assert f"{capability[0]}.{capability[1]}" in chosen.reason
+
+
+def test_mps_and_cpu_precision(monkeypatch):
+    mps = torch_utils.mixed_precision("mps")
+    assert (mps.dtype, mps.grad_scaler) == (torch.float16, True)  # this PyTorch has GradScaler("mps")
+    assert torch.amp.GradScaler("mps").is_enabled()
+    monkeypatch.setattr(torch_utils, "_torch_version", lambda: (2, 7))
+    old = torch_utils.mixed_precision("mps")
+    assert old.dtype is None and not old.grad_scaler and "2.8" in old.reason
+    cpu = torch_utils.mixed_precision(torch.device("cpu"))
+    assert (cpu.dtype, cpu.grad_scaler, str(cpu)) == (torch.bfloat16, False, "bfloat16")
+    off = gan_torch.precision(torch.device("cuda"), amp=False)
+    assert off.dtype is None and str(off) == "float32 (no autocast)"
+
+
+def test_autocast_factory_builds_what_the_precision_says(fake_cuda):
+    assert gan_torch._autocast_factory(torch.device("cpu"), False) == (None, None)
+    autocast, scaler = gan_torch._autocast_factory(torch.device("cpu"), True)
+    assert scaler is None
+    with autocast():
+        assert nn.Linear(3, 2)(torch.randn(4, 3)).dtype == torch.bfloat16
+    autocast, scaler = gan_torch._autocast_factory(torch.device("mps"), True)
+    assert isinstance(scaler, torch.amp.GradScaler) and autocast is not None
+
+    fake_cuda((7, 5))  # a T4
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # no real CUDA here: GradScaler("cuda") and autocast("cuda") disable themselves
+        autocast, scaler = gan_torch._autocast_factory(torch.device("cuda"), True)
+        context = autocast()
+    assert isinstance(scaler, torch.amp.GradScaler)
+    assert context.device == "cuda" and context.fast_dtype == torch.float16
+    fake_cuda((8, 0))  # an A100
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        autocast, scaler = gan_torch._autocast_factory(torch.device("cuda"), True)
+        context = autocast()
+    assert scaler is None and context.fast_dtype == torch.bfloat16
+
+
+def test_float16_with_a_gradient_scaler_trains():
+    """The T4 path's arithmetic (float16 autocast, scaled losses), run on the CPU."""
+    cfg = smoke_cfg()
+    g, d = gan_torch.build_models(cfg)
+    opt_g, opt_d = torch.optim.Adam(g.parameters(), 1e-3), torch.optim.Adam(d.parameters(), 1e-3)
+    g0 = [p.clone() for p in g.parameters()]
+    scaler = torch.amp.GradScaler("cpu", init_scale=2.0**10)
+    loss_d, loss_g = gan_torch.train_step(g, d, opt_g, opt_d, torch.rand(8, 1, 28, 28) * 2 - 1,
+                                          torch.randn(8, cfg.latent_dim), scaler=scaler,
+                                          autocast=lambda: torch.autocast("cpu", dtype=torch.float16))
+    assert torch.isfinite(loss_d) and torch.isfinite(loss_g)
+    assert scaler.get_scale() == 2.0**10  # no overflow, so no step was skipped
+    assert all(not torch.equal(a, b) for a, b in zip(g0, g.parameters()))
+    assert all(p.dtype == torch.float32 for p in g.parameters())  # the weights stay float32
+
+
+def test_describe_names_the_device_and_its_precision(fake_cuda):
+    assert "mixed precision: bfloat16" in torch_utils.describe(torch.device("cpu"))
+    fake_cuda((7, 5))
+    line = torch_utils.describe(torch.device("cuda"))
+    assert "Fake sm_75 (16 GiB, compute capability 7.5; mixed precision: float16 + GradScaler)" in line
+    assert "\n" not in line
+
+
+# --------------------------------------------------------------------------- torch.compile
+
+def test_compile_by_default_only_on_cuda_in_the_gpu_profile():
+    gpu, cpu_profile = gan.config_for("torch", "gpu"), gan.config_for("torch", "cpu")
+    assert gan_torch.speedups(gpu, torch.device("cuda"))["compile"] is True
+    assert gan_torch.speedups(cpu_profile, torch.device("cuda"))["compile"] is False
+    assert gan_torch.speedups(gpu, torch.device("cpu"))["compile"] is False
+    assert gan_torch.speedups(gpu, torch.device("mps"))["compile"] is False
+    assert gan_torch.speedups(gan.config_for("torch", "gpu", extra={"compile": False}), torch.device("cuda"))["compile"] is False
+    assert gan_torch.speedups(smoke_cfg(extra={"compile": True}), torch.device("cpu"))["compile"] is True
+
+
+class CompilerMissing(RuntimeError):
+    pass
+
+
+def failing_compile(fail_on_call: int | None = None, fail_building: bool = False):
+    """A stand-in for torch.compile whose compiled modules raise as a missing compiler would, lazily:
+    at their ``fail_on_call``-th call counted over all of them (a traceback-sized, multi-line message)."""
+    calls = []
+
+    def compile_(module, *args, **kwargs):
+        if fail_building:
+            raise CompilerMissing("Dynamo is not supported here\nlong explanation")
+
+        class Compiled(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.inner = module
+
+            def forward(self, *a):
+                calls.append(type(module).__name__)
+                if fail_on_call is not None and len(calls) >= fail_on_call:
+                    raise CompilerMissing("Cannot find a working triton installation\nMore information: ...")
+                return module(*a)
+
+        return Compiled()
+
+    return compile_, calls
+
+
+def run_training(tmp_path, name, **extra):
+    cfg = smoke_cfg(steps=6, samples=64, extra={"threads": 1, **extra})
+    return gan_torch.train(cfg, tmp_path / name, device="cpu", progress=False)
+
+
+@pytest.mark.parametrize("fail_on_call, fail_building", [(1, False), (3, False), (None, True)])
+def test_failing_torch_compile_falls_back_to_eager_with_one_line(tmp_path, monkeypatch, capsys, fail_on_call,
+                                                                fail_building):
+    """Call 1 is G's first forward (nothing updated yet); call 3 is D's in G's half of the step, after D's
+    optimizer has stepped: the step is undone and rerun eagerly, so the run equals one without compile."""
+    eager_samples, eager_info = run_training(tmp_path, "eager")
+    capsys.readouterr()
+    compile_, calls = failing_compile(fail_on_call, fail_building)
+    monkeypatch.setattr(torch, "compile", compile_)
+    samples, info = run_training(tmp_path, "compiled", compile=True)
+    out = capsys.readouterr().out
+    failure = [line for line in out.splitlines() if "torch.compile" in line]
+    expected = ("CompilerMissing: Dynamo is not supported here" if fail_building
+                else "CompilerMissing: Cannot find a working triton installation")
+    assert failure == [f"torch.compile failed ({expected}); training without it"]
+    assert "Traceback" not in out
+    assert len(calls) == (fail_on_call or 0)  # after the failure the compiled modules are never called again
+    assert info["speedups"]["compile"] is False and info["compile_error"] == expected
+    np.testing.assert_array_equal(samples, eager_samples)
+    assert info["history"] == eager_info["history"]
+    a = gan_torch.load_checkpoint(tmp_path / "eager" / gan_torch.CHECKPOINT_FILE)
+    b = gan_torch.load_checkpoint(tmp_path / "compiled" / gan_torch.CHECKPOINT_FILE)
+    for part in ("g", "d", "g_ema"):
+        for key, value in a[part].items():
+            assert torch.equal(value, b[part][key]), f"{part}.{key}"
+    for key, value in a["opt_d"]["state"].items():
+        assert torch.equal(value["exp_avg"], b["opt_d"]["state"][key]["exp_avg"])
+        assert torch.equal(value["step"], b["opt_d"]["state"][key]["step"])  # D stepped once per step, not twice
+
+
+def test_compiled_step_restores_the_gradient_scaler_too(monkeypatch, capsys):
+    """A failure after D's scaled step (call 3) must not leave the scaler mid-step: the eager rerun
+    would refuse a second ``scaler.step`` on D's optimizer."""
+    cfg = smoke_cfg()
+
+    def parts():
+        g, d = gan_torch.build_models(cfg)
+        return g, d, torch.optim.Adam(g.parameters(), 1e-3), torch.optim.Adam(d.parameters(), 1e-3)
+
+    real, z = torch.rand(8, 1, 28, 28) * 2 - 1, torch.randn(8, cfg.latent_dim)
+    half = dict(autocast=lambda: torch.autocast("cpu", dtype=torch.float16))
+    g1, d1, og1, od1 = parts()
+    eager = gan_torch.CompiledStep(g1, d1, og1, od1, compile=False, scaler=torch.amp.GradScaler("cpu"))
+    expected = [eager(real, z, **half) for _ in range(2)]
+    compile_, _ = failing_compile(fail_on_call=3)
+    monkeypatch.setattr(torch, "compile", compile_)
+    g2, d2, og2, od2 = parts()
+    step = gan_torch.CompiledStep(g2, d2, og2, od2, compile=True, scaler=torch.amp.GradScaler("cpu"))
+    assert step.compiled
+    got = [step(real, z, **half) for _ in range(2)]
+    assert not step.compiled and "torch.compile failed" in capsys.readouterr().out
+    assert [tuple(map(float, pair)) for pair in got] == [tuple(map(float, pair)) for pair in expected]
+    assert all(torch.equal(a, b) for a, b in zip(d1.state_dict().values(), d2.state_dict().values()))
+    assert step.scaler.state_dict() == eager.scaler.state_dict()
+
+
+def test_working_compile_is_used_for_every_step(tmp_path, monkeypatch, capsys):
+    compile_, calls = failing_compile(fail_on_call=None)
+    monkeypatch.setattr(torch, "compile", compile_)
+    _, info = run_training(tmp_path, "compiled", compile=True)
+    assert info["speedups"]["compile"] is True and "compile_error" not in info
+    assert len(calls) == 6 * 4  # per step: G once, D three times
+    assert "torch.compile failed" not in capsys.readouterr().out
+
+
+def test_time_steps_reports_a_compile_fallback(monkeypatch, capsys):
+    compile_, _ = failing_compile(fail_on_call=1)
+    monkeypatch.setattr(torch, "compile", compile_)
+    t = gan_torch.time_steps(smoke_cfg(), "cpu", steps=1, warmup=1, compile=True)
+    assert t["compiled"] is False and t["images_per_s"] > 0
+    assert "torch.compile failed (CompilerMissing" in capsys.readouterr().out
