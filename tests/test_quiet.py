@@ -70,3 +70,13 @@ def test_tensorflow_starts_with_nothing_on_stderr():
     # The control: the same without the bridge is noisy, so the test above proves the filter works.
     bare = run_python(f"import numpy as np; import keras; {layer}").splitlines()
     assert any(quiet.is_startup_noise(line) for line in bare), bare
+
+
+def test_keras_command_line_writes_only_its_progress_bar_to_stderr(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    result = subprocess.run([sys.executable, "-m", "helpers.gan", "--framework", "keras", "--profile", "smoke",
+                             "--steps", "2", "--out", str(tmp_path / "run")], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    lines = [line for line in result.stderr.replace("\r", "\n").splitlines() if line.strip()]
+    assert lines and all(line.startswith("DCGAN keras convtranspose:") for line in lines), lines
