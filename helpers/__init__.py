@@ -1,10 +1,17 @@
-"""The course's helper package: data, run profiles, plotting, instant checks,
-NumPy reference implementations, framework bridges, GAN training and grading.
+"""The course's package: everything a lesson imports, and nothing of the instructor's tools.
 
-Framework-specific code lives in modules whose names say their framework
-(``torch_utils``, ``gan_torch``, ``port_torch``, ``sr_torch``, ``pix2pix_torch`` import only
-PyTorch; ``keras_utils``, ``gan_keras``, ``port_keras`` only TensorFlow/Keras), so a NumPy
-lesson never pays for either, and no kernel has to import both (``tests/test_imports.py``).
+* ``helpers.*``: data, run profiles, instant checks, plotting, NumPy references, array layouts,
+  the environment check and the framework bridges (``torch_utils``/``port_torch``,
+  ``keras_utils``/``port_keras``);
+* ``helpers.widgets``: the interactive explorers;
+* ``helpers.gan``: the reference DCGAN — configuration, outputs, metrics, a trainer per
+  framework (``train_torch``, ``train_keras``) and the command line (``python -m helpers.gan``);
+* ``helpers.apps``: the MNIST judge, super-resolution and pix2pix.
+
+The build and the grader are a separate package, ``instructor_tools``. Framework-specific code
+lives in modules whose names say their framework (``*_torch`` import only PyTorch, ``*_keras``
+only TensorFlow/Keras), so a NumPy lesson never pays for either, and no kernel has to import
+both (``tests/test_imports.py``). docs/design.md maps each lesson to the modules it uses.
 """
 
 from pathlib import Path

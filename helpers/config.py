@@ -1,6 +1,6 @@
 """Course-wide settings: the one place that names the repository.
 
-The Colab badges and the Colab setup cell that `python -m helpers.build` stamps into
+The Colab badges and the Colab setup cell that `python -m instructor_tools.build` stamps into
 every notebook are generated from these two values.
 """
 

@@ -81,12 +81,16 @@ def show(rows: list[dict] | None = None) -> list[dict]:
 
 
 def module_tour(package_dir: Path | None = None) -> list[tuple[str, str]]:
-    """``(module, first line of its docstring)`` for every helpers module, read without importing it."""
+    """``(module, first line of its docstring)`` for every module and subpackage of helpers, read without
+    importing it (importing would load the frameworks)."""
     package_dir = package_dir or Path(__file__).parent
     tour = []
-    for path in sorted(package_dir.glob("*.py")):
-        if path.name.startswith("_"):
+    for path in sorted(package_dir.rglob("*.py")):
+        parts = path.relative_to(package_dir).with_suffix("").parts
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        if not parts or any(part.startswith("_") for part in parts):
             continue
         doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) or ""
-        tour.append((f"helpers.{path.stem}", doc.strip().splitlines()[0] if doc.strip() else ""))
+        tour.append((".".join(("helpers", *parts)), doc.strip().splitlines()[0] if doc.strip() else ""))
     return tour

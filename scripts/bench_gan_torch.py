@@ -2,7 +2,7 @@
 
     python scripts/bench_gan_torch.py [--profile gpu] [--steps 200] [--device cuda]
 
-Adds the switches of ``helpers.gan_torch`` one at a time (data on the device, channels-last,
+Adds the switches of ``helpers.gan.train_torch`` one at a time (data on the device, channels-last,
 mixed precision, ``torch.compile``) and prints a Markdown table with the device named. On a
 CPU the numbers say which of them *not* to use there.
 """
@@ -12,12 +12,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-
-from helpers import gan, gan_torch, torch_utils  # noqa: E402
+from helpers import gan, torch_utils
+from helpers.gan import train_torch
 
 VARIANTS = [
     ("baseline (data on the host, float32, NCHW)", {}),
@@ -46,7 +43,7 @@ def main(argv=None) -> int:
     for name, switches in VARIANTS:
         if switches.get("compile") and args.no_compile:
             continue
-        t = gan_torch.time_steps(cfg, device, steps=args.steps, warmup=max(3, args.steps // 10), **{**base, **switches})
+        t = train_torch.time_steps(cfg, device, steps=args.steps, warmup=max(3, args.steps // 10), **{**base, **switches})
         first = first or t["images_per_s"]
         print(f"| {name} | {t['images_per_s']:,.0f} | {t['s_per_epoch']:,.1f} | {t['images_per_s'] / first:.2f} |", flush=True)
     return 0

@@ -20,15 +20,13 @@ import copy
 import json
 import sys
 import time
-from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from helpers import gan, gan_torch, judge  # noqa: E402
-from helpers.data import load_mnist  # noqa: E402
+from helpers import gan
+from helpers.apps import judge
+from helpers.data import load_mnist
+from helpers.gan import train_torch
 
 
 def parse_override(text: str) -> tuple[str, object]:
@@ -59,7 +57,7 @@ def main(argv=None) -> int:
     cfg = gan.config_for("torch", "cpu", seed=args.seed, steps=evals[-1], **dict(args.overrides))
     torch.set_num_threads(args.threads)
 
-    g, d = gan_torch.build_models(cfg)
+    g, d = train_torch.build_models(cfg)
     decays = [float(e) for e in args.emas.split(",")]
     emas = [copy.deepcopy(g).eval().requires_grad_(False) for _ in decays]
     lr_g, lr_d = args.lr_g or cfg.lr, args.lr_d or cfg.lr
@@ -82,16 +80,16 @@ def main(argv=None) -> int:
             order = torch.randperm(len(data), generator=rng)
         real = data[order[position * cfg.batch_size:(position + 1) * cfg.batch_size]]
         z = torch.randn(cfg.batch_size, cfg.latent_dim, generator=rng)
-        loss_d, loss_g = gan_torch.train_step(g, d, opt_g, opt_d, real, z, real_label=1.0 - cfg.label_smoothing)
+        loss_d, loss_g = train_torch.train_step(g, d, opt_g, opt_d, real, z, real_label=1.0 - cfg.label_smoothing)
         for ema, decay in zip(emas, decays):
-            gan_torch.ema_update(ema, g, decay)
+            train_torch.ema_update(ema, g, decay)
         trained += time.perf_counter() - started
         if step + 1 not in evals:
             continue
         for ema, decay in zip(emas, decays):
             model = copy.deepcopy(ema)
-            gan_torch.recalibrate_batchnorm(model, cfg.latent_dim, torch.Generator().manual_seed(cfg.seed + 2))
-            scores = judge.scores(gan_torch.generate(model, args.samples, cfg.latent_dim, seed=cfg.seed + 3))
+            train_torch.recalibrate_batchnorm(model, cfg.latent_dim, torch.Generator().manual_seed(cfg.seed + 2))
+            scores = judge.scores(train_torch.generate(model, args.samples, cfg.latent_dim, seed=cfg.seed + 3))
             print(json.dumps({
                 "step": step + 1, "ema": decay, "train_s": round(trained, 1), "fid": round(scores["fid"], 2),
                 "fid_ratio": round(scores["fid"] / real_fid, 1), "inception_score": round(scores["inception_score"], 2),

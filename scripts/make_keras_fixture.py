@@ -27,18 +27,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
+import keras
+import numpy as np
+import tensorflow as tf
 
-from helpers import DATA_DIR, layouts, port_keras  # noqa: E402
-from helpers.data import load_mnist  # noqa: E402
+from helpers import DATA_DIR, layouts, port_keras
+from helpers.data import load_mnist
 
 
 def halve(images: np.ndarray) -> np.ndarray:

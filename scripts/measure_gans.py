@@ -24,10 +24,8 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from helpers.gan import UPSAMPLE_KINDS  # noqa: E402
+from helpers import ROOT
+from helpers.gan import UPSAMPLE_KINDS
 
 #: The issue's targets: (wall seconds, inception-style score, coverage, FID ÷ real-vs-real) per profile.
 TARGETS = {

@@ -8,7 +8,7 @@ Prints (Markdown) the machine's load, then
 * the pix2pix ablation (U-Net with/without skips × with/without the adversarial term:
   L1, PSNR and the judge's recognition rate on held-out damaged digits).
 
-The settings are the lessons' own (``helpers.sr_torch.SETTINGS``, ``helpers.pix2pix_torch.SETTINGS``),
+The settings are the lessons' own (``helpers.apps.sr_torch.SETTINGS``, ``helpers.apps.pix2pix_torch.SETTINGS``),
 so the numbers are what the notebooks compute in that profile. Timings depend on the
 machine and on what else runs on it: the load average is printed before and after, and each
 training reports its wall-clock time and its CPU time (on a shared machine the wall clock also
@@ -21,16 +21,13 @@ import argparse
 import os
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from helpers import pix2pix_torch as pp  # noqa: E402
-from helpers import sr_torch as sr  # noqa: E402
-from helpers.torch_utils import device as pick_device  # noqa: E402
+from helpers.apps import pix2pix_torch as pp
+from helpers.apps import sr_torch as sr
+from helpers.torch_utils import device as pick_device
 
 TARGET_DB = {"smoke": 0.0, "cpu": 0.5, "gpu": 1.0}
 

@@ -17,17 +17,15 @@ from __future__ import annotations
 import itertools
 import os
 import sys
-from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "-1")
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
+import keras
+import numpy as np
+import tensorflow as tf
 
-from helpers import layouts, port_keras  # noqa: E402
+from helpers import layouts, port_keras
 
 
 def conv_transpose_cases() -> list[dict]:

@@ -8,7 +8,7 @@ import sys
 import nbformat
 import pytest
 
-from helpers import build
+from instructor_tools import build
 
 
 @pytest.fixture
@@ -34,7 +34,7 @@ def edit(path, change):
 
 
 def test_repository_is_up_to_date(root):
-    result = subprocess.run([sys.executable, "-m", "helpers.build", "--check"], cwd=root, capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "-m", "instructor_tools.build", "--check"], cwd=root, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
 
 
@@ -59,7 +59,7 @@ def test_added_output_is_caught(course):
 def test_hand_edit_of_student_notebook_is_caught(course):
     edit(lesson(course), lambda nb: nb["cells"][-1].update(source=nb["cells"][-1]["source"] + "\nextra line"))
     assert about_lesson_01(build.build(course, check=True)) == [
-        "notebooks/01_why_upsampling.ipynb is stale or was edited by hand: run python -m helpers.build"
+        "notebooks/01_why_upsampling.ipynb is stale or was edited by hand: run python -m instructor_tools.build"
     ]
 
 

@@ -3,7 +3,7 @@
 import subprocess
 import sys
 
-from helpers import build
+from instructor_tools import build
 
 RUNNER = """
 import sys, types

@@ -1,4 +1,4 @@
-"""helpers.conv_explorer: the picture data is right, and the widget redraws when a control moves."""
+"""helpers.widgets.conv_explorer: the picture data is right, and the widget redraws when a control moves."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import ipywidgets as widgets
 import numpy as np
 import pytest
 
-from helpers import conv_explorer, reference
+from helpers import reference
+from helpers.widgets import conv_explorer
 
 
 @pytest.mark.parametrize("k,s,ratio", [(3, 2, 4.0), (4, 2, 1.0), (5, 2, 2.25), (1, 1, 1.0), (6, 3, 1.0), (2, 3, float("inf"))])

@@ -17,7 +17,8 @@ import numpy as np
 import pytest
 import torch
 
-from helpers import ROOT, gan, gan_torch
+from helpers import ROOT, gan
+from helpers.gan import cli, train_torch
 
 torch.set_num_threads(1)  # tiny tensors: one thread is faster, and far faster on a busy machine
 
@@ -26,7 +27,7 @@ SMOKE = ["--framework", "torch", "--profile", "smoke", "--upsample", "resize_con
 
 def test_smoke_run_writes_checkpoint_samples_grid_and_metrics(tmp_path):
     out = tmp_path / "run"
-    assert gan.main([*SMOKE, "--out", str(out), "--samples", "200", "--seed", "1"]) == 0
+    assert cli.main([*SMOKE, "--out", str(out), "--samples", "200", "--seed", "1"]) == 0
     samples = np.load(out / "samples.npy")
     assert samples.shape == (200, 28, 28) and samples.dtype == np.uint8
     assert 0 < samples.std() and samples.max() <= 255
@@ -39,7 +40,7 @@ def test_smoke_run_writes_checkpoint_samples_grid_and_metrics(tmp_path):
     assert 1.0 <= metrics["inception_score"] <= 10.0 and 0.0 <= metrics["coverage"] <= 1.0
     assert metrics["config"]["upsample"] == "resize_conv" and metrics["config"]["seed"] == 1
     assert all(np.isfinite(v) for v in metrics["losses"].values())
-    state = gan_torch.load_checkpoint(out / gan_torch.CHECKPOINT_FILE)
+    state = train_torch.load_checkpoint(out / train_torch.CHECKPOINT_FILE)
     assert state["step"] == 12
     assert not list(out.glob(".*.tmp"))  # no temporary file left behind
 
@@ -54,7 +55,7 @@ def test_smoke_run_writes_checkpoint_samples_grid_and_metrics(tmp_path):
 ])
 def test_bad_arguments_exit_2_with_a_message(args, message, capsys):
     with pytest.raises(SystemExit) as exit_info:
-        gan.main(args)
+        cli.main(args)
     assert exit_info.value.code == 2
     assert message in capsys.readouterr().err
 
@@ -66,18 +67,18 @@ def test_command_line_entry_point_reports_bad_arguments():
 
 
 def test_unreadable_checkpoint_is_a_clear_error(tmp_path, capsys):
-    (tmp_path / gan_torch.CHECKPOINT_FILE).write_bytes(b"this is not a checkpoint")
-    assert gan.main([*SMOKE, "--out", str(tmp_path), "--resume"]) == 2
+    (tmp_path / train_torch.CHECKPOINT_FILE).write_bytes(b"this is not a checkpoint")
+    assert cli.main([*SMOKE, "--out", str(tmp_path), "--resume"]) == 2
     err = capsys.readouterr().err
     assert "cannot read the checkpoint" in err and "without --resume" in err
-    torch.save({"something": "else"}, tmp_path / gan_torch.CHECKPOINT_FILE)
-    assert gan.main([*SMOKE, "--out", str(tmp_path), "--resume"]) == 2
+    torch.save({"something": "else"}, tmp_path / train_torch.CHECKPOINT_FILE)
+    assert cli.main([*SMOKE, "--out", str(tmp_path), "--resume"]) == 2
     assert "not a DCGAN checkpoint" in capsys.readouterr().err
 
 
 def test_checkpoint_of_another_configuration_is_refused(tmp_path, capsys):
-    gan_torch.train(gan.config_for("torch", "smoke", "convtranspose", steps=6), tmp_path, progress=False)
-    assert gan.main([*SMOKE, "--out", str(tmp_path), "--resume"]) == 2  # resize_conv ≠ convtranspose
+    train_torch.train(gan.config_for("torch", "smoke", "convtranspose", steps=6), tmp_path, progress=False)
+    assert cli.main([*SMOKE, "--out", str(tmp_path), "--resume"]) == 2  # resize_conv ≠ convtranspose
     assert "different configuration" in capsys.readouterr().err
 
 
@@ -109,12 +110,12 @@ def test_interrupted_checkpoint_save_leaves_the_previous_checkpoint_loadable(tmp
             raise KeyboardInterrupt
         real_save(obj, f)
 
-    monkeypatch.setattr(gan_torch.torch, "save", dying_save)
+    monkeypatch.setattr(train_torch.torch, "save", dying_save)
     with pytest.raises(KeyboardInterrupt):
-        gan_torch.train(cfg, tmp_path, progress=False)
-    monkeypatch.setattr(gan_torch.torch, "save", real_save)
+        train_torch.train(cfg, tmp_path, progress=False)
+    monkeypatch.setattr(train_torch.torch, "save", real_save)
     assert calls == [6, 12]
-    assert gan_torch.load_checkpoint(tmp_path / gan_torch.CHECKPOINT_FILE)["step"] == 6
+    assert train_torch.load_checkpoint(tmp_path / train_torch.CHECKPOINT_FILE)["step"] == 6
     assert not list(tmp_path.glob(".*.tmp"))
 
 
@@ -123,15 +124,15 @@ def test_resume_equals_an_uninterrupted_run(tmp_path):
     samples, weights, optimiser states and loss history to a straight 12-step run."""
     straight, broken = tmp_path / "straight", tmp_path / "broken"
     args = [*SMOKE, "--seed", "5", "--samples", "64"]
-    assert gan.main([*args, "--out", str(straight)]) == 0
+    assert cli.main([*args, "--out", str(straight)]) == 0
     cfg = gan.config_for("torch", "smoke", "resize_conv", seed=5, samples=64)
-    gan_torch.train(cfg, broken, stop_after=9, progress=False)
-    assert gan_torch.load_checkpoint(broken / gan_torch.CHECKPOINT_FILE)["step"] == 6
-    assert gan.main([*args, "--out", str(broken), "--resume"]) == 0
+    train_torch.train(cfg, broken, stop_after=9, progress=False)
+    assert train_torch.load_checkpoint(broken / train_torch.CHECKPOINT_FILE)["step"] == 6
+    assert cli.main([*args, "--out", str(broken), "--resume"]) == 0
 
     np.testing.assert_array_equal(np.load(straight / "samples.npy"), np.load(broken / "samples.npy"))
-    a = gan_torch.load_checkpoint(straight / gan_torch.CHECKPOINT_FILE)
-    b = gan_torch.load_checkpoint(broken / gan_torch.CHECKPOINT_FILE)
+    a = train_torch.load_checkpoint(straight / train_torch.CHECKPOINT_FILE)
+    b = train_torch.load_checkpoint(broken / train_torch.CHECKPOINT_FILE)
     assert a["step"] == b["step"] == 12
     for part in ("g", "d", "g_ema"):
         for key, value in a[part].items():
@@ -148,8 +149,8 @@ def test_resume_equals_an_uninterrupted_run(tmp_path):
 # --------------------------------------------------------------------------- resuming with other settings
 
 def assert_same_torch_run(a_dir, b_dir):
-    a = gan_torch.load_checkpoint(a_dir / gan_torch.CHECKPOINT_FILE)
-    b = gan_torch.load_checkpoint(b_dir / gan_torch.CHECKPOINT_FILE)
+    a = train_torch.load_checkpoint(a_dir / train_torch.CHECKPOINT_FILE)
+    b = train_torch.load_checkpoint(b_dir / train_torch.CHECKPOINT_FILE)
     assert a["step"] == b["step"] and a["config"] == b["config"]
     for part in ("g", "d", "g_ema"):
         for key, value in a[part].items():
@@ -169,31 +170,31 @@ def test_finished_run_resumed_with_more_steps_equals_one_longer_run(tmp_path, ca
     weights, optimiser states, random generators, loss log and samples as 24 steps in one go."""
     straight, extended = tmp_path / "straight", tmp_path / "extended"
     args = [*SMOKE, "--seed", "2", "--samples", "64"]
-    assert gan.main([*args, "--steps", "24", "--out", str(straight)]) == 0
-    assert gan.main([*args, "--steps", "10", "--out", str(extended)]) == 0
-    first = gan_torch.load_checkpoint(extended / gan_torch.CHECKPOINT_FILE)
+    assert cli.main([*args, "--steps", "24", "--out", str(straight)]) == 0
+    assert cli.main([*args, "--steps", "10", "--out", str(extended)]) == 0
+    first = train_torch.load_checkpoint(extended / train_torch.CHECKPOINT_FILE)
     assert first["step"] == 10 and first["history"]["step"] == [4, 8, 10]
     capsys.readouterr()
-    assert gan.main([*args, "--steps", "24", "--out", str(extended), "--resume"]) == 0
+    assert cli.main([*args, "--steps", "24", "--out", str(extended), "--resume"]) == 0
     assert "resumed from" in capsys.readouterr().out
     assert_same_torch_run(straight, extended)
-    assert gan_torch.load_checkpoint(extended / gan_torch.CHECKPOINT_FILE)["history"]["step"] == [4, 8, 12, 16, 20, 24]
+    assert train_torch.load_checkpoint(extended / train_torch.CHECKPOINT_FILE)["history"]["step"] == [4, 8, 12, 16, 20, 24]
     ma, mb = (json.loads((p / "metrics.json").read_text()) for p in (straight, extended))
     assert ma["fid"] == mb["fid"] and mb["steps"] == 24 and mb["steps_this_run"] == 14
     assert mb["config"]["steps"] == 24 and mb["losses"] == ma["losses"]
 
 
 def test_keras_finished_run_resumed_with_more_steps_equals_one_longer_run(tmp_path):
-    from helpers import gan_keras
+    from helpers.gan import train_keras
 
     straight, extended = tmp_path / "straight", tmp_path / "extended"
     args = ["--framework", "keras", "--profile", "smoke", "--seed", "3", "--samples", "64"]
     cfg = gan.config_for("keras", "smoke", seed=3, samples=64, steps=12)
-    samples, info = gan_keras.train(cfg, straight, progress=False)
-    assert gan.main([*args, "--steps", "6", "--out", str(extended)]) == 0  # logs at 4 and at its last step, 6
-    assert gan.main([*args, "--steps", "12", "--out", str(extended), "--resume"]) == 0
+    samples, info = train_keras.train(cfg, straight, progress=False)
+    assert cli.main([*args, "--steps", "6", "--out", str(extended)]) == 0  # logs at 4 and at its last step, 6
+    assert cli.main([*args, "--steps", "12", "--out", str(extended), "--resume"]) == 0
     np.testing.assert_array_equal(np.load(extended / "samples.npy"), samples)
-    with np.load(straight / gan_keras.CHECKPOINT_NAME) as a, np.load(extended / gan_keras.CHECKPOINT_NAME) as b:
+    with np.load(straight / train_keras.CHECKPOINT_NAME) as a, np.load(extended / train_keras.CHECKPOINT_NAME) as b:
         assert a.files == b.files
         for key in a.files:
             if key != "meta":
@@ -207,17 +208,17 @@ def test_keras_finished_run_resumed_with_more_steps_equals_one_longer_run(tmp_pa
 @pytest.mark.parametrize("framework", ["torch", "keras"])
 def test_resume_refuses_fewer_steps_and_other_settings_in_one_line(tmp_path, capsys, framework):
     args = ["--framework", framework, "--profile", "smoke", "--samples", "64", "--out", str(tmp_path)]
-    assert gan.main([*args, "--steps", "8"]) == 0
+    assert cli.main([*args, "--steps", "8"]) == 0
     checkpoint = next(p for p in tmp_path.iterdir() if p.name.startswith(gan.CHECKPOINT_STEM))
     before = checkpoint.read_bytes()
     capsys.readouterr()
 
-    assert gan.main([*args, "--steps", "6", "--resume"]) == 2
+    assert cli.main([*args, "--steps", "6", "--resume"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("error: ")
     assert "already trained 8 steps, more than the 6 asked for" in err and "--steps 8 or more" in err
 
-    assert gan.main([*args, "--steps", "12", "--seed", "4", "--upsample", "pixel_shuffle", "--resume"]) == 2
+    assert cli.main([*args, "--steps", "12", "--seed", "4", "--upsample", "pixel_shuffle", "--resume"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("error: ")
     assert "different configuration (upsample: 'convtranspose' → 'pixel_shuffle', seed: 0 → 4)" in err
@@ -228,7 +229,7 @@ def test_resume_refuses_fewer_steps_and_other_settings_in_one_line(tmp_path, cap
 def test_python_m_reports_a_refused_resume_without_a_traceback(tmp_path):
     """Run as ``python -m helpers.gan`` the module is __main__, a second copy of helpers.gan whose
     CheckpointError is another class than the one the trainers raise."""
-    gan_torch.train(gan.config_for("torch", "smoke", "convtranspose", steps=4, checkpoint_every=4), tmp_path,
+    train_torch.train(gan.config_for("torch", "smoke", "convtranspose", steps=4, checkpoint_every=4), tmp_path,
                     progress=False)
     run = subprocess.run([sys.executable, "-m", "helpers.gan", *SMOKE, "--out", str(tmp_path), "--resume"],
                          cwd=ROOT, capture_output=True, text=True)
@@ -260,8 +261,8 @@ def test_json_text_turns_non_finite_numbers_into_null():
 
 def test_resuming_a_finished_run_writes_strict_json(tmp_path, capsys):
     args = [*SMOKE, "--steps", "4", "--samples", "64", "--out", str(tmp_path)]
-    assert gan.main(args) == 0
-    assert gan.main([*args, "--resume"]) == 0  # nothing left to train: no images per second to report
+    assert cli.main(args) == 0
+    assert cli.main([*args, "--resume"]) == 0  # nothing left to train: no images per second to report
     assert "no steps left to train" in capsys.readouterr().out
     metrics = strict_loads((tmp_path / "metrics.json").read_text())
     assert metrics["steps"] == 4 and metrics["steps_this_run"] == 0
@@ -288,7 +289,7 @@ def test_outputs_follow_the_umask(tmp_path, umask, mask):
     umask(mask)
     assert gan.current_umask() == mask
     out = tmp_path / "run"
-    assert gan.main([*SMOKE, "--steps", "2", "--samples", "64", "--out", str(out)]) == 0
+    assert cli.main([*SMOKE, "--steps", "2", "--samples", "64", "--out", str(out)]) == 0
     names = sorted(p.name for p in out.iterdir())
     assert names == ["checkpoint.pt", "grid.png", "metrics.json", "samples.npy"]
     for name in names:
@@ -299,7 +300,7 @@ def test_umask_is_read_without_proc_too(tmp_path, umask, monkeypatch):
     def no_proc(*args, **kwargs):
         raise FileNotFoundError("/proc/self/status")
 
-    monkeypatch.setattr(gan, "open", no_proc, raising=False)  # as on macOS: no /proc
+    monkeypatch.setattr(gan.outputs, "open", no_proc, raising=False)  # as on macOS: no /proc
     umask(0o027)
     assert gan.current_umask() == 0o027
     assert os.umask(0o027) == 0o027  # and it is left as it was

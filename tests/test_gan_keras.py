@@ -9,7 +9,8 @@ import pytest
 import tensorflow as tf
 
 from helpers import gan
-from helpers.gan_keras import (
+from helpers.gan import cli
+from helpers.gan.train_keras import (
     CHECKPOINT_NAME,
     ICNR,
     DepthToSpace,
@@ -208,7 +209,7 @@ def test_unreadable_or_foreign_checkpoints_raise_checkpoint_error(smoke_run, tmp
 
 def test_cli_exits_2_with_a_message_for_an_unreadable_checkpoint(tmp_path, capsys):
     (tmp_path / CHECKPOINT_NAME).write_bytes(b"not a checkpoint")
-    status = gan.main(["--framework", "keras", "--profile", "smoke", "--out", str(tmp_path), "--resume"])
+    status = cli.main(["--framework", "keras", "--profile", "smoke", "--out", str(tmp_path), "--resume"])
     assert status == 2
     assert "cannot read the checkpoint" in capsys.readouterr().err
 
@@ -217,7 +218,7 @@ def test_cli_smoke_run_writes_judged_outputs(tmp_path):
     import json
 
     out = tmp_path / "run"
-    status = gan.main(["--framework", "keras", "--profile", "smoke", "--out", str(out), "--samples", "300"])
+    status = cli.main(["--framework", "keras", "--profile", "smoke", "--out", str(out), "--samples", "300"])
     assert status == 0
     samples = np.load(out / "samples.npy")
     gan.check_samples(samples, 300)
@@ -231,7 +232,7 @@ def test_cli_smoke_run_writes_judged_outputs(tmp_path):
 
 
 def test_batchnorm_recalibration_averages_the_ema_generators_own_statistics():
-    from helpers.gan_keras import _Run
+    from helpers.gan.train_keras import _Run
 
     run = _Run(smoke_cfg())
     bn = run.ema.get_layer("bn_7")

@@ -10,7 +10,8 @@ import pytest
 import torch
 from torch import nn
 
-from helpers import gan, gan_torch, torch_utils
+from helpers import gan, torch_utils
+from helpers.gan import train_torch
 
 torch.set_num_threads(1)  # tiny tensors: one thread is faster, and far faster on a busy machine
 
@@ -21,26 +22,26 @@ def smoke_cfg(**overrides):
 
 @pytest.mark.parametrize("kind", gan.UPSAMPLE_KINDS)
 def test_shapes_and_ranges(kind):
-    g, d = gan_torch.build_models(smoke_cfg(upsample=kind))
+    g, d = train_torch.build_models(smoke_cfg(upsample=kind))
     z = torch.randn(5, g.latent_dim)
     x = g(z)
     assert x.shape == (5, 1, 28, 28) and x.abs().max() <= 1.0
     assert d(x).shape == (5,)
-    block = gan_torch.upsample_block(kind, 8, 4)
+    block = train_torch.upsample_block(kind, 8, 4)
     assert block(torch.randn(2, 8, 7, 7)).shape == (2, 4, 14, 14)
 
 
 def test_unknown_kind_is_refused():
     with pytest.raises(ValueError, match="upsample must be one of"):
-        gan_torch.upsample_block("bicubic", 4, 4)
+        train_torch.upsample_block("bicubic", 4, 4)
     with pytest.raises(ValueError, match="upsample must be one of"):
         smoke_cfg(upsample="bicubic")
 
 
 def test_init_is_seeded_and_follows_dcgan():
-    g1, d1 = gan_torch.build_models(smoke_cfg(seed=3))
-    g2, _ = gan_torch.build_models(smoke_cfg(seed=3))
-    g3, _ = gan_torch.build_models(smoke_cfg(seed=4))
+    g1, d1 = train_torch.build_models(smoke_cfg(seed=3))
+    g2, _ = train_torch.build_models(smoke_cfg(seed=3))
+    g3, _ = train_torch.build_models(smoke_cfg(seed=4))
     assert all(torch.equal(a, b) for a, b in zip(g1.state_dict().values(), g2.state_dict().values()))
     assert not torch.equal(g1.project[0].weight, g3.project[0].weight)
     conv = d1.net[2].weight
@@ -49,7 +50,7 @@ def test_init_is_seeded_and_follows_dcgan():
 
 def test_icnr_makes_pixel_shuffle_start_as_nearest_upsampling():
     torch.manual_seed(0)
-    block = gan_torch.PixelShuffleUp(6, 3)
+    block = train_torch.PixelShuffleUp(6, 3)
     block.reset_icnr()
     y = block(torch.randn(2, 6, 5, 5)).detach()
     # each 2×2 output block holds one value repeated: nearest-neighbour upsampling of a conv
@@ -64,7 +65,7 @@ def test_checkerboard_at_initialisation():
     for kind in gan.UPSAMPLE_KINDS:
         values = []
         for seed in range(3):
-            g, _ = gan_torch.build_models(gan.config_for("torch", "cpu", kind, seed=seed))
+            g, _ = train_torch.build_models(gan.config_for("torch", "cpu", kind, seed=seed))
             g.eval()
             with torch.no_grad():
                 values.append(gan.checkerboard_score(g(torch.randn(64, g.latent_dim)).numpy()))
@@ -75,12 +76,12 @@ def test_checkerboard_at_initialisation():
 
 def test_train_step_updates_both_networks():
     cfg = smoke_cfg()
-    g, d = gan_torch.build_models(cfg)
+    g, d = train_torch.build_models(cfg)
     opt_g = torch.optim.Adam(g.parameters(), 1e-3)
     opt_d = torch.optim.Adam(d.parameters(), 1e-3)
     g0, d0 = [p.clone() for p in g.parameters()], [p.clone() for p in d.parameters()]
     real = torch.rand(8, 1, 28, 28) * 2 - 1
-    loss_d, loss_g = gan_torch.train_step(g, d, opt_g, opt_d, real, torch.randn(8, cfg.latent_dim))
+    loss_d, loss_g = train_torch.train_step(g, d, opt_g, opt_d, real, torch.randn(8, cfg.latent_dim))
     assert loss_d.ndim == 0 and torch.isfinite(loss_d) and torch.isfinite(loss_g)
     assert 2 * np.log(2) * 0.5 < loss_d.item() < 2 * np.log(2) * 2  # near chance at initialisation
     assert all(not torch.equal(a, b) for a, b in zip(g0, g.parameters()))
@@ -93,38 +94,38 @@ def test_ema_update():
         model.weight.fill_(2.0)
         ema.weight.fill_(1.0)
         model.running_mean.fill_(5.0)
-    gan_torch.ema_update(ema, model, 0.9)
+    train_torch.ema_update(ema, model, 0.9)
     np.testing.assert_allclose(ema.weight.detach(), 1.1, rtol=1e-6)
     np.testing.assert_allclose(ema.running_mean, 5.0)  # buffers are copied
-    gan_torch.ema_update(ema, model, 0.0)
+    train_torch.ema_update(ema, model, 0.0)
     np.testing.assert_allclose(ema.weight.detach(), 2.0)
 
 
 def test_recalibrate_batchnorm_measures_the_generator_itself():
-    g, _ = gan_torch.build_models(smoke_cfg())
+    g, _ = train_torch.build_models(smoke_cfg())
     bn = g.up1[1]
     assert torch.all(bn.running_var == 1)  # fresh statistics
-    gan_torch.recalibrate_batchnorm(g, g.latent_dim, torch.Generator().manual_seed(0), batches=3, batch_size=16)
+    train_torch.recalibrate_batchnorm(g, g.latent_dim, torch.Generator().manual_seed(0), batches=3, batch_size=16)
     assert not g.training and not torch.all(bn.running_var == 1) and bn.momentum == 0.1
-    samples = gan_torch.generate(g, 10, g.latent_dim, seed=1)
+    samples = train_torch.generate(g, 10, g.latent_dim, seed=1)
     assert samples.shape == (10, 28, 28) and samples.dtype == np.uint8
-    np.testing.assert_array_equal(samples, gan_torch.generate(g, 10, g.latent_dim, seed=1))
+    np.testing.assert_array_equal(samples, train_torch.generate(g, 10, g.latent_dim, seed=1))
 
 
 def test_speedup_switches_default_off_on_cpu_and_on_for_cuda():
     cfg = smoke_cfg()
-    assert gan_torch.speedups(cfg, torch.device("cpu")) == {
+    assert train_torch.speedups(cfg, torch.device("cpu")) == {
         "amp": False, "channels_last": False, "data_on_device": False, "compile": False}
-    cuda = gan_torch.speedups(cfg, torch.device("cuda"))
+    cuda = train_torch.speedups(cfg, torch.device("cuda"))
     assert cuda["amp"] and cuda["channels_last"] and cuda["data_on_device"]
-    assert gan_torch.speedups(smoke_cfg(extra={"amp": True}), torch.device("cpu"))["amp"]
+    assert train_torch.speedups(smoke_cfg(extra={"amp": True}), torch.device("cpu"))["amp"]
 
 
 def test_cuda_code_path_runs_on_cpu(tmp_path):
     """Mixed precision (bfloat16 autocast on the CPU), channels-last and data-on-device: the same
     code the CUDA path runs, exercised here without a GPU."""
     cfg = smoke_cfg(steps=4, extra={"threads": 1, "amp": True, "channels_last": True, "data_on_device": True})
-    samples, info = gan_torch.train(cfg, tmp_path, device="cpu", progress=False)
+    samples, info = train_torch.train(cfg, tmp_path, device="cpu", progress=False)
     assert info["speedups"] == {"amp": True, "channels_last": True, "data_on_device": True, "compile": False}
     assert samples.shape == (cfg.samples, 28, 28) and samples.dtype == np.uint8
     assert np.isfinite(info["losses"]["d"]) and np.isfinite(info["losses"]["g"])
@@ -134,14 +135,14 @@ def test_cuda_code_path_runs_on_cpu(tmp_path):
 def test_callbacks_see_logs_and_epochs(tmp_path):
     cfg = smoke_cfg(steps=32, n_train=256, log_every=8)  # 8 steps an epoch
     logs, epochs = [], []
-    gan_torch.train(cfg, tmp_path, progress=False, on_log=lambda step, **v: logs.append((step, v)),
+    train_torch.train(cfg, tmp_path, progress=False, on_log=lambda step, **v: logs.append((step, v)),
                     on_epoch=lambda step, g: epochs.append((step, g(torch.randn(2, cfg.latent_dim)).shape)))
     assert [s for s, _ in logs] == [8, 16, 24, 32] and set(logs[0][1]) == {"loss_d", "loss_g"}
     assert epochs == [(s, (2, 1, 28, 28)) for s in (8, 16, 24, 32)]
 
 
 def test_time_steps_reports_consistent_speeds():
-    t = gan_torch.time_steps(smoke_cfg(), "cpu", steps=2, warmup=1, channels_last=True)
+    t = train_torch.time_steps(smoke_cfg(), "cpu", steps=2, warmup=1, channels_last=True)
     assert t["images_per_s"] > 0
     assert t["ms_per_step"] == pytest.approx(1000 * smoke_cfg().batch_size / t["images_per_s"])
     assert t["s_per_epoch"] == pytest.approx(60_000 / t["images_per_s"])
@@ -150,8 +151,8 @@ def test_time_steps_reports_consistent_speeds():
 def test_refine_and_hidden_add_the_documented_layers():
     """g_refine adds 3×3 conv + BN blocks at 7×7 to G, d_hidden a dense + BN layer before D's logit."""
     w, h = 16, 24
-    plain_g, plain_d = gan_torch.build_models(smoke_cfg(g_width=w, d_width=8, g_refine=0, d_hidden=0))
-    g, d = gan_torch.build_models(smoke_cfg(g_width=w, d_width=8, g_refine=2, d_hidden=h))
+    plain_g, plain_d = train_torch.build_models(smoke_cfg(g_width=w, d_width=8, g_refine=0, d_hidden=0))
+    g, d = train_torch.build_models(smoke_cfg(g_width=w, d_width=8, g_refine=2, d_hidden=h))
     count = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
     assert count(g) - count(plain_g) == 2 * (w * w * 9 + 2 * w)  # conv without bias, BN scale and shift
     assert count(d) - count(plain_d) == (16 * 49 * h + 2 * h + h + 1) - (16 * 49 + 1)
@@ -206,30 +207,30 @@ def test_mps_and_cpu_precision(monkeypatch):
     assert old.dtype is None and not old.grad_scaler and "2.8" in old.reason
     cpu = torch_utils.mixed_precision(torch.device("cpu"))
     assert (cpu.dtype, cpu.grad_scaler, str(cpu)) == (torch.bfloat16, False, "bfloat16")
-    off = gan_torch.precision(torch.device("cuda"), amp=False)
+    off = train_torch.precision(torch.device("cuda"), amp=False)
     assert off.dtype is None and str(off) == "float32 (no autocast)"
 
 
 def test_autocast_factory_builds_what_the_precision_says(fake_cuda):
-    assert gan_torch._autocast_factory(torch.device("cpu"), False) == (None, None)
-    autocast, scaler = gan_torch._autocast_factory(torch.device("cpu"), True)
+    assert train_torch._autocast_factory(torch.device("cpu"), False) == (None, None)
+    autocast, scaler = train_torch._autocast_factory(torch.device("cpu"), True)
     assert scaler is None
     with autocast():
         assert nn.Linear(3, 2)(torch.randn(4, 3)).dtype == torch.bfloat16
-    autocast, scaler = gan_torch._autocast_factory(torch.device("mps"), True)
+    autocast, scaler = train_torch._autocast_factory(torch.device("mps"), True)
     assert isinstance(scaler, torch.amp.GradScaler) and autocast is not None
 
     fake_cuda((7, 5))  # a T4
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # no real CUDA here: GradScaler("cuda") and autocast("cuda") disable themselves
-        autocast, scaler = gan_torch._autocast_factory(torch.device("cuda"), True)
+        autocast, scaler = train_torch._autocast_factory(torch.device("cuda"), True)
         context = autocast()
     assert isinstance(scaler, torch.amp.GradScaler)
     assert context.device == "cuda" and context.fast_dtype == torch.float16
     fake_cuda((8, 0))  # an A100
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        autocast, scaler = gan_torch._autocast_factory(torch.device("cuda"), True)
+        autocast, scaler = train_torch._autocast_factory(torch.device("cuda"), True)
         context = autocast()
     assert scaler is None and context.fast_dtype == torch.bfloat16
 
@@ -237,11 +238,11 @@ def test_autocast_factory_builds_what_the_precision_says(fake_cuda):
 def test_float16_with_a_gradient_scaler_trains():
     """The T4 path's arithmetic (float16 autocast, scaled losses), run on the CPU."""
     cfg = smoke_cfg()
-    g, d = gan_torch.build_models(cfg)
+    g, d = train_torch.build_models(cfg)
     opt_g, opt_d = torch.optim.Adam(g.parameters(), 1e-3), torch.optim.Adam(d.parameters(), 1e-3)
     g0 = [p.clone() for p in g.parameters()]
     scaler = torch.amp.GradScaler("cpu", init_scale=2.0**10)
-    loss_d, loss_g = gan_torch.train_step(g, d, opt_g, opt_d, torch.rand(8, 1, 28, 28) * 2 - 1,
+    loss_d, loss_g = train_torch.train_step(g, d, opt_g, opt_d, torch.rand(8, 1, 28, 28) * 2 - 1,
                                           torch.randn(8, cfg.latent_dim), scaler=scaler,
                                           autocast=lambda: torch.autocast("cpu", dtype=torch.float16))
     assert torch.isfinite(loss_d) and torch.isfinite(loss_g)
@@ -262,12 +263,12 @@ def test_describe_names_the_device_and_its_precision(fake_cuda):
 
 def test_compile_by_default_only_on_cuda_in_the_gpu_profile():
     gpu, cpu_profile = gan.config_for("torch", "gpu"), gan.config_for("torch", "cpu")
-    assert gan_torch.speedups(gpu, torch.device("cuda"))["compile"] is True
-    assert gan_torch.speedups(cpu_profile, torch.device("cuda"))["compile"] is False
-    assert gan_torch.speedups(gpu, torch.device("cpu"))["compile"] is False
-    assert gan_torch.speedups(gpu, torch.device("mps"))["compile"] is False
-    assert gan_torch.speedups(gan.config_for("torch", "gpu", extra={"compile": False}), torch.device("cuda"))["compile"] is False
-    assert gan_torch.speedups(smoke_cfg(extra={"compile": True}), torch.device("cpu"))["compile"] is True
+    assert train_torch.speedups(gpu, torch.device("cuda"))["compile"] is True
+    assert train_torch.speedups(cpu_profile, torch.device("cuda"))["compile"] is False
+    assert train_torch.speedups(gpu, torch.device("cpu"))["compile"] is False
+    assert train_torch.speedups(gpu, torch.device("mps"))["compile"] is False
+    assert train_torch.speedups(gan.config_for("torch", "gpu", extra={"compile": False}), torch.device("cuda"))["compile"] is False
+    assert train_torch.speedups(smoke_cfg(extra={"compile": True}), torch.device("cpu"))["compile"] is True
 
 
 class CompilerMissing(RuntimeError):
@@ -301,7 +302,7 @@ def failing_compile(fail_on_call: int | None = None, fail_building: bool = False
 
 def run_training(tmp_path, name, **extra):
     cfg = smoke_cfg(steps=6, samples=64, extra={"threads": 1, **extra})
-    return gan_torch.train(cfg, tmp_path / name, device="cpu", progress=False)
+    return train_torch.train(cfg, tmp_path / name, device="cpu", progress=False)
 
 
 @pytest.mark.parametrize("fail_on_call, fail_building", [(1, False), (3, False), (None, True)])
@@ -324,8 +325,8 @@ def test_failing_torch_compile_falls_back_to_eager_with_one_line(tmp_path, monke
     assert info["speedups"]["compile"] is False and info["compile_error"] == expected
     np.testing.assert_array_equal(samples, eager_samples)
     assert info["history"] == eager_info["history"]
-    a = gan_torch.load_checkpoint(tmp_path / "eager" / gan_torch.CHECKPOINT_FILE)
-    b = gan_torch.load_checkpoint(tmp_path / "compiled" / gan_torch.CHECKPOINT_FILE)
+    a = train_torch.load_checkpoint(tmp_path / "eager" / train_torch.CHECKPOINT_FILE)
+    b = train_torch.load_checkpoint(tmp_path / "compiled" / train_torch.CHECKPOINT_FILE)
     for part in ("g", "d", "g_ema"):
         for key, value in a[part].items():
             assert torch.equal(value, b[part][key]), f"{part}.{key}"
@@ -340,18 +341,18 @@ def test_compiled_step_restores_the_gradient_scaler_too(monkeypatch, capsys):
     cfg = smoke_cfg()
 
     def parts():
-        g, d = gan_torch.build_models(cfg)
+        g, d = train_torch.build_models(cfg)
         return g, d, torch.optim.Adam(g.parameters(), 1e-3), torch.optim.Adam(d.parameters(), 1e-3)
 
     real, z = torch.rand(8, 1, 28, 28) * 2 - 1, torch.randn(8, cfg.latent_dim)
     half = dict(autocast=lambda: torch.autocast("cpu", dtype=torch.float16))
     g1, d1, og1, od1 = parts()
-    eager = gan_torch.CompiledStep(g1, d1, og1, od1, compile=False, scaler=torch.amp.GradScaler("cpu"))
+    eager = train_torch.CompiledStep(g1, d1, og1, od1, compile=False, scaler=torch.amp.GradScaler("cpu"))
     expected = [eager(real, z, **half) for _ in range(2)]
     compile_, _ = failing_compile(fail_on_call=3)
     monkeypatch.setattr(torch, "compile", compile_)
     g2, d2, og2, od2 = parts()
-    step = gan_torch.CompiledStep(g2, d2, og2, od2, compile=True, scaler=torch.amp.GradScaler("cpu"))
+    step = train_torch.CompiledStep(g2, d2, og2, od2, compile=True, scaler=torch.amp.GradScaler("cpu"))
     assert step.compiled
     got = [step(real, z, **half) for _ in range(2)]
     assert not step.compiled and "torch.compile failed" in capsys.readouterr().out
@@ -372,6 +373,6 @@ def test_working_compile_is_used_for_every_step(tmp_path, monkeypatch, capsys):
 def test_time_steps_reports_a_compile_fallback(monkeypatch, capsys):
     compile_, _ = failing_compile(fail_on_call=1)
     monkeypatch.setattr(torch, "compile", compile_)
-    t = gan_torch.time_steps(smoke_cfg(), "cpu", steps=1, warmup=1, compile=True)
+    t = train_torch.time_steps(smoke_cfg(), "cpu", steps=1, warmup=1, compile=True)
     assert t["compiled"] is False and t["images_per_s"] > 0
     assert "torch.compile failed (CompilerMissing" in capsys.readouterr().out

@@ -1,4 +1,4 @@
-"""The grader (``python -m helpers.grade``) on planted submissions.
+"""The grader (``python -m instructor_tools.grade``) on planted submissions.
 
 The planted submissions are built here from a real lesson with several exercises (the
 solution and the student notebook of lesson 02), so they follow the lesson as it changes.
@@ -28,12 +28,12 @@ import numpy as np
 import pytest
 
 from helpers import ROOT, checks
-from helpers.grading import Limits, grade_folder, sandbox_available
-from helpers.grading.batch import lessons_in
-from helpers.grading.compare import BadProbe, Probe, compare_probes, decode, parse_probe
-from helpers.grading.notebook import InvalidSubmission, assemble, load_lesson, read_submission
-from helpers.grading.report import feedback_text
-from helpers.grading.runner import run_cells
+from instructor_tools.grading import Limits, grade_folder, sandbox_available
+from instructor_tools.grading.batch import lessons_in
+from instructor_tools.grading.compare import BadProbe, Probe, compare_probes, decode, parse_probe
+from instructor_tools.grading.notebook import InvalidSubmission, assemble, load_lesson, read_submission
+from instructor_tools.grading.report import feedback_text
+from instructor_tools.grading.runner import run_cells
 
 LESSON = "02_upsampling_from_scratch.ipynb"
 TIMEOUT = 20  # per cell in the planted batch: far above what a cell of the lesson needs, even on a busy machine
@@ -549,7 +549,7 @@ def test_command_writes_gradebook_totals_and_feedback(tmp_path):
     (folder / "bob").mkdir()
     (folder / "bob" / "02_upsampling.ipynb").write_text("{}")
     out = tmp_path / "grades.csv"
-    done = subprocess.run([sys.executable, "-m", "helpers.grade", str(folder), "--out", str(out), "--feedback",
+    done = subprocess.run([sys.executable, "-m", "instructor_tools.grade", str(folder), "--out", str(out), "--feedback",
                            str(tmp_path / "fb"), "--lessons", LESSON[:2]], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     rows = list(csv.DictReader(out.open()))

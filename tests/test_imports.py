@@ -11,7 +11,10 @@ import pytest
 
 from helpers import ROOT
 
-MODULES = sorted(p.stem for p in (ROOT / "helpers").glob("*.py") if p.stem != "__main__")
+#: Every module of the two packages, dotted (``helpers.gan.train_torch``); ``__main__`` would run a command.
+MODULES = sorted(".".join(p.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+                 for package in ("helpers", "instructor_tools") for p in (ROOT / package).rglob("*.py")
+                 if p.stem != "__main__")
 PROBE = "import importlib, json, sys; importlib.import_module(sys.argv[1]); " \
         "print(json.dumps({'torch': 'torch' in sys.modules, 'tensorflow': 'tensorflow' in sys.modules}))"
 NUMPY_LESSONS = ("00_", "01_", "02_", "03_")
@@ -20,7 +23,7 @@ NUMPY_LESSONS = ("00_", "01_", "02_", "03_")
 @pytest.fixture(scope="module")
 def frameworks_loaded():
     """{module: {"torch": bool, "tensorflow": bool}} measured by importing each module in a fresh process."""
-    names = ["helpers"] + [f"helpers.{m}" for m in MODULES if m != "__init__"]
+    names = MODULES
     procs = {n: subprocess.Popen([sys.executable, "-c", PROBE, n], cwd=ROOT, stdout=subprocess.PIPE,
                                  stderr=subprocess.PIPE, text=True) for n in names}
     loaded = {}
@@ -38,7 +41,7 @@ def test_no_helpers_module_imports_both_frameworks(frameworks_loaded):
 
 def test_core_modules_import_neither(frameworks_loaded):
     for name in ("helpers", "helpers.data", "helpers.runtime", "helpers.checks", "helpers.plotting",
-                 "helpers.build", "helpers.envcheck"):
+                 "instructor_tools.build", "helpers.envcheck"):
         assert frameworks_loaded[name] == {"torch": False, "tensorflow": False}, name
 
 

@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from helpers import data, envcheck, explorer
+from helpers import data, envcheck
+from helpers.widgets import explorer
 
 
 def test_envcheck_reports_data_verified_and_packages():
@@ -22,7 +23,9 @@ def test_envcheck_reports_broken_data(tmp_path, monkeypatch):
 def test_module_tour_reads_docstrings_without_importing():
     tour = dict(envcheck.module_tour())
     assert tour["helpers.data"] == "MNIST, offline and verified."
-    assert "helpers.build" in tour and "helpers.__init__" not in tour
+    assert tour["helpers.gan"].startswith("Train a reference DCGAN") and "helpers.gan.train_torch" in tour
+    assert "helpers.apps.judge" in tour and "helpers.__init__" not in tour and "helpers.gan.__main__" not in tour
+    assert not any(name.startswith("instructor_tools") for name in tour)  # the learner's package only
 
 
 def test_shrink_averages_blocks():

@@ -3,7 +3,8 @@
 import nbformat
 from nbclient import NotebookClient
 
-from helpers import build, checks
+from helpers import checks
+from instructor_tools import build
 
 
 def run(sources, tmp_path, **client_kwargs):

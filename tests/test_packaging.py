@@ -66,7 +66,7 @@ def test_pre_commit_hooks_are_the_checks_the_suite_runs(root):
     assert result.returncode == 0, result.stdout + result.stderr
     hooks = {h["id"]: h for repo in yaml.safe_load((root / ".pre-commit-config.yaml").read_text())["repos"]
              for h in repo["hooks"]}
-    assert hooks["build-notebooks"]["entry"] == "python -m helpers.build"
+    assert hooks["build-notebooks"]["entry"] == "python -m instructor_tools.build"
     assert hooks["ruff"]["entry"] == "ruff check" and "jupyter" in hooks["ruff"]["types_or"]
 
 

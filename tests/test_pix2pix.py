@@ -1,4 +1,4 @@
-"""helpers.pix2pix_torch: the damaged-digit task, U-Net, PatchGAN geometry, losses, training, scores."""
+"""helpers.apps.pix2pix_torch: the damaged-digit task, U-Net, PatchGAN geometry, losses, training, scores."""
 
 import math
 
@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch import nn
 
-from helpers import pix2pix_torch as pp
+from helpers.apps import pix2pix_torch as pp
 
 pytestmark = pytest.mark.usefixtures("torch_one_thread")
 

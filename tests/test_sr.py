@@ -1,4 +1,4 @@
-"""helpers.sr_torch: offline data, degradation, the three methods, their costs, training and metrics."""
+"""helpers.apps.sr_torch: offline data, degradation, the three methods, their costs, training and metrics."""
 
 import socket
 
@@ -8,7 +8,7 @@ import torch
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 from torch import nn
 
-from helpers import sr_torch as sr
+from helpers.apps import sr_torch as sr
 
 pytestmark = pytest.mark.usefixtures("torch_one_thread")
 

@@ -1,9 +1,9 @@
-"""Grade a folder of submissions into a gradebook: ``python -m helpers.grade SUBMISSIONS --out grades.csv``.
+"""Grade a folder of submissions into a gradebook: ``python -m instructor_tools.grade SUBMISSIONS --out grades.csv``.
 
 SUBMISSIONS holds one folder per student: ``SUBMISSIONS/<student_id>/<lesson file name>.ipynb``.
 Writes ``grades.csv`` (one row per student × lesson × graded test), ``grades_totals.csv``
 (one row per student × lesson) and, with ``--feedback DIR``, one Markdown file per student
-and lesson. How it works and why it cannot be fooled: :mod:`helpers.grading`, docs/grading.md.
+and lesson. How it works and why it cannot be fooled: :mod:`instructor_tools.grading`, docs/grading.md.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from .grading.sandbox import landlock_abi
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m helpers.grade", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m instructor_tools.grade", description=__doc__.split("\n\n")[0])
     parser.add_argument("submissions", type=Path, help="SUBMISSIONS/<student_id>/<lesson>.ipynb")
     parser.add_argument("--out", type=Path, required=True, help="the gradebook CSV to write")
     parser.add_argument("--totals", type=Path, help="totals per student and lesson (default: OUT_totals.csv)")

@@ -33,9 +33,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import load_mnist
-from .gan import UPSAMPLE_KINDS, CheckpointError, GanConfig, atomic_write, check_resume, to_uint8
-from .keras_utils import keras, tf  # TensorFlow started quietly (helpers.quiet)
+from ..data import load_mnist
+from ..keras_utils import keras, tf  # TensorFlow started quietly (helpers.quiet)
+from . import UPSAMPLE_KINDS, CheckpointError, GanConfig, atomic_write, check_resume, to_uint8
 
 layers = keras.layers
 
@@ -364,7 +364,7 @@ def train(cfg: GanConfig, out_dir: str | Path, resume: bool = False, *, progress
     from tqdm.auto import tqdm
 
     if cfg.framework != "keras":
-        raise ValueError(f"helpers.gan_keras trains framework='keras' configurations; got {cfg.framework!r}")
+        raise ValueError(f"helpers.gan.train_keras trains framework='keras' configurations; got {cfg.framework!r}")
     _set_threads(cfg.extra.get("threads"))
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

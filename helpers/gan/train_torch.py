@@ -32,8 +32,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .gan import UPSAMPLE_KINDS, CheckpointError, GanConfig, atomic_write, check_resume, to_uint8
-from .torch_utils import MixedPrecision, mixed_precision
+from ..torch_utils import MixedPrecision, mixed_precision
+from . import UPSAMPLE_KINDS, CheckpointError, GanConfig, atomic_write, check_resume, to_uint8
 
 CHECKPOINT_FILE = "checkpoint.pt"
 CHECKPOINT_VERSION = 1
@@ -360,8 +360,8 @@ def train(cfg: GanConfig, out_dir: str | Path, resume: bool = False, *, device: 
     """
     from tqdm.auto import tqdm
 
-    from .data import load_mnist
-    from .torch_utils import device as pick_device
+    from ..data import load_mnist
+    from ..torch_utils import device as pick_device
 
     started = time.perf_counter()
     device = torch.device(device) if device is not None else pick_device(verbose=False)

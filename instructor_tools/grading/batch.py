@@ -17,7 +17,9 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import ROOT, build
+from helpers import ROOT
+
+from .. import build
 from .compare import BadProbe, Probe, Unencodable, judge, parse_probe
 from .notebook import InvalidSubmission, Lesson, Submission, assemble, load_lesson, read_submission
 from .runner import Limits, run_cells, snapshot

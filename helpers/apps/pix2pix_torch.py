@@ -36,7 +36,7 @@ SETTINGS = {
 
 def settings(profile: str | None = None) -> dict:
     """The :data:`SETTINGS` of the run profile in force (see :mod:`helpers.runtime`)."""
-    from . import runtime
+    from .. import runtime
 
     return dict(SETTINGS[runtime.profile(profile)])
 
@@ -62,7 +62,7 @@ def damage(clean: torch.Tensor, seed: int = 0, min_side: int = 9, max_side: int 
 
 def make_task(split: str = "train", n: int = 1000, seed: int = 0, device="cpu") -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """``(damaged, clean, labels)`` for ``n`` MNIST digits of ``split`` in [-1, 1], damage drawn with ``seed``."""
-    from .torch_utils import mnist_tensors
+    from ..torch_utils import mnist_tensors
 
     clean, labels = mnist_tensors(split, n, value_range=(-1.0, 1.0), seed=seed)
     return damage(clean, seed=seed + 1).to(device), clean.to(device), labels.to(device)

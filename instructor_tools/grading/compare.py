@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ..checks import STUB_MARKER, explain_mismatch
+from helpers.checks import STUB_MARKER, explain_mismatch
 
 MAX_DEPTH = 16
 MAX_ITEMS = 100_000

@@ -29,8 +29,8 @@ from pathlib import Path
 import numpy as np
 from scipy import linalg
 
-from . import DATA_DIR
-from .data import sha256
+from .. import DATA_DIR
+from ..data import sha256
 
 JUDGE_FILE = "judge.npz"
 #: SHA-256 of ``data/judge.npz`` as written by ``scripts/train_judge.py`` (see data/README.md).
@@ -163,7 +163,7 @@ def verify_judge(path: str | Path | None = None, expected_sha256: str | None = N
     path = Path(path) if path is not None else judge_path()
     expected = expected_sha256 or JUDGE_SHA256
     fix = ("Restore it with `git checkout -- data/judge.npz` in the course folder, or retrain it with "
-           "`python scripts/train_judge.py` (which prints the new hash to put into helpers/judge.py).")
+           "`python scripts/train_judge.py` (which prints the new hash to put into helpers/apps/judge.py).")
     if not path.exists():
         raise JudgeError(f"The judge's weights are not at {path}. {fix}")
     with open(path, "rb") as f:
@@ -240,7 +240,7 @@ def class_coverage(proba: np.ndarray) -> float:
 @lru_cache(maxsize=1)
 def test_stats() -> tuple[np.ndarray, np.ndarray]:
     """Mean and covariance of the judge's features on the 10,000 MNIST test digits (cached)."""
-    from .data import load_mnist
+    from ..data import load_mnist
 
     judge = load_judge()
     if "test_mu" in judge.w and "test_sigma" in judge.w:  # shipped with the weights
@@ -276,7 +276,7 @@ def real_reference(n: int = 5000, seed: int = 0) -> dict:
     Compare a GAN's scores with this row computed for the same ``n``: the Fréchet distance
     of a finite sample is biased upwards, so real-vs-real is not 0.
     """
-    from .data import load_mnist
+    from ..data import load_mnist
 
     x, _ = load_mnist("train", n=n, dtype="uint8", seed=seed)
     return scores(x)

@@ -13,7 +13,7 @@ import io
 
 import numpy as np
 
-from . import reference
+from .. import reference
 
 #: One colour per input pixel (up to 4×4 inputs), the same in the input and the scatter panel.
 COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",

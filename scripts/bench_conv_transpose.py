@@ -1,6 +1,6 @@
 """How fast is the NumPy transposed convolution next to PyTorch's? A benchmark, not a test.
 
-    python benchmarks/bench_conv_transpose.py [--repeat 20] [--naive-repeat 1]
+    python scripts/bench_conv_transpose.py [--repeat 20] [--naive-repeat 1]
 
 Times one DCGAN generator layer (batch 64, 128 → 64 channels, 7×7 → 14×14, kernel 4,
 stride 2, padding 1) with ``torch.nn.functional.conv_transpose2d`` on the CPU, with
@@ -17,13 +17,10 @@ import argparse
 import os
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from helpers import reference  # noqa: E402
+from helpers import reference
 
 LAYER = dict(batch=64, cin=128, cout=64, size=7, kernel=4, stride=2, padding=1)
 

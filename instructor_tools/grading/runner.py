@@ -27,7 +27,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import ROOT
+from helpers import ROOT
+
 from .kernel import INTERRUPT_GRACE_S, MAX_RESTARTS, START_TIMEOUT_S
 from .sandbox import landlock_abi
 
@@ -105,13 +106,21 @@ def _kernel_env(job: Path, limits: Limits) -> dict:
     return env
 
 
+#: The package a submission may import: everything the lessons use, and nothing of the grader's
+#: (which lives in instructor_tools/, beside it). Copied whole into every sandbox.
+LEARNER_PACKAGE = "helpers"
+
+
+def copy_learner_package(course: Path, dest: Path) -> None:
+    shutil.copytree(course / LEARNER_PACKAGE, dest / LEARNER_PACKAGE, ignore=shutil.ignore_patterns("__pycache__"))
+
+
 def prepare(batch: Path, name: str, limits: Limits, course: Path = ROOT) -> tuple[Path, dict]:
     """A fresh job folder under ``batch`` and the job description the worker needs."""
     job = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=batch))
     os.chmod(job, 0o755)
     copy = job / "course"
-    shutil.copytree(course / "helpers", copy / "helpers",
-                    ignore=shutil.ignore_patterns("grading", "grade.py", "grade.*.pyc"))
+    copy_learner_package(course, copy)
     (copy / "data").symlink_to((course / "data").resolve(), target_is_directory=True)
     writable = [copy / "work", job / "home", job / "tmp"]
     for d in writable:
@@ -138,7 +147,7 @@ def snapshot(batch: Path, course: Path = ROOT) -> Path:
     course folder changes while a long batch runs (a lesson's author commits, a pull).
     """
     copy = batch / "snapshot"
-    shutil.copytree(course / "helpers", copy / "helpers", ignore=shutil.ignore_patterns("grading", "grade.py", "grade.*.pyc"))
+    copy_learner_package(course, copy)
     shutil.copytree((course / "data").resolve(), copy / "data")
     return copy
 
@@ -154,7 +163,7 @@ def run_cells(batch: Path, name: str, cells: list[str], limits: Limits, course: 
     # ends what outlives it: a process a submission detached from the kernel.
     spec["cpu_s"] = int(limits.hard_limit(len(cells)) * (os.cpu_count() or 1))
     worker = subprocess.Popen(
-        [sys.executable, "-m", "helpers.grading.kernel"], cwd=ROOT, stdin=subprocess.PIPE,
+        [sys.executable, "-m", "instructor_tools.grading.kernel"], cwd=ROOT, stdin=subprocess.PIPE,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )

@@ -51,7 +51,7 @@ PUBLISHED_SET5_X3 = {"bicubic": 30.39, "SRCNN": 32.75}
 
 def settings(profile: str | None = None) -> dict:
     """The :data:`SETTINGS` of the run profile in force (see :mod:`helpers.runtime`)."""
-    from . import runtime
+    from .. import runtime
 
     return dict(SETTINGS[runtime.profile(profile)])
 
@@ -126,7 +126,7 @@ def make_pairs(names, scale: int, max_side: int | None = None) -> list[SRImage]:
 
 def mnist_pairs(n: int, scale: int = 2, split: str = "train", seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     """MNIST digits as ``(lr, hr)``: 28×28 targets and their ``scale``-times smaller inputs (14×14 at ×2)."""
-    from .torch_utils import mnist_tensors
+    from ..torch_utils import mnist_tensors
 
     hr, _ = mnist_tensors(split, n, value_range=(0.0, 1.0), seed=seed)
     return downscale(hr, scale), hr

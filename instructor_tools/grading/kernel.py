@@ -1,4 +1,4 @@
-"""Run one assembled notebook in a fresh, sandboxed kernel: ``python -m helpers.grading.kernel``.
+"""Run one assembled notebook in a fresh, sandboxed kernel: ``python -m instructor_tools.grading.kernel``.
 
 The grader starts this module as a worker process per submission (it reads a job as JSON
 on stdin and writes the results as JSON on stdout), so that whatever a submission sends

@@ -1,4 +1,4 @@
-"""The course's grader (the command is ``python -m helpers.grade``; see docs/grading.md).
+"""The course's grader (the command is ``python -m instructor_tools.grade``; see docs/grading.md).
 
 Why not nbgrader's or otter's autograder: both run the hidden tests inside the student's
 own kernel, so a submission can grade itself (an object whose ``==`` is always true, a

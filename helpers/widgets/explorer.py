@@ -11,7 +11,7 @@ import io
 
 import numpy as np
 
-from . import reference
+from .. import reference
 
 FACTORS = (2, 4, 7)  # the divisors of 28, so shrink → upsample returns to 28×28
 

@@ -1,0 +1,158 @@
+"""A GAN run's configuration: :class:`GanConfig`, the per-profile settings, and what ``--resume`` may change."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..runtime import PROFILES
+
+FRAMEWORKS = ("torch", "keras")
+#: The generator's upsampling block: k4 s2 transposed conv (DCGAN), k3 s2 transposed conv
+#: (uneven overlap: checkerboards), nearest resize + 3×3 conv, 3×3 conv to 4C + pixel shuffle (ICNR init).
+UPSAMPLE_KINDS = ("convtranspose", "convtranspose3", "resize_conv", "pixel_shuffle")
+CHECKPOINT_STEM = "checkpoint"  # each framework adds its own suffix
+#: The settings ``--resume`` may change: the digits judged at the end, and the steps (only upwards).
+RESUMABLE_CHANGES = ("samples", "steps")
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint cannot be read (truncated, corrupt, or from another configuration)."""
+
+
+@dataclass
+class GanConfig:
+    """Everything that defines a training run; saved into every checkpoint and metrics.json.
+
+    Architecture (both frameworks): G: z(latent_dim) → dense 7·7·g_width → BN-ReLU →
+    [g_refine × (3×3 conv → BN-ReLU) at 7×7] → up ×2 to 14×14×(g_width/2) → BN-ReLU → up ×2 to 28×28×1 → tanh;
+    D: conv4×4 s2 (d_width) → LeakyReLU → conv4×4 s2 (2·d_width) → BN → LeakyReLU →
+    [dense d_hidden → BN → LeakyReLU] → dense 1. With ``g_refine = d_hidden = 0`` this is the plain
+    DCGAN of lessons 06 and 07.
+    """
+
+    framework: str = "torch"
+    profile: str = "cpu"
+    upsample: str = "convtranspose"
+    seed: int = 0
+    samples: int = 5000          # digits written to samples.npy and judged
+    steps: int = 3000            # generator updates
+    batch_size: int = 64
+    n_train: int = 60_000        # MNIST training digits used (a subset makes an "epoch" short)
+    lr: float = 2e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    latent_dim: int = 64
+    g_width: int = 128           # channels at 7×7 (halved at 14×14)
+    d_width: int = 64            # channels of D's first conv (doubled in the second)
+    g_refine: int = 0            # 3×3 conv blocks in G at 7×7, before the first upsampling
+    d_hidden: int = 0            # units of a dense layer before D's logit; 0 = none
+    ema_decay: float = 0.999     # exponential moving average of G's weights; 0 turns it off
+    ema_start: int = 0           # steps before the average starts (it copies G until then)
+    checkpoint_every: int = 0    # steps between checkpoints; 0 = once an epoch (n_train // batch_size)
+    log_every: int = 50          # steps between loss logs
+    label_smoothing: float = 0.0  # real-label target 1 - label_smoothing for D
+    extra: dict = field(default_factory=dict)  # framework-specific knobs, e.g. {"threads": 1, "compile": True}
+
+    def __post_init__(self):
+        for name, allowed in (("framework", FRAMEWORKS), ("profile", PROFILES), ("upsample", UPSAMPLE_KINDS)):
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} must be one of {', '.join(allowed)}; got {getattr(self, name)!r}")
+        for name in ("samples", "steps", "batch_size", "n_train", "latent_dim", "g_width", "d_width"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"{name} must be a positive integer; got {getattr(self, name)!r}")
+        for name in ("g_refine", "d_hidden"):
+            if int(getattr(self, name)) < 0:
+                raise ValueError(f"{name} must be 0 or more; got {getattr(self, name)!r}")
+        if self.samples > 60_000:
+            raise ValueError(f"samples must be at most 60,000 (the real reference uses as many training digits); got {self.samples}")
+        if not 0.0 <= self.ema_decay < 1.0:
+            raise ValueError(f"ema_decay must be in [0, 1); got {self.ema_decay}")
+        if self.batch_size > self.n_train:
+            raise ValueError(f"batch_size ({self.batch_size}) cannot exceed n_train ({self.n_train})")
+
+    @property
+    def steps_per_epoch(self) -> int:
+        return max(1, self.n_train // self.batch_size)
+
+    @property
+    def checkpoint_interval(self) -> int:
+        return self.checkpoint_every or self.steps_per_epoch
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> GanConfig:
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+    def same_run(self, other: GanConfig) -> bool:
+        """True when ``other`` trains the same model the same way (``samples`` may differ)."""
+        return set(self.changes(other)) <= {"samples"}
+
+    def changes(self, other: GanConfig) -> dict[str, tuple]:
+        """``{field: (mine, other's)}`` for every field in which ``other`` differs."""
+        a, b = self.to_dict(), other.to_dict()
+        return {k: (a[k], b.get(k)) for k in a if a[k] != b.get(k)}
+
+
+def check_resume(saved: GanConfig, cfg: GanConfig, trained_steps: int, path: str | Path) -> None:
+    """Raise :class:`CheckpointError` unless the run whose checkpoint is at ``path`` (configuration
+    ``saved``, ``trained_steps`` steps done) can go on as ``cfg``; the message is one line saying how.
+
+    Only ``samples`` (the digits generated and judged at the end) and ``steps`` may differ, and
+    ``steps`` must not be fewer than the steps already trained. More steps train a finished run
+    further, exactly as a run started with that many would have gone: neither trainer depends on
+    the total (the learning rate is constant, the EMA starts at a fixed step, logs and checkpoints
+    fall on fixed multiples; the last, partial log interval of a finished run is dropped again).
+    """
+    changed = {k: v for k, v in saved.changes(cfg).items() if k not in RESUMABLE_CHANGES}
+    if changed:
+        diff = ", ".join(f"{k}: {a!r} → {b!r}" for k, (a, b) in changed.items())
+        raise CheckpointError(
+            f"{path} was written by a different configuration ({diff}). --resume continues a run with its own "
+            f"settings (only --steps may grow and --samples change): resume with --profile {saved.profile} "
+            f"--upsample {saved.upsample} --seed {saved.seed}, or train the new settings into another --out.")
+    if cfg.steps < trained_steps:
+        raise CheckpointError(
+            f"{path} has already trained {trained_steps} steps, more than the {cfg.steps} asked for: resume with "
+            f"--steps {trained_steps} or more, or train the shorter run into another --out.")
+
+
+#: Per profile (and framework, where they differ): the settings :func:`config_for` starts from.
+PROFILE_SETTINGS: dict[str, dict] = {
+    # smoke: seconds, one CPU thread (tiny tensors gain nothing from more, and lose a lot on a busy machine)
+    "smoke": dict(steps=12, batch_size=32, n_train=384, samples=256, g_width=32, d_width=16, g_refine=1, d_hidden=32,
+                  ema_decay=0.9, log_every=4, checkpoint_every=6, extra={"threads": 1}),
+    # cpu: minutes on a 2-core laptop. Measured (docs/gan_results.md): a dense hidden layer in D (d_hidden) was the
+    # largest gain by far (it lets D judge a digit's overall shape), one 3×3 refining block at 7×7 in G the next,
+    # then a learning rate of 5·10⁻⁴ for both; TTUR, LR decay, β₂ = 0.99 and a wider D conv did not pay.
+    # An EMA with decay 0.99 is on a par with the raw generator at this length (0.999 still averages in the poor
+    # generators of the first thousand steps).
+    "cpu": dict(steps=1800, batch_size=64, n_train=60_000, samples=5000, g_width=128, d_width=32, g_refine=1,
+                d_hidden=512, lr=5e-4, ema_decay=0.99, ema_start=0),
+    # gpu: the cpu profile's architecture with a wider D, DCGAN's learning rate and a long EMA (not measured
+    # here: no CUDA GPU was available; the code path runs on the CPU in the tests).
+    "gpu": dict(steps=10_000, batch_size=128, n_train=60_000, samples=10_000, g_width=128, d_width=64, g_refine=1,
+                d_hidden=1024, ema_decay=0.999, ema_start=1000),
+}
+#: Framework-specific changes on top of PROFILE_SETTINGS, keyed by (framework, profile).
+FRAMEWORK_SETTINGS: dict[tuple[str, str], dict] = {
+    # Keras has 8 minutes for the cpu profile (PyTorch 5) and runs a step about as fast: it spends them on more steps.
+    ("keras", "cpu"): dict(steps=3600),
+}
+
+
+def config_for(framework: str, profile: str, upsample: str = "convtranspose", seed: int = 0,
+               samples: int | None = None, **overrides) -> GanConfig:
+    """The reference configuration for a framework and run profile; ``overrides`` change any field."""
+    if profile not in PROFILE_SETTINGS:
+        raise ValueError(f"profile must be one of {', '.join(PROFILES)}; got {profile!r}")
+    settings = dict(PROFILE_SETTINGS[profile])
+    settings.update(FRAMEWORK_SETTINGS.get((framework, profile), {}))
+    if samples is not None:
+        settings["samples"] = samples
+    settings.update(overrides)
+    return GanConfig(framework=framework, profile=profile, upsample=upsample, seed=seed, **settings)

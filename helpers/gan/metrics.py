@@ -1,0 +1,30 @@
+"""Measures of a GAN's samples that need no classifier (the judge's scores are in :mod:`helpers.apps.judge`)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def checkerboard_score(images) -> float:
+    """Share of the spectral power (DC excluded) that sits at the Nyquist frequency.
+
+    A stride-2 checkerboard alternates every pixel, so all its energy lands in the FFT's
+    row ``H/2`` or column ``W/2`` (the highest frequency a 28×28 image can hold). For real
+    digits this share is small; a generator with uneven overlap (k3 s2 transposed conv)
+    puts noticeably more there, already at initialisation. Accepts ``(N, H, W)``,
+    ``(N, 1, H, W)``, ``(N, H, W, 1)`` or one ``(H, W)`` image, any dtype; even H and W.
+    """
+    x = np.asarray(images, np.float64)
+    if x.ndim == 2:
+        x = x[None]
+    if x.ndim == 4:
+        x = x[:, 0] if x.shape[1] == 1 else x[..., 0]
+    if x.ndim != 3 or x.shape[1] % 2 or x.shape[2] % 2:
+        raise ValueError(f"checkerboard_score expects (N, H, W) images with even H and W; got {np.shape(images)}")
+    h, w = x.shape[1:]
+    power = np.abs(np.fft.fft2(x - x.mean(axis=(1, 2), keepdims=True))) ** 2
+    total = power.sum()
+    if total == 0:
+        return 0.0
+    nyquist = power[:, h // 2, :].sum() + power[:, :, w // 2].sum() - power[:, h // 2, w // 2].sum()
+    return float(nyquist / total)

@@ -1,0 +1,170 @@
+"""What a GAN run writes: atomic files (honouring the umask), strict JSON, the sample grid, the metrics."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from .metrics import checkerboard_score
+
+
+def current_umask() -> int:
+    """The process's file-creation mask, read without changing it where the system allows.
+
+    Linux says it in ``/proc/self/status`` (``Umask:``); elsewhere it is read the classic way,
+    ``os.umask(0)`` and straight back, which another thread creating a file in between would see.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii", errors="replace") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def atomic_write(path: str | Path, write_fn: Callable[[io.BufferedWriter], None]) -> Path:
+    """Write ``path`` so that it is either the old file or the complete new one, never half of either.
+
+    ``write_fn(f)`` writes into a temporary file in the same folder (a binary file object);
+    it is flushed, fsynced and renamed over ``path`` with ``os.replace`` (atomic on POSIX
+    and Windows). If ``write_fn`` raises, the temporary file is removed and ``path`` is untouched.
+    The file gets the permissions any new file would (``0o666`` less the umask), not the
+    owner-only ``0o600`` of the temporary file it starts as.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        if hasattr(os, "fchmod"):  # POSIX (Windows knows only read-only, which mkstemp does not set)
+            os.fchmod(fd, 0o666 & ~current_umask())
+        with os.fdopen(fd, "wb") as f:
+            write_fn(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    if hasattr(os, "O_DIRECTORY"):  # make the rename itself durable
+        dir_fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    return path
+
+
+def to_uint8(images, value_range=(-1.0, 1.0)) -> np.ndarray:
+    """Generator outputs in ``value_range`` → ``(N, 28, 28)`` uint8 (channel axis dropped)."""
+    x = np.asarray(images, np.float32)
+    if x.ndim == 4:
+        x = x[:, 0] if x.shape[1] == 1 else x[..., 0]
+    lo, hi = value_range
+    return np.clip(np.rint((x - lo) / (hi - lo) * 255.0), 0, 255).astype(np.uint8)
+
+
+def check_samples(samples: np.ndarray, n: int | None = None) -> None:
+    """Raise ValueError unless ``samples`` is ``(n, 28, 28)`` uint8."""
+    if not isinstance(samples, np.ndarray) or samples.dtype != np.uint8 or samples.ndim != 3 or samples.shape[1:] != (28, 28):
+        raise ValueError(f"samples must be a (N, 28, 28) uint8 array; got {getattr(samples, 'dtype', type(samples))} "
+                         f"{getattr(samples, 'shape', '')}")
+    if n is not None and len(samples) != n:
+        raise ValueError(f"expected {n} samples, got {len(samples)}")
+
+
+def check_losses(losses: dict) -> None:
+    """Raise FloatingPointError when a loss is NaN or infinite (a diverged run)."""
+    bad = {k: v for k, v in losses.items() if not math.isfinite(float(v))}
+    if bad:
+        raise FloatingPointError(f"training diverged: non-finite losses {bad}")
+
+
+def save_grid_png(path: str | Path, samples_uint8: np.ndarray, n: int = 100) -> Path:
+    """A ``√n × √n`` grid of the first ``n`` samples as a grey PNG (written atomically)."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    from ..plotting import image_grid
+
+    grid = image_grid(samples_uint8[:n].astype(np.float32) / 255.0, ncols=int(math.ceil(math.sqrt(min(n, len(samples_uint8))))))
+    scale = 3  # nearest-neighbour enlargement so the digits are visible
+
+    def write(f):
+        plt.imsave(f, np.kron(grid, np.ones((scale, scale), np.float32)), cmap="gray", vmin=0, vmax=1, format="png")
+
+    return atomic_write(path, write)
+
+
+def write_outputs(out_dir: str | Path, samples_uint8: np.ndarray, info: dict) -> dict:
+    """Write ``samples.npy``, ``grid.png`` and ``metrics.json`` into ``out_dir``; return the metrics.
+
+    The metrics hold the judge's scores of the samples, the same scores for as many real
+    training digits (``real``), the ratio ``fid / real["fid"]``, and everything in ``info``.
+    """
+    from ..apps import judge
+
+    out_dir = Path(out_dir)
+    check_samples(samples_uint8)
+    atomic_write(out_dir / "samples.npy", lambda f: np.save(f, samples_uint8))
+    save_grid_png(out_dir / "grid.png", samples_uint8)
+    started = time.perf_counter()
+    scored = judge.scores(samples_uint8)
+    real = judge.real_reference(len(samples_uint8))
+    metrics = {
+        **scored,
+        "fid_ratio": scored["fid"] / real["fid"] if real["fid"] > 0 else float("inf"),
+        "checkerboard": checkerboard_score(samples_uint8),
+        "real": real,
+        "judge": "helpers.apps.judge (small MNIST CNN shipped in data/judge.npz; not comparable with Inception-v3 scores)",
+        "judge_s": time.perf_counter() - started,
+        **info,
+    }
+    write_json(out_dir / "metrics.json", metrics)
+    return metrics
+
+
+def json_text(value) -> str:
+    """Strict JSON (RFC 8259) for ``value``: NaN and ±infinity, which it cannot hold, become ``null``
+    (a rate over no steps, a ratio over zero); NumPy scalars and arrays and paths become plain values."""
+    return json.dumps(_plain(value), indent=2, allow_nan=False)
+
+
+def write_json(path: str | Path, value) -> Path:
+    """:func:`json_text` of ``value``, written atomically to ``path``."""
+    text = json_text(value)
+    return atomic_write(path, lambda f: f.write(text.encode()))
+
+
+def _plain(value):
+    if isinstance(value, dict):
+        return {k if isinstance(k, str) else str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _plain(value.tolist())
+    if isinstance(value, np.generic):
+        return _plain(value.item())
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Path):
+        return str(value)
+    if value is None or isinstance(value, (str, int, bool)):
+        return value
+    raise TypeError(f"cannot write {type(value).__name__} to JSON")
