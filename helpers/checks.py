@@ -20,6 +20,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Iterable
+from types import TracebackType
 from typing import Any
 
 import numpy as np
@@ -36,10 +37,12 @@ class CheckFailed(AssertionError):
 
 
 def stub_message(name: str) -> str:
+    """The message of the ``NotImplementedError`` that an unsolved exercise raises."""
     return STUB_MESSAGE.format(name=name)
 
 
 def is_stub_error(exc: BaseException) -> bool:
+    """True for the error an exercise raises before it is solved."""
     return isinstance(exc, NotImplementedError) and STUB_MARKER in str(exc)
 
 
@@ -85,7 +88,7 @@ def explain_mismatch(
             return f"{name}: expected a sequence like {_fmt(expected)}, got {_type_name(actual)} {_fmt(actual)}"
         if len(actual) != len(expected):
             return f"{name}: expected {len(expected)} items {_fmt(tuple(expected))}, got {len(actual)}: {_fmt(actual)}"
-        for i, (a, e) in enumerate(zip(actual, expected)):
+        for i, (a, e) in enumerate(zip(actual, expected, strict=True)):
             why = explain_mismatch(a, e, f"{name}[{i}]", rtol=rtol, atol=atol, check_dtype=check_dtype)
             if why:
                 return why
@@ -106,12 +109,13 @@ def explain_mismatch(
                 return f"{name}: expected the whole number {expected}, got {_fmt(actual)}"
             return None
         if not np.isclose(float(actual), float(expected), rtol=rtol, atol=atol, equal_nan=True):
-            return f"{name}: expected {_fmt(expected)}, got {_fmt(actual)} (difference {abs(float(actual) - float(expected)):.3g})"
+            difference = abs(float(actual) - float(expected))
+            return f"{name}: expected {_fmt(expected)}, got {_fmt(actual)} (difference {difference:.3g})"
         return None
     return None if actual == expected else f"{name}: expected {_fmt(expected)}, got {_fmt(actual)}"
 
 
-def _explain_array(actual, expected, name, rtol, atol, check_dtype) -> str | None:
+def _explain_array(actual: Any, expected: Any, name: str, rtol: float, atol: float, check_dtype: bool) -> str | None:
     if not isinstance(actual, np.ndarray):
         if isinstance(actual, (list, tuple, int, float, np.number)):
             actual = np.asarray(actual)
@@ -150,6 +154,7 @@ def _explain_array(actual, expected, name, rtol, atol, check_dtype) -> str | Non
 # --------------------------------------------------------------------------- grading hook
 
 def probing() -> bool:
+    """True while the grader probes the notebook (``COURSE_PROBE`` set)."""
     return bool(os.environ.get("COURSE_PROBE"))
 
 
@@ -191,7 +196,8 @@ def _passed(message: str) -> None:
     print(f"\u2713 {message}")
 
 
-def check_array(actual, expected, name: str = "result", *, rtol=1e-5, atol=1e-6, check_dtype=False) -> None:
+def check_array(actual: Any, expected: Any, name: str = "result", *, rtol: float = 1e-5, atol: float = 1e-6,
+                check_dtype: bool = False) -> None:
     """Values, shape (and optionally dtype) of an array against the expected array."""
     if probing():
         return _emit_probe(name, actual, rtol=rtol, atol=atol, check_dtype=check_dtype)
@@ -201,7 +207,7 @@ def check_array(actual, expected, name: str = "result", *, rtol=1e-5, atol=1e-6,
     _passed(f"{name}: shape {np.shape(to_numpy(actual))}, all values match")
 
 
-def check_value(actual, expected, name: str = "result", *, rtol=1e-5, atol=1e-8) -> None:
+def check_value(actual: Any, expected: Any, name: str = "result", *, rtol: float = 1e-5, atol: float = 1e-8) -> None:
     """A number, string, bool or tuple (e.g. a shape) against the expected one."""
     if probing():
         return _emit_probe(name, actual, rtol=rtol, atol=atol)
@@ -231,7 +237,7 @@ def check_raises(fn: Callable, exception: type[BaseException], *args, name: str 
 
 
 def _call_text(args: tuple, kwargs: dict) -> str:
-    def short(v):
+    def short(v: Any):
         v = to_numpy(v)
         return f"<array {v.shape}>" if isinstance(v, np.ndarray) else _fmt(v)
 
@@ -240,7 +246,7 @@ def _call_text(args: tuple, kwargs: dict) -> str:
 
 
 def check_function(fn: Callable, reference: Callable, cases: Iterable, *, name: str | None = None,
-                   rtol=1e-5, atol=1e-6, check_dtype=False) -> None:
+                   rtol: float = 1e-5, atol: float = 1e-6, check_dtype: bool = False) -> None:
     """Call ``fn`` and ``reference`` on each case and compare the results.
 
     A case is a tuple of positional arguments, or a pair ``(args_tuple, kwargs_dict)``.
@@ -249,13 +255,15 @@ def check_function(fn: Callable, reference: Callable, cases: Iterable, *, name: 
     fname = name or getattr(fn, "__name__", "function")
     cases = list(cases)
     for case in cases:
-        args, kwargs = case if (len(case) == 2 and isinstance(case[1], dict) and isinstance(case[0], tuple)) else (case, {})
+        with_kwargs = len(case) == 2 and isinstance(case[1], dict) and isinstance(case[0], tuple)
+        args, kwargs = case if with_kwargs else (case, {})
         label = f"{fname}{_call_text(args, kwargs)}"
         actual = fn(*args, **kwargs)
         if probing():
             _emit_probe(label, actual, rtol=rtol, atol=atol, check_dtype=check_dtype)
             continue
-        why = explain_mismatch(actual, to_numpy(reference(*args, **kwargs)), label, rtol=rtol, atol=atol, check_dtype=check_dtype)
+        why = explain_mismatch(actual, to_numpy(reference(*args, **kwargs)), label, rtol=rtol, atol=atol,
+                               check_dtype=check_dtype)
         if why:
             raise CheckFailed(why)
     if not probing():
@@ -264,7 +272,8 @@ def check_function(fn: Callable, reference: Callable, cases: Iterable, *, name: 
 
 # --------------------------------------------------------------------------- notebook support
 
-def _stub_handler(shell, etype, value, tb, tb_offset=None):
+def _stub_handler(shell: object, etype: type[BaseException], value: BaseException, tb: TracebackType | None,
+                  tb_offset: int | None = None):
     """Show an unsolved stub as one friendly line (a stream, not a traceback)."""
     if is_stub_error(value):
         print(f"NotImplementedError: {value}", file=sys.stderr)

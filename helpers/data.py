@@ -15,8 +15,10 @@ import urllib.request
 from pathlib import Path
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
 
 from . import DATA_DIR
+from .checks import to_numpy
 from .config import GIT_REF, GITHUB_REPOSITORY
 
 MNIST_FILE = "mnist.npz"
@@ -25,7 +27,7 @@ MNIST_SIZE = 11_490_519
 MNIST_URL = f"https://raw.githubusercontent.com/{GITHUB_REPOSITORY}/{GIT_REF}/data/{MNIST_FILE}"
 SPLITS = {"train": ("x_train", "y_train", 60_000), "test": ("x_test", "y_test", 10_000)}
 
-_verified: dict[tuple[str, int, int], bool] = {}
+_verified: dict[tuple[str, int, int, str], bool] = {}
 
 
 class DataError(RuntimeError):
@@ -37,7 +39,8 @@ def mnist_path() -> Path:
     return Path(os.environ.get("COURSE_DATA_DIR", DATA_DIR)) / MNIST_FILE
 
 
-def sha256(path: Path) -> str:
+def sha256(path: str | Path) -> str:
+    """The SHA-256 of a file, hex, read in 1 MiB blocks."""
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -45,42 +48,64 @@ def sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def verify_mnist(path: str | Path | None = None) -> Path:
-    """Check that the MNIST archive is present and unaltered; return its path.
+def verify_file(path: str | Path, expected_sha256: str, *, what: str, fix: str, error: type[Exception] | None = None,
+                size: int | None = None) -> Path:
+    """Check that a shipped file (``what``: "the data", "the weights") is present and unaltered; return its path.
 
-    Raises :class:`DataError` that says what is wrong and how to fix it.
+    Raises ``error`` (default :class:`DataError`) saying what is wrong, followed by ``fix``: missing,
+    a Git LFS pointer instead of the file, the wrong ``size`` (when given), the wrong SHA-256.
+    A file that passed is not hashed again in this process until its size or mtime changes.
     """
-    path = Path(path) if path is not None else mnist_path()
-    fix = (
-        "Restore it with `git checkout -- data/mnist.npz` in the course folder, "
-        "or call helpers.data.download_mnist() to fetch the course's copy."
-    )
+    error = error or DataError
+    path = Path(path)
     if not path.exists():
-        raise DataError(f"MNIST not found at {path}. {fix}")
+        raise error(f"{what[0].upper() + what[1:]} not found at {path}. {fix}")
     stat = path.stat()
-    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns, expected_sha256)
     if _verified.get(key):
         return path
     with open(path, "rb") as f:
         head = f.read(200)
     if head.startswith(b"version https://git-lfs"):
-        raise DataError(
-            f"{path} is a Git LFS pointer, not the data ({stat.st_size} bytes). "
-            "Run `git lfs pull` in the course folder, or " + fix[0].lower() + fix[1:]
-        )
-    if stat.st_size != MNIST_SIZE:
-        raise DataError(
-            f"{path} has {stat.st_size:,} bytes, expected {MNIST_SIZE:,}: the file is "
-            f"{'truncated' if stat.st_size < MNIST_SIZE else 'altered'}. {fix}"
-        )
+        raise error(f"{path} is a Git LFS pointer, not {what} ({stat.st_size} bytes). "
+                    f"Run `git lfs pull` in the course folder, or: {fix}")
+    if size is not None and stat.st_size != size:
+        raise error(f"{path} has {stat.st_size:,} bytes, expected {size:,}: the file is "
+                    f"{'truncated' if stat.st_size < size else 'altered'}. {fix}")
     digest = sha256(path)
-    if digest != MNIST_SHA256:
-        raise DataError(
-            f"{path} has the right size but the wrong SHA-256 ({digest[:12]}…, expected "
-            f"{MNIST_SHA256[:12]}…): the file was altered. {fix}"
-        )
+    if digest != expected_sha256:
+        raise error(f"{path} has the wrong SHA-256 ({digest[:12]}…, expected {expected_sha256[:12]}…): "
+                    f"the file was altered. {fix}")
     _verified[key] = True
     return path
+
+
+def verify_mnist(path: str | Path | None = None) -> Path:
+    """Check that the MNIST archive is present and unaltered; return its path.
+
+    Raises :class:`DataError` that says what is wrong and how to fix it.
+    """
+    fix = ("Restore it with `git checkout -- data/mnist.npz` in the course folder, "
+           "or call helpers.data.download_mnist() to fetch the course's copy.")
+    return verify_file(path if path is not None else mnist_path(), MNIST_SHA256, what="MNIST", fix=fix,
+                       size=MNIST_SIZE)
+
+
+def squeeze_channel(images: ArrayLike, dtype: DTypeLike = None) -> np.ndarray:
+    """A batch of single-channel images as ``(N, H, W)``: drops the channel axis of ``(N, 1, H, W)``
+    or ``(N, H, W, 1)``; ``(N, H, W)`` passes through and one ``(H, W)`` image becomes ``(1, H, W)``.
+
+    A framework tensor becomes a NumPy array first (:func:`helpers.checks.to_numpy`); ``dtype``
+    converts (None keeps it).
+    """
+    x = np.asarray(to_numpy(images), dtype)
+    if x.ndim == 2:
+        x = x[None]
+    if x.ndim == 4 and x.shape[1] == 1:
+        x = x[:, 0]
+    elif x.ndim == 4 and x.shape[-1] == 1:
+        x = x[..., 0]
+    return x
 
 
 def download_mnist(url: str = MNIST_URL, path: str | Path | None = None) -> Path:

@@ -33,6 +33,7 @@ SUPPORTED_PYTHON = ((3, 10), (3, 13))
 
 
 def version(distribution: str) -> str | None:
+    """The installed version of ``distribution``, or None when it is not installed."""
     try:
         return metadata.version(distribution)
     except metadata.PackageNotFoundError:
@@ -52,7 +53,8 @@ def report() -> list[dict]:
                      "detail": f"{found} — {why}" if found else f"missing — {why}: pip install -r requirements.txt"})
     gpu = runtime.cuda_visible()
     rows.append({"item": "GPU", "ok": True,
-                 "detail": "CUDA GPU visible" if gpu else "none: the lessons run on the CPU (profile 'cpu' or 'smoke')"})
+                 "detail": "CUDA GPU visible" if gpu
+                 else "none: the lessons run on the CPU (profile 'cpu' or 'smoke')"})
     rows.append({"item": "Run profile", "ok": True, "detail": runtime.describe()})
     try:
         verify_mnist()

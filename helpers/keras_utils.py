@@ -22,7 +22,8 @@ def device(verbose: bool = True) -> str:
 
 
 def mnist_dataset(split: str = "train", n: int | None = None, *, batch_size: int = 128, shuffle: bool = True,
-                  value_range=(-1.0, 1.0), seed: int = 0, labels: bool = False) -> tf.data.Dataset:
+                  value_range: tuple[float, float] = (-1.0, 1.0), seed: int = 0,
+                  labels: bool = False) -> tf.data.Dataset:
     """MNIST as a batched ``tf.data.Dataset`` of ``(B, 28, 28, 1)`` float32 images (and labels)."""
     x, y = load_mnist(split, n, value_range=value_range, channel="last")
     ds = tf.data.Dataset.from_tensor_slices((x, y) if labels else x)

@@ -5,7 +5,7 @@ whatever the two sides must agree on — weight layouts, NHWC/NCHW, and the exac
 cropping of a Keras ``Conv2DTranspose`` — lives here, and both
 :mod:`helpers.port_keras` and :mod:`helpers.port_torch` use it.
 
-Layouts (COURSE-DESIGN fact 5):
+Layouts (docs/design.md, F5):
 
 ==========================  ===============================
 Keras ``Conv2DTranspose``   ``(kH, kW, out, in)``
@@ -14,7 +14,7 @@ Keras ``Conv2D``            ``(kH, kW, in, out)``
 PyTorch ``Conv2d``          ``(out, in/groups, kH, kW)``
 ==========================  ===============================
 
-Keras ``Conv2DTranspose`` sizes and crops (TensorFlow backend, COURSE-DESIGN fact 6):
+Keras ``Conv2DTranspose`` sizes and crops (TensorFlow backend, docs/design.md, F6):
 the layer computes the *full* transposed convolution, of length
 ``L = (n-1)·s + d·(k-1) + 1`` along each spatial axis, then keeps ``H_out`` rows of
 it, cropping ``before`` rows at the top and the rest at the bottom
@@ -31,45 +31,44 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from numpy.typing import ArrayLike
 
-from .reference import conv_transpose2d
+from .reference import as_pair, conv_transpose2d
 
 # --------------------------------------------------------------------------- weight and tensor layouts
 
 
-def keras_conv_transpose_kernel_to_torch(kernel) -> np.ndarray:
-    """Keras ``Conv2DTranspose`` kernel ``(kH, kW, out, in)`` → PyTorch ``ConvTranspose2d`` weight ``(in, out, kH, kW)``."""
+def keras_conv_transpose_kernel_to_torch(kernel: ArrayLike) -> np.ndarray:
+    """Keras ``Conv2DTranspose`` kernel ``(kH, kW, out, in)`` → PyTorch ``ConvTranspose2d`` weight
+    ``(in, out, kH, kW)``."""
     return np.ascontiguousarray(np.asarray(kernel).transpose(3, 2, 0, 1))
 
 
-def torch_conv_transpose_weight_to_keras(weight) -> np.ndarray:
-    """PyTorch ``ConvTranspose2d`` weight ``(in, out, kH, kW)`` → Keras ``Conv2DTranspose`` kernel ``(kH, kW, out, in)``."""
+def torch_conv_transpose_weight_to_keras(weight: ArrayLike) -> np.ndarray:
+    """PyTorch ``ConvTranspose2d`` weight ``(in, out, kH, kW)`` → Keras ``Conv2DTranspose`` kernel
+    ``(kH, kW, out, in)``."""
     return np.ascontiguousarray(np.asarray(weight).transpose(2, 3, 1, 0))
 
 
-def keras_conv_kernel_to_torch(kernel) -> np.ndarray:
+def keras_conv_kernel_to_torch(kernel: ArrayLike) -> np.ndarray:
     """Keras ``Conv2D`` kernel ``(kH, kW, in, out)`` → PyTorch ``Conv2d`` weight ``(out, in, kH, kW)``."""
     return np.ascontiguousarray(np.asarray(kernel).transpose(3, 2, 0, 1))
 
 
-def torch_conv_weight_to_keras(weight) -> np.ndarray:
-    """PyTorch ``Conv2d`` weight ``(out, in, kH, kW)`` → Keras ``Conv2D`` kernel ``(kH, kW, in, out)``."""
-    return np.ascontiguousarray(np.asarray(weight).transpose(2, 3, 1, 0))
-
-
-def nhwc_to_nchw(x) -> np.ndarray:
+def nhwc_to_nchw(x: ArrayLike) -> np.ndarray:
     """Keras' channels-last batch ``(N, H, W, C)`` → PyTorch's ``(N, C, H, W)``."""
     return np.ascontiguousarray(np.asarray(x).transpose(0, 3, 1, 2))
 
 
-def nchw_to_nhwc(x) -> np.ndarray:
+def nchw_to_nhwc(x: ArrayLike) -> np.ndarray:
     """PyTorch's ``(N, C, H, W)`` → Keras' channels-last ``(N, H, W, C)``."""
     return np.ascontiguousarray(np.asarray(x).transpose(0, 2, 3, 1))
 
 
 
-def depth_to_space_order_to_pixel_shuffle(x, upscale_factor: int, axis: int = -1) -> np.ndarray:
-    """Reorder channels so that PyTorch's ``pixel_shuffle`` gives what ``tf.nn.depth_to_space`` gave (fact 9).
+def depth_to_space_order_to_pixel_shuffle(x: ArrayLike, upscale_factor: int, axis: int = -1) -> np.ndarray:
+    """Reorder channels so that PyTorch's ``pixel_shuffle`` gives what ``tf.nn.depth_to_space`` gave
+    (docs/design.md, F9).
 
     Both turn ``C·r²`` channels into an ``r × r`` block of ``C`` channels, but they read
     the sub-pixel ``(i, j)`` of output channel ``c`` from different input channels:
@@ -86,29 +85,7 @@ def depth_to_space_order_to_pixel_shuffle(x, upscale_factor: int, axis: int = -1
     return np.ascontiguousarray(np.moveaxis(out, -1, axis))
 
 
-def pixel_shuffle_order_to_depth_to_space(x, upscale_factor: int, axis: int = -1) -> np.ndarray:
-    """The inverse of :func:`depth_to_space_order_to_pixel_shuffle`."""
-    x = np.moveaxis(np.asarray(x), axis, -1)
-    r2 = upscale_factor * upscale_factor
-    if x.shape[-1] % r2:
-        raise ValueError(f"the channels ({x.shape[-1]}) must be divisible by upscale_factor² ({r2})")
-    c = x.shape[-1] // r2
-    out = x.reshape(*x.shape[:-1], c, r2).swapaxes(-1, -2).reshape(x.shape)
-    return np.ascontiguousarray(np.moveaxis(out, -1, axis))
-
-
 # --------------------------------------------------------------------------- Keras Conv2DTranspose arithmetic
-
-
-def as_pair(value, name: str = "value") -> tuple[int, int]:
-    if value is None:
-        raise ValueError(f"{name} must not be None here")
-    if isinstance(value, (int, np.integer)):
-        return int(value), int(value)
-    value = tuple(int(v) for v in value)
-    if len(value) != 2:
-        raise ValueError(f"{name} must be an int or a pair, got {value}")
-    return value
 
 
 def _check_padding(padding: str) -> str:
@@ -182,11 +159,13 @@ class TorchEquivalent:
 
     @property
     def needs_crop(self) -> bool:
+        """True when the Keras output must lose rows or columns at the end."""
         return any(self.crop_end)
 
 
-def torch_equivalent(kernel_size, strides=1, padding: str = "valid", output_padding=None,
-                     dilation_rate=1) -> TorchEquivalent:
+def torch_equivalent(kernel_size: int | tuple[int, int], strides: int | tuple[int, int] = 1, padding: str = "valid",
+                     output_padding: int | tuple[int, int] | None = None,
+                     dilation_rate: int | tuple[int, int] = 1) -> TorchEquivalent:
     """The PyTorch settings that reproduce a Keras ``Conv2DTranspose`` exactly, asymmetric crop included.
 
     Per axis, with Keras cropping ``(before, after)``:
@@ -194,10 +173,11 @@ def torch_equivalent(kernel_size, strides=1, padding: str = "valid", output_padd
     ``after < 0`` (output longer than the full result) → ``padding=0, output_padding=-after``.
     """
     padding = _check_padding(padding)
-    ks, ss, ds = as_pair(kernel_size, "kernel_size"), as_pair(strides, "strides"), as_pair(dilation_rate, "dilation_rate")
-    ops = (None, None) if output_padding is None else as_pair(output_padding, "output_padding")
+    ks, ss = as_pair(kernel_size, "kernel_size", 1), as_pair(strides, "strides", 1)
+    ds = as_pair(dilation_rate, "dilation_rate", 1)
+    ops = (None, None) if output_padding is None else as_pair(output_padding, "output_padding", 0)
     pads, out_pads, crops = [], [], []
-    for k, s, d, op in zip(ks, ss, ds, ops):
+    for k, s, d, op in zip(ks, ss, ds, ops, strict=True):
         before, after = keras_conv_transpose_crop(k, s, padding, op, d)
         if after >= before:
             pads.append(before)
@@ -267,8 +247,10 @@ def load_arrays(path: str | Path) -> tuple[dict, dict[str, np.ndarray]]:
 # --------------------------------------------------------------------------- the NumPy equivalent
 
 
-def keras_conv_transpose_numpy(x, kernel, bias=None, strides=1, padding: str = "valid", output_padding=None,
-                               dilation_rate=1) -> np.ndarray:
+def keras_conv_transpose_numpy(x: ArrayLike, kernel: ArrayLike, bias: ArrayLike | None = None,
+                               strides: int | tuple[int, int] = 1, padding: str = "valid",
+                               output_padding: int | tuple[int, int] | None = None,
+                               dilation_rate: int | tuple[int, int] = 1) -> np.ndarray:
     """What a Keras ``Conv2DTranspose`` (no activation) computes, in NumPy: NHWC in, NHWC out.
 
     Converts the layouts, runs :func:`helpers.reference.conv_transpose2d` with the settings

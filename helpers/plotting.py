@@ -11,11 +11,13 @@ from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .checks import to_numpy
+from .data import squeeze_channel
 
 
-def _as_image(image) -> np.ndarray:
+def _as_image(image: ArrayLike) -> np.ndarray:
     """(H, W), (1, H, W), (H, W, 1), (3, H, W) or (H, W, 3) → something imshow accepts."""
     image = np.asarray(to_numpy(image), dtype=np.float32)
     if image.ndim == 3 and image.shape[0] in (1, 3) and image.shape[-1] not in (1, 3):
@@ -27,11 +29,9 @@ def _as_image(image) -> np.ndarray:
     return image
 
 
-def image_grid(images, ncols: int | None = None, pad: int = 1, pad_value: float = 0.0) -> np.ndarray:
+def image_grid(images: ArrayLike, ncols: int | None = None, pad: int = 1, pad_value: float = 0.0) -> np.ndarray:
     """Tile a batch of single-channel images ``(N, H, W)`` (or ``(N, 1, H, W)``/``(N, H, W, 1)``) into one array."""
-    batch = np.asarray(to_numpy(images), dtype=np.float32)
-    if batch.ndim == 4:
-        batch = batch[:, 0] if batch.shape[1] == 1 else batch[..., 0]
+    batch = squeeze_channel(images, np.float32)
     n, h, w = batch.shape
     ncols = ncols or int(np.ceil(np.sqrt(n)))
     nrows = int(np.ceil(n / ncols))
@@ -42,7 +42,8 @@ def image_grid(images, ncols: int | None = None, pad: int = 1, pad_value: float 
     return grid
 
 
-def show_grid(images, ncols: int | None = None, title: str | None = None, value_range=None, size: float = 4.0):
+def show_grid(images: ArrayLike, ncols: int | None = None, title: str | None = None,
+              value_range: tuple[float, float] | None = None, size: float = 4.0) -> plt.Figure:
     """One figure with a grid of single-channel images (e.g. GAN samples)."""
     grid = image_grid(images, ncols)
     fig, ax = plt.subplots(figsize=(size, size * grid.shape[0] / grid.shape[1]))
@@ -56,7 +57,8 @@ def show_grid(images, ncols: int | None = None, title: str | None = None, value_
 
 
 def compare(images: Mapping[str, object] | Sequence, titles: Sequence[str] | None = None, *, cmap: str = "gray",
-            size: float = 2.6, same_scale: bool = False, pixel_grid: bool = False, colorbar: bool = False):
+            size: float = 2.6, same_scale: bool = False, pixel_grid: bool = False,
+            colorbar: bool = False) -> plt.Figure:
     """Images side by side, each with its title and its shape.
 
     ``images`` is a ``{title: image}`` dict or a sequence with ``titles``. Pixels are drawn
@@ -69,9 +71,10 @@ def compare(images: Mapping[str, object] | Sequence, titles: Sequence[str] | Non
     lo = min(float(im.min()) for im in images) if same_scale else None
     hi = max(float(im.max()) for im in images) if same_scale else None
     fig, axes = plt.subplots(1, len(images), figsize=(size * len(images), size + 0.4), squeeze=False)
-    for ax, image, title in zip(axes[0], images, titles):
+    for ax, image, title in zip(axes[0], images, titles, strict=False):
         shown = ax.imshow(image, cmap=cmap, vmin=lo, vmax=hi, interpolation="nearest")
-        ax.set_title(f"{title}\n{image.shape[0]}×{image.shape[1]}" if title else f"{image.shape[0]}×{image.shape[1]}", fontsize=9)
+        shape = f"{image.shape[0]}×{image.shape[1]}"
+        ax.set_title(f"{title}\n{shape}" if title else shape, fontsize=9)
         ax.set_xticks([])
         ax.set_yticks([])
         if pixel_grid and max(image.shape[:2]) <= 32:
@@ -85,7 +88,8 @@ def compare(images: Mapping[str, object] | Sequence, titles: Sequence[str] | Non
     return fig
 
 
-def show_matrix(matrix, title: str = "", annotate: bool = True, cmap: str = "viridis", fmt: str = "{:g}", size: float = 3.5):
+def show_matrix(matrix: ArrayLike, title: str = "", annotate: bool = True, cmap: str = "viridis", fmt: str = "{:g}",
+                size: float = 3.5) -> plt.Figure:
     """A small 2-D array as a heat map with its values written in (overlap counts, kernels, C)."""
     matrix = np.asarray(to_numpy(matrix), dtype=np.float64)
     fig, ax = plt.subplots(figsize=(size, size * matrix.shape[0] / max(matrix.shape[1], 1) + 0.3))
@@ -101,7 +105,7 @@ def show_matrix(matrix, title: str = "", annotate: bool = True, cmap: str = "vir
     return fig
 
 
-def sample_points(in_size: int, rows: Mapping[str, object], size: float = 9.0):
+def sample_points(in_size: int, rows: Mapping[str, object], size: float = 9.0) -> plt.Figure:
     """Where the output pixels of a 1-D resize sample the input (lesson 02's ``align_corners`` picture).
 
     The bottom row is the input: ``in_size`` pixels, centres at 0, 1, ... Each entry of
@@ -117,11 +121,14 @@ def sample_points(in_size: int, rows: Mapping[str, object], size: float = 9.0):
         width = float(np.diff(coords).mean()) if len(coords) > 1 else 1.0
         colour = "0.35" if level == 0 else f"C{level - 1}"
         for c in coords:
-            ax.add_patch(plt.Rectangle((c - width / 2, level - 0.3), width, 0.6, fill=False, edgecolor=colour, linewidth=1))
+            ax.add_patch(plt.Rectangle((c - width / 2, level - 0.3), width, 0.6, fill=False, edgecolor=colour,
+                                       linewidth=1))
         inside = (coords >= 0) & (coords <= in_size - 1)
         ax.scatter(coords[inside], np.full(inside.sum(), level), color=colour, s=18, zorder=3)
-        ax.scatter(coords[~inside], np.full((~inside).sum(), level), facecolors="none", edgecolors=colour, s=18, zorder=3)
-        ax.text(-0.6 - 0.5 * width, level, f"{title} ({len(coords)})", ha="right", va="center", fontsize=9, color=colour)
+        ax.scatter(coords[~inside], np.full((~inside).sum(), level), facecolors="none", edgecolors=colour, s=18,
+                   zorder=3)
+        ax.text(-0.6 - 0.5 * width, level, f"{title} ({len(coords)})", ha="right", va="center", fontsize=9,
+                color=colour)
     for c in range(in_size):
         ax.axvline(c, color="0.85", linewidth=0.6, zorder=0)
     ax.axvspan(-0.5, in_size - 0.5, color="0.95", zorder=-1)
@@ -131,27 +138,6 @@ def sample_points(in_size: int, rows: Mapping[str, object], size: float = 9.0):
     ax.set_xticks(np.arange(in_size))
     ax.spines[["left", "right", "top"]].set_visible(False)
     ax.set_xlabel("position in input pixels (grey band: the input's extent; lines: input pixel centres)", fontsize=8)
-    fig.tight_layout()
-    return fig
-
-
-def feature_maps(maps, max_maps: int = 16, ncols: int = 8, title: str | None = None, size: float = 1.3):
-    """The channels of one activation ``(C, H, W)`` (or ``(H, W, C)`` when ``channels_last``) as small images."""
-    maps = np.asarray(to_numpy(maps), dtype=np.float32)
-    if maps.ndim == 4:
-        maps = maps[0]
-    if maps.ndim != 3:
-        raise ValueError(f"expected (C, H, W), got shape {maps.shape}")
-    maps = maps[:max_maps]
-    nrows = int(np.ceil(len(maps) / ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows), squeeze=False)
-    for ax in axes.flat:
-        ax.set_axis_off()
-    for i, (ax, fmap) in enumerate(zip(axes.flat, maps)):
-        ax.imshow(fmap, cmap="magma", interpolation="nearest")
-        ax.set_title(f"ch {i}", fontsize=7)
-    if title:
-        fig.suptitle(title)
     fig.tight_layout()
     return fig
 
@@ -184,6 +170,7 @@ class LivePlot:
         self._calls = 0
 
     def update(self, step: float, **values: float) -> None:
+        """Record the values at ``step``; redraw every ``every`` calls."""
         unknown = set(values) - set(self.names)
         if unknown:
             raise ValueError(f"LivePlot got values for {sorted(unknown)}; it was made for {self.names}")
@@ -194,7 +181,8 @@ class LivePlot:
         if self._calls % self.every == 0:
             self.draw()
 
-    def figure(self):
+    def figure(self) -> plt.Figure:
+        """The curves so far as a new figure."""
         fig, ax = plt.subplots(figsize=(6, 3))
         for name in self.names:
             ax.plot(self.steps, self.values[name], label=name)

@@ -9,14 +9,16 @@ from exactly that, and exports back to it.
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .keras_utils import keras  # TensorFlow started quietly (helpers.quiet)
 
 #: The ``get_config()`` keys that decide what a Conv2DTranspose computes.
-CONFIG_KEYS = ("filters", "kernel_size", "strides", "padding", "output_padding", "dilation_rate", "use_bias", "activation")
+CONFIG_KEYS = ("filters", "kernel_size", "strides", "padding", "output_padding", "dilation_rate", "use_bias",
+               "activation")
 
 
-def _plain(value):
+def _plain(value: object):
     """Tuples → lists, so that the config survives a round trip through JSON."""
     return list(value) if isinstance(value, tuple) else value
 
@@ -45,7 +47,7 @@ def export_conv_transpose(layer: keras.layers.Conv2DTranspose) -> tuple[np.ndarr
     return kernel, bias, conv_transpose_config(layer)
 
 
-def conv_transpose_from_arrays(kernel, bias, config: dict) -> keras.layers.Conv2DTranspose:
+def conv_transpose_from_arrays(kernel: ArrayLike, bias: ArrayLike | None, config: dict) -> keras.layers.Conv2DTranspose:
     """A built ``Conv2DTranspose`` with these weights: the inverse of :func:`export_conv_transpose`."""
     kernel = np.asarray(kernel, dtype=np.float32)
     options = {key: (tuple(v) if isinstance(v, list) else v) for key, v in config.items() if key in CONFIG_KEYS}

@@ -16,9 +16,11 @@ from collections import OrderedDict
 
 import numpy as np
 import torch
+from numpy.typing import ArrayLike
 from torch import nn
 
 from . import layouts
+from .reference import as_pair
 
 #: Keras activation names this port understands, and their PyTorch modules.
 ACTIVATIONS = {"linear": None, "relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh}
@@ -34,9 +36,11 @@ class Crop2d(nn.Module):
         self.bottom, self.right = int(bottom), int(right)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``x`` without its last ``bottom`` rows and ``right`` columns."""
         return x[..., : x.shape[-2] - self.bottom, : x.shape[-1] - self.right]
 
     def extra_repr(self) -> str:
+        """What ``print(module)`` shows inside the parentheses."""
         return f"bottom={self.bottom}, right={self.right}"
 
 
@@ -48,8 +52,10 @@ def _activation_module(name: str | None) -> nn.Module | None:
     return None if maker is None else maker()
 
 
-def keras_style_conv_transpose(in_channels: int, filters: int, kernel_size, strides=1, padding: str = "valid",
-                               output_padding=None, dilation_rate=1, use_bias: bool = True,
+def keras_style_conv_transpose(in_channels: int, filters: int, kernel_size: int | tuple[int, int],
+                               strides: int | tuple[int, int] = 1, padding: str = "valid",
+                               output_padding: int | tuple[int, int] | None = None,
+                               dilation_rate: int | tuple[int, int] = 1, use_bias: bool = True,
                                activation: str | None = None) -> nn.Sequential:
     """A PyTorch module that behaves like ``keras.layers.Conv2DTranspose`` with these arguments (NCHW in and out).
 
@@ -71,13 +77,13 @@ def keras_style_conv_transpose(in_channels: int, filters: int, kernel_size, stri
     module.keras_config = {  # travels with the module, so that export_to_keras gives back the same layer
         "filters": int(filters), "kernel_size": list(eq.kernel_size), "strides": list(eq.stride),
         "padding": padding.lower(),
-        "output_padding": None if output_padding is None else list(layouts.as_pair(output_padding, "output_padding")),
+        "output_padding": None if output_padding is None else list(as_pair(output_padding, "output_padding", 0)),
         "dilation_rate": list(eq.dilation), "use_bias": bool(use_bias), "activation": activation or "linear",
     }
     return module
 
 
-def conv_transpose_from_keras(kernel, bias, config: dict) -> nn.Sequential:
+def conv_transpose_from_keras(kernel: ArrayLike, bias: ArrayLike | None, config: dict) -> nn.Sequential:
     """Port a Keras ``Conv2DTranspose``: its kernel ``(kH, kW, out, in)``, bias and config → an equivalent module.
 
     ``config`` holds the layer's ``get_config()`` keys ``kernel_size``, ``strides``,
@@ -86,7 +92,7 @@ def conv_transpose_from_keras(kernel, bias, config: dict) -> nn.Sequential:
     """
     weight = layouts.keras_conv_transpose_kernel_to_torch(kernel)
     in_channels, filters = weight.shape[:2]
-    if tuple(weight.shape[2:]) != layouts.as_pair(config["kernel_size"], "kernel_size"):
+    if tuple(weight.shape[2:]) != as_pair(config["kernel_size"], "kernel_size", 1):
         raise ValueError(f"kernel of shape {np.shape(kernel)} does not match kernel_size={config['kernel_size']}")
     module = keras_style_conv_transpose(
         in_channels, filters, config["kernel_size"], config.get("strides", 1), config.get("padding", "valid"),
@@ -122,12 +128,13 @@ def export_to_keras(module: nn.Module) -> tuple[np.ndarray, np.ndarray | None, d
         act = getattr(module, "act", None)
         config["activation"] = "linear" if act is None else _activation_name(act)
     else:
-        raise TypeError(f"expected nn.ConvTranspose2d or a module from keras_style_conv_transpose, got {type(module).__name__}")
+        raise TypeError("expected nn.ConvTranspose2d or a module from keras_style_conv_transpose, "
+                        f"got {type(module).__name__}")
     if conv.groups != 1:
         raise ValueError("Keras Conv2DTranspose has no groups: cannot export groups > 1")
     if config is None:
         per_axis = [layouts.keras_config_for_torch(k, s, p, op, d) for k, s, p, op, d in
-                    zip(conv.kernel_size, conv.stride, conv.padding, conv.output_padding, conv.dilation)]
+                    zip(conv.kernel_size, conv.stride, conv.padding, conv.output_padding, conv.dilation, strict=True)]
         if per_axis[0]["padding"] != per_axis[1]["padding"]:
             raise ValueError(f"rows and columns need different Keras paddings: {per_axis}")
         ops = [a["output_padding"] for a in per_axis]

@@ -17,6 +17,8 @@ import os
 import re
 import sys
 import tempfile
+from collections.abc import Iterator
+from types import ModuleType
 
 #: Start-up lines that say nothing is wrong (TensorFlow 2.19–2.21 on a CPU-only machine).
 #: Real warnings (W…) and errors (E…) other than these pass through.
@@ -37,11 +39,12 @@ TF_LOG_LEVEL = "1"
 
 
 def is_startup_noise(line: str) -> bool:
+    """True for a line of TensorFlow's known start-up noise."""
     return any(p.search(line) for p in STARTUP_NOISE)
 
 
 @contextlib.contextmanager
-def native_stderr_filtered():
+def native_stderr_filtered() -> Iterator[None]:
     """Within the block, lines written to fd 2 that are :func:`is_startup_noise` are dropped; the
     others are written to ``sys.stderr`` when the block ends (in Jupyter: the cell's stderr)."""
     for stream in (sys.stdout, sys.stderr):
@@ -66,7 +69,7 @@ def native_stderr_filtered():
                 print("\n".join(kept), file=sys.stderr)
 
 
-def start_tensorflow():
+def start_tensorflow() -> tuple[ModuleType, ModuleType]:
     """Import TensorFlow and Keras and start TensorFlow's devices, its start-up noise filtered.
 
     Returns ``(tf, keras)``. Device discovery (where CUDA is initialised) and XLA's start happen here

@@ -17,9 +17,11 @@ This module is pure NumPy: it never imports a framework.
 from __future__ import annotations
 
 import numbers
+from collections.abc import Callable
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
+from numpy.typing import ArrayLike
 
 __all__ = [
     "upsample_nearest",
@@ -37,12 +39,14 @@ __all__ = [
     "conv_matrix",
     "overlap_count",
     "icnr",
+    "as_int",
+    "as_pair",
 ]
 
 
-# --------------------------------------------------------------------------- argument checks
+# --------------------------------------------------------------------------- argument checks (also the widgets')
 
-def _int(value, name: str, minimum: int) -> int:
+def as_int(value: object, name: str, minimum: int) -> int:
     """A whole number ``>= minimum`` (an integral float such as ``2.0`` is accepted, a bool is not)."""
     if isinstance(value, (bool, np.bool_)):
         raise ValueError(f"{name} must be an integer, got the bool {value!r}")
@@ -57,17 +61,18 @@ def _int(value, name: str, minimum: int) -> int:
     return value
 
 
-def _pair(value, name: str, minimum: int) -> tuple[int, int]:
+def as_pair(value: object, name: str, minimum: int) -> tuple[int, int]:
     """An int or a pair of ints → ``(height, width)``, each ``>= minimum``."""
     if isinstance(value, (tuple, list, np.ndarray)):
         if len(value) != 2:
-            raise ValueError(f"{name} must be an int or a pair (height, width), got {len(value)} values: {tuple(value)!r}")
-        return _int(value[0], f"{name}[0]", minimum), _int(value[1], f"{name}[1]", minimum)
-    v = _int(value, name, minimum)
+            raise ValueError(f"{name} must be an int or a pair (height, width), "
+                             f"got {len(value)} values: {tuple(value)!r}")
+        return as_int(value[0], f"{name}[0]", minimum), as_int(value[1], f"{name}[1]", minimum)
+    v = as_int(value, name, minimum)
     return v, v
 
 
-def _nchw(x, name: str = "x") -> np.ndarray:
+def _nchw(x: ArrayLike, name: str = "x") -> np.ndarray:
     x = np.asarray(x)
     if x.ndim != 4:
         raise ValueError(f"{name} must be a 4-D NCHW array (batch, channels, height, width), got shape {x.shape}")
@@ -81,7 +86,7 @@ def _float_dtype(*arrays) -> np.dtype:
     return np.promote_types(np.result_type(*arrays), np.float32)
 
 
-def _bias(bias, channels: int, dtype) -> np.ndarray | None:
+def _bias(bias: ArrayLike | None, channels: int, dtype: np.dtype) -> np.ndarray | None:
     if bias is None:
         return None
     bias = np.asarray(bias)
@@ -92,27 +97,27 @@ def _bias(bias, channels: int, dtype) -> np.ndarray | None:
 
 # --------------------------------------------------------------------------- nearest, zeros, unpooling
 
-def upsample_nearest(x, scale_factor):
+def upsample_nearest(x: ArrayLike, scale_factor: int | tuple[int, int]) -> np.ndarray:
     """Nearest-neighbour upsampling by whole factors: every pixel becomes an ``sh × sw`` block.
 
     Equals ``F.interpolate(x, scale_factor=scale_factor, mode="nearest")`` for integer factors.
     """
     x = _nchw(x)
     try:
-        sh, sw = _pair(scale_factor, "scale_factor", 1)
+        sh, sw = as_pair(scale_factor, "scale_factor", 1)
     except ValueError as err:
         raise ValueError(f"{err} (nearest upsampling here takes whole factors: 1, 2, 3, ...)") from None
     return np.repeat(np.repeat(x, sh, axis=2), sw, axis=3)
 
 
-def upsample_zeros(x, scale_factor):
+def upsample_zeros(x: ArrayLike, scale_factor: int | tuple[int, int]) -> np.ndarray:
     """Bed of nails: each value at the top-left corner of its ``sh × sw`` block, zeros elsewhere.
 
     The same as a stride-``s`` transposed convolution with a 1×1 identity kernel and
     ``output_padding = s - 1``; it is the zero insertion inside every transposed convolution.
     """
     x = _nchw(x)
-    sh, sw = _pair(scale_factor, "scale_factor", 1)
+    sh, sw = as_pair(scale_factor, "scale_factor", 1)
     n, c, h, w = x.shape
     out = np.zeros((n, c, h * sh, w * sw), dtype=x.dtype)
     out[:, :, ::sh, ::sw] = x
@@ -125,7 +130,8 @@ def _pool_output(size: int, kernel: int, stride: int, name: str) -> int:
     return (size - kernel) // stride + 1
 
 
-def max_pool2d(x, kernel_size, stride=None, return_indices=False):
+def max_pool2d(x: ArrayLike, kernel_size: int | tuple[int, int], stride: int | tuple[int, int] | None = None,
+               return_indices: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Max pooling without padding (``F.max_pool2d``); ``stride`` defaults to ``kernel_size``.
 
     With ``return_indices=True`` also returns, for each output, the position of its maximum
@@ -134,8 +140,8 @@ def max_pool2d(x, kernel_size, stride=None, return_indices=False):
     row-major order within the window.
     """
     x = _nchw(x)
-    kh, kw = _pair(kernel_size, "kernel_size", 1)
-    sh, sw = _pair(kernel_size if stride is None else stride, "stride", 1)
+    kh, kw = as_pair(kernel_size, "kernel_size", 1)
+    sh, sw = as_pair(kernel_size if stride is None else stride, "stride", 1)
     n, c, h, w = x.shape
     ho, wo = _pool_output(h, kh, sh, "height"), _pool_output(w, kw, sw, "width")
     windows = sliding_window_view(x, (kh, kw), axis=(2, 3))[:, :, ::sh, ::sw]  # (N, C, Ho, Wo, kh, kw)
@@ -149,7 +155,9 @@ def max_pool2d(x, kernel_size, stride=None, return_indices=False):
     return values, (rows * w + cols).astype(np.int64)
 
 
-def max_unpool2d(x, indices, kernel_size, stride=None, output_size=None):
+def max_unpool2d(x: ArrayLike, indices: ArrayLike, kernel_size: int | tuple[int, int],
+                 stride: int | tuple[int, int] | None = None,
+                 output_size: int | tuple[int, int] | None = None) -> np.ndarray:
     """Put each pooled value back where its maximum came from; zeros elsewhere (``F.max_unpool2d``).
 
     The default output size is ``(H - 1) * stride + kernel_size``; ``output_size`` (``(H, W)``,
@@ -161,9 +169,10 @@ def max_unpool2d(x, indices, kernel_size, stride=None, output_size=None):
     if indices.shape != x.shape:
         raise ValueError(f"indices must have the shape of x {x.shape}, got {indices.shape}")
     if indices.dtype.kind not in "iu":
-        raise ValueError(f"indices must be integers (from max_pool2d(..., return_indices=True)), got dtype {indices.dtype}")
-    kh, kw = _pair(kernel_size, "kernel_size", 1)
-    sh, sw = _pair(kernel_size if stride is None else stride, "stride", 1)
+        raise ValueError("indices must be integers (from max_pool2d(..., return_indices=True)), "
+                         f"got dtype {indices.dtype}")
+    kh, kw = as_pair(kernel_size, "kernel_size", 1)
+    sh, sw = as_pair(kernel_size if stride is None else stride, "stride", 1)
     n, c, h, w = x.shape
     default = ((h - 1) * sh + kh, (w - 1) * sw + kw)
     if output_size is None:
@@ -174,7 +183,7 @@ def max_unpool2d(x, indices, kernel_size, stride=None, output_size=None):
             size = size[2:]
         if len(size) != 2:
             raise ValueError(f"output_size must be (H, W) or (N, C, H, W), got {tuple(output_size)!r}")
-        ho, wo = _int(size[0], "output_size[0]", 1), _int(size[1], "output_size[1]", 1)
+        ho, wo = as_int(size[0], "output_size[0]", 1), as_int(size[1], "output_size[1]", 1)
         for got, dflt, s, axis in ((ho, default[0], sh, "height"), (wo, default[1], sw, "width")):
             if not dflt - s < got < dflt + s:
                 raise ValueError(
@@ -191,7 +200,8 @@ def max_unpool2d(x, indices, kernel_size, stride=None, output_size=None):
 
 # --------------------------------------------------------------------------- bilinear
 
-def source_coordinates(in_size: int, out_size: int, align_corners: bool = False, scale: float | None = None):
+def source_coordinates(in_size: int, out_size: int, align_corners: bool = False,
+                       scale: float | None = None) -> np.ndarray:
     """Where each output pixel samples the input, in input pixel units (pixel centres at 0, 1, ...).
 
     ``align_corners=False`` maps pixel *centres*: ``src = (dst + 0.5) * in/out - 0.5`` (PyTorch
@@ -200,7 +210,7 @@ def source_coordinates(in_size: int, out_size: int, align_corners: bool = False,
     ``align_corners=True`` pins the corner pixels: ``src = dst * (in - 1)/(out - 1)``.
     Returns float64 coordinates, unclamped.
     """
-    in_size, out_size = _int(in_size, "in_size", 1), _int(out_size, "out_size", 1)
+    in_size, out_size = as_int(in_size, "in_size", 1), as_int(out_size, "out_size", 1)
     dst = np.arange(out_size, dtype=np.float64)
     if align_corners:
         ratio = (in_size - 1) / (out_size - 1) if out_size > 1 else 0.0
@@ -209,14 +219,16 @@ def source_coordinates(in_size: int, out_size: int, align_corners: bool = False,
     return (dst + 0.5) * ratio - 0.5
 
 
-def _linear_taps(in_size, out_size, align_corners, scale):
+def _linear_taps(in_size: int, out_size: int, align_corners: bool, scale: float | None):
     src = np.maximum(source_coordinates(in_size, out_size, align_corners, scale), 0.0)
     lo = np.minimum(np.floor(src).astype(np.int64), in_size - 1)
     hi = np.minimum(lo + 1, in_size - 1)
     return lo, hi, src - lo
 
 
-def interpolate_bilinear(x, size=None, scale_factor=None, align_corners=False):
+def interpolate_bilinear(x: ArrayLike, size: int | tuple[int, int] | None = None,
+                         scale_factor: float | tuple[float, float] | None = None,
+                         align_corners: bool = False) -> np.ndarray:
     """Bilinear resizing, ``F.interpolate(x, size, scale_factor, mode="bilinear", align_corners)``.
 
     Give exactly one of ``size`` (int or ``(H, W)``) and ``scale_factor`` (number or pair; the
@@ -229,7 +241,7 @@ def interpolate_bilinear(x, size=None, scale_factor=None, align_corners=False):
         raise ValueError("give exactly one of size and scale_factor")
     scales = (None, None)
     if size is not None:
-        ho, wo = _pair(size, "size", 1)
+        ho, wo = as_pair(size, "size", 1)
     else:
         pair = scale_factor if isinstance(scale_factor, (tuple, list)) else (scale_factor, scale_factor)
         if len(pair) != 2 or not all(isinstance(s, numbers.Real) and not isinstance(s, bool) and s > 0 for s in pair):
@@ -249,22 +261,25 @@ def interpolate_bilinear(x, size=None, scale_factor=None, align_corners=False):
 
 # --------------------------------------------------------------------------- convolution
 
-def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+def conv2d(x: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None, stride: int | tuple[int, int] = 1,
+           padding: int | tuple[int, int] = 0, dilation: int | tuple[int, int] = 1, groups: int = 1) -> np.ndarray:
     """2-D cross-correlation, ``F.conv2d`` (weight ``(out, in/groups, kH, kW)``).
 
     Vectorised as im2col (a strided window view) followed by one tensor contraction per group.
     """
     x, weight = _nchw(x), _nchw(weight, "weight")
-    sh, sw = _pair(stride, "stride", 1)
-    ph, pw = _pair(padding, "padding", 0)
-    dh, dw = _pair(dilation, "dilation", 1)
-    groups = _int(groups, "groups", 1)
+    sh, sw = as_pair(stride, "stride", 1)
+    ph, pw = as_pair(padding, "padding", 0)
+    dh, dw = as_pair(dilation, "dilation", 1)
+    groups = as_int(groups, "groups", 1)
     n, cin, h, w = x.shape
     cout, cin_g, kh, kw = weight.shape
     if cin % groups or cout % groups:
-        raise ValueError(f"groups ({groups}) must divide both the input channels ({cin}) and the output channels ({cout})")
+        raise ValueError(f"groups ({groups}) must divide both the input channels ({cin}) "
+                         f"and the output channels ({cout})")
     if cin_g * groups != cin:
-        raise ValueError(f"weight expects {cin_g * groups} input channels (shape[1] × groups = {cin_g} × {groups}), x has {cin}")
+        raise ValueError(f"weight expects {cin_g * groups} input channels "
+                         f"(shape[1] × groups = {cin_g} × {groups}), x has {cin}")
     eh, ew = dh * (kh - 1) + 1, dw * (kw - 1) + 1
     if eh > h + 2 * ph or ew > w + 2 * pw:
         raise ValueError(
@@ -285,22 +300,26 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return out if b is None else out + b
 
 
-def conv_transpose2d_output_size(size, kernel_size, stride=1, padding=0, output_padding=0, dilation=1):
+def conv_transpose2d_output_size(size: int | tuple[int, int] | None, kernel_size: int | tuple[int, int],
+                                 stride: int | tuple[int, int] = 1, padding: int | tuple[int, int] = 0,
+                                 output_padding: int | tuple[int, int] = 0,
+                                 dilation: int | tuple[int, int] = 1) -> int | tuple[int, int]:
     """``H_out = (H_in - 1)·stride - 2·padding + dilation·(kernel_size - 1) + output_padding + 1``.
 
     Ints give an int; pairs give a pair. ``output_padding`` must be smaller than the stride or
     the dilation: it only picks one of the ``stride`` input sizes that a convolution maps to
     the same output size, it adds no zeros of its own.
     """
-    as_pair = any(isinstance(v, (tuple, list, np.ndarray)) for v in (size, kernel_size, stride, padding, output_padding, dilation))
-    hs = _pair(size, "size", 1)
-    ks = _pair(kernel_size, "kernel_size", 1)
-    ss = _pair(stride, "stride", 1)
-    ps = _pair(padding, "padding", 0)
-    ops = _pair(output_padding, "output_padding", 0)
-    ds = _pair(dilation, "dilation", 1)
+    pairs_given = any(isinstance(v, (tuple, list, np.ndarray))
+                      for v in (size, kernel_size, stride, padding, output_padding, dilation))
+    hs = as_pair(size, "size", 1)
+    ks = as_pair(kernel_size, "kernel_size", 1)
+    ss = as_pair(stride, "stride", 1)
+    ps = as_pair(padding, "padding", 0)
+    ops = as_pair(output_padding, "output_padding", 0)
+    ds = as_pair(dilation, "dilation", 1)
     out = []
-    for axis, h, k, s, p, op, d in zip(("height", "width"), hs, ks, ss, ps, ops, ds):
+    for axis, h, k, s, p, op, d in zip(("height", "width"), hs, ks, ss, ps, ops, ds, strict=True):
         if op >= s and op >= d:
             raise ValueError(
                 f"output_padding ({op}) must be smaller than either the stride ({s}) or the dilation ({d}) ({axis})"
@@ -309,12 +328,14 @@ def conv_transpose2d_output_size(size, kernel_size, stride=1, padding=0, output_
         if size_out < 1:
             raise ValueError(f"padding ({p}) is too large: the output {axis} would be {size_out}")
         out.append(size_out)
-    return tuple(out) if as_pair else out[0]
+    return tuple(out) if pairs_given else out[0]
 
 
-def _transpose_setup(x, weight, bias, stride, padding, output_padding, groups, dilation):
+def _transpose_setup(x: ArrayLike, weight: ArrayLike, bias: ArrayLike | None, stride: int | tuple[int, int],
+                     padding: int | tuple[int, int], output_padding: int | tuple[int, int], groups: int,
+                     dilation: int | tuple[int, int]):
     x, weight = _nchw(x), _nchw(weight, "weight")
-    groups = _int(groups, "groups", 1)
+    groups = as_int(groups, "groups", 1)
     n, cin, h, w = x.shape
     cin_w, cout_g, kh, kw = weight.shape
     if cin_w != cin:
@@ -323,8 +344,8 @@ def _transpose_setup(x, weight, bias, stride, padding, output_padding, groups, d
     if cin % groups:
         raise ValueError(f"groups ({groups}) must divide the input channels ({cin})")
     ho, wo = conv_transpose2d_output_size((h, w), (kh, kw), stride, padding, output_padding, dilation)
-    s, p, op, d = (_pair(stride, "stride", 1), _pair(padding, "padding", 0),
-                   _pair(output_padding, "output_padding", 0), _pair(dilation, "dilation", 1))
+    s, p, op, d = (as_pair(stride, "stride", 1), as_pair(padding, "padding", 0),
+                   as_pair(output_padding, "output_padding", 0), as_pair(dilation, "dilation", 1))
     dtype = _float_dtype(x, weight)
     b = _bias(bias, cout_g * groups, dtype)
     # The full canvas before cropping `padding` from each side; output_padding rows sit at the end.
@@ -332,7 +353,10 @@ def _transpose_setup(x, weight, bias, stride, padding, output_padding, groups, d
     return x.astype(dtype, copy=False), weight.astype(dtype, copy=False), b, s, p, d, groups, (ho, wo), full
 
 
-def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+def conv_transpose2d(x: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None,
+                     stride: int | tuple[int, int] = 1, padding: int | tuple[int, int] = 0,
+                     output_padding: int | tuple[int, int] = 0, groups: int = 1,
+                     dilation: int | tuple[int, int] = 1) -> np.ndarray:
     """Transposed convolution, ``F.conv_transpose2d`` (weight ``(in, out/groups, kH, kW)``).
 
     Every input pixel scatters a copy of the kernel, scaled by its value, into the output at
@@ -354,12 +378,17 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
         channels = slice(g * cout_g, (g + 1) * cout_g)
         for i in range(kh):
             for j in range(kw):
-                canvas[:, i * dh:i * dh + (h - 1) * sh + 1:sh, j * dw:j * dw + (w - 1) * sw + 1:sw, channels] += copies[:, :, :, i, j]
+                out_y = slice(i * dh, i * dh + (h - 1) * sh + 1, sh)
+                out_x = slice(j * dw, j * dw + (w - 1) * sw + 1, sw)
+                canvas[:, out_y, out_x, channels] += copies[:, :, :, i, j]
     out = np.ascontiguousarray(canvas[:, ph:ph + ho, pw:pw + wo].transpose(0, 3, 1, 2))
     return out if b is None else out + b
 
 
-def conv_transpose2d_naive(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+def conv_transpose2d_naive(x: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None,
+                           stride: int | tuple[int, int] = 1, padding: int | tuple[int, int] = 0,
+                           output_padding: int | tuple[int, int] = 0, groups: int = 1,
+                           dilation: int | tuple[int, int] = 1) -> np.ndarray:
     """The same as :func:`conv_transpose2d`, written as the lesson explains it: for every input
     value, add the kernel scaled by that value into the output at ``stride`` steps. Python loops
     over batch, input channels and pixels: easy to read, slow to run (see the benchmark).
@@ -383,21 +412,21 @@ def conv_transpose2d_naive(x, weight, bias=None, stride=1, padding=0, output_pad
 
 # --------------------------------------------------------------------------- pixel shuffle
 
-def pixel_shuffle(x, upscale_factor):
+def pixel_shuffle(x: ArrayLike, upscale_factor: int) -> np.ndarray:
     """``(N, C·r², H, W) → (N, C, H·r, W·r)``, PyTorch's channel order: channel ``c·r² + i·r + j``
     becomes the pixel at offset ``(i, j)`` of each ``r × r`` block of output channel ``c``."""
     x = _nchw(x)
-    r = _int(upscale_factor, "upscale_factor", 1)
+    r = as_int(upscale_factor, "upscale_factor", 1)
     n, c, h, w = x.shape
     if c % (r * r):
         raise ValueError(f"the channels ({c}) must be divisible by upscale_factor² ({r * r})")
     return x.reshape(n, c // (r * r), r, r, h, w).transpose(0, 1, 4, 2, 5, 3).reshape(n, c // (r * r), h * r, w * r)
 
 
-def pixel_unshuffle(x, downscale_factor):
+def pixel_unshuffle(x: ArrayLike, downscale_factor: int) -> np.ndarray:
     """The inverse of :func:`pixel_shuffle`: ``(N, C, H·r, W·r) → (N, C·r², H, W)``."""
     x = _nchw(x)
-    r = _int(downscale_factor, "downscale_factor", 1)
+    r = as_int(downscale_factor, "downscale_factor", 1)
     n, c, h, w = x.shape
     if h % r or w % r:
         raise ValueError(f"the height and width ({h}×{w}) must be divisible by downscale_factor ({r})")
@@ -406,7 +435,8 @@ def pixel_unshuffle(x, downscale_factor):
 
 # --------------------------------------------------------------------------- the convolution as a matrix
 
-def conv_matrix(weight, input_size, stride=1, padding=0, dilation=1):
+def conv_matrix(weight: ArrayLike, input_size: int | tuple[int, int], stride: int | tuple[int, int] = 1,
+                padding: int | tuple[int, int] = 0, dilation: int | tuple[int, int] = 1) -> np.ndarray:
     """The dense matrix ``C`` of a (small) convolution, so that for one image ``x`` of shape
     ``(in, H, W)``: ``conv2d(x[None], weight, ...)[0].ravel() == C @ x.ravel()``.
 
@@ -418,14 +448,15 @@ def conv_matrix(weight, input_size, stride=1, padding=0, dilation=1):
     if weight.ndim == 2:
         weight = weight[None, None]
     weight = _nchw(weight, "weight")
-    h, w = _pair(input_size, "input_size", 1)
-    sh, sw = _pair(stride, "stride", 1)
-    ph, pw = _pair(padding, "padding", 0)
-    dh, dw = _pair(dilation, "dilation", 1)
+    h, w = as_pair(input_size, "input_size", 1)
+    sh, sw = as_pair(stride, "stride", 1)
+    ph, pw = as_pair(padding, "padding", 0)
+    dh, dw = as_pair(dilation, "dilation", 1)
     cout, cin, kh, kw = weight.shape
     eh, ew = dh * (kh - 1) + 1, dw * (kw - 1) + 1
     if eh > h + 2 * ph or ew > w + 2 * pw:
-        raise ValueError(f"the kernel ({eh}×{ew} with dilation) is larger than the padded input ({h + 2 * ph}×{w + 2 * pw})")
+        raise ValueError(f"the kernel ({eh}×{ew} with dilation) is larger than the padded input "
+                         f"({h + 2 * ph}×{w + 2 * pw})")
     ho, wo = (h + 2 * ph - eh) // sh + 1, (w + 2 * pw - ew) // sw + 1
     matrix = np.zeros((cout, ho, wo, cin, h, w), dtype=_float_dtype(weight))
     for oh in range(ho):
@@ -440,7 +471,8 @@ def conv_matrix(weight, input_size, stride=1, padding=0, dilation=1):
 
 # --------------------------------------------------------------------------- checkerboards and ICNR
 
-def overlap_count(kernel_size, stride, size, padding=0):
+def overlap_count(kernel_size: int | tuple[int, int], stride: int | tuple[int, int],
+                  size: int | tuple[int, int] | None, padding: int | tuple[int, int] = 0) -> np.ndarray:
     """How many kernel taps land on each output pixel of a transposed convolution.
 
     ``size`` is the input size (int or ``(H, W)``). Returns an int array of the output's
@@ -448,12 +480,12 @@ def overlap_count(kernel_size, stride, size, padding=0):
     the same number of contributions; a kernel size that the stride does not divide gives a
     checkerboard (k3 s2: 4, 2 and 1 contributions side by side in 2-D).
     """
-    kh, kw = _pair(kernel_size, "kernel_size", 1)
-    sh, sw = _pair(stride, "stride", 1)
-    h, w = _pair(size, "size", 1)
-    ph, pw = _pair(padding, "padding", 0)
+    kh, kw = as_pair(kernel_size, "kernel_size", 1)
+    sh, sw = as_pair(stride, "stride", 1)
+    h, w = as_pair(size, "size", 1)
+    ph, pw = as_pair(padding, "padding", 0)
 
-    def along(k, s, n, p, axis):
+    def along(k: int, s: int, n: int, p: int, axis: str):
         counts = np.zeros((n - 1) * s + k, dtype=np.int64)
         for start in range(0, (n - 1) * s + 1, s):
             counts[start:start + k] += 1
@@ -464,7 +496,8 @@ def overlap_count(kernel_size, stride, size, padding=0):
     return np.outer(along(kh, sh, h, ph, "height"), along(kw, sw, w, pw, "width"))
 
 
-def icnr(shape, upscale_factor=2, rng=None, init=None):
+def icnr(shape: tuple[int, int, int, int], upscale_factor: int = 2, rng: int | np.random.Generator | None = None,
+         init: Callable[[tuple[int, ...], np.random.Generator], ArrayLike] | None = None) -> np.ndarray:
     """ICNR initialisation (Aitken et al. 2017) for a convolution followed by ``pixel_shuffle``.
 
     ``shape`` is the conv2d weight shape ``(out·r², in, kH, kW)``. A kernel for ``out`` channels
@@ -475,8 +508,8 @@ def icnr(shape, upscale_factor=2, rng=None, init=None):
     """
     if len(tuple(shape)) != 4:
         raise ValueError(f"shape must be a conv2d weight shape (out·r², in, kH, kW), got {tuple(shape)!r}")
-    cout, cin, kh, kw = (_int(v, f"shape[{i}]", 1) for i, v in enumerate(shape))
-    r = _int(upscale_factor, "upscale_factor", 1)
+    cout, cin, kh, kw = (as_int(v, f"shape[{i}]", 1) for i, v in enumerate(shape))
+    r = as_int(upscale_factor, "upscale_factor", 1)
     if cout % (r * r):
         raise ValueError(f"shape[0] ({cout}) must be divisible by upscale_factor² ({r * r})")
     rng = np.random.default_rng(rng)

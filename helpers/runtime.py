@@ -21,6 +21,7 @@ from typing import TypeVar
 
 import numpy as np
 
+#: The run profiles, cheapest first: the one list (helpers.gan and instructor_tools.grade import it).
 PROFILES = ("smoke", "cpu", "gpu")
 T = TypeVar("T")
 
@@ -31,6 +32,7 @@ def in_colab() -> bool:
 
 
 def in_ci() -> bool:
+    """True when the ``CI`` environment variable is set to anything but empty, 0, false or no."""
     return os.environ.get("CI", "").lower() not in ("", "0", "false", "no")
 
 
@@ -42,7 +44,8 @@ def cuda_visible() -> bool:
         return bool(sys.modules["tensorflow"].config.list_physical_devices("GPU"))
     if os.environ.get("CUDA_VISIBLE_DEVICES", None) in ("", "-1"):
         return False
-    return Path("/dev/nvidia0").exists() or (shutil.which("nvidia-smi") is not None and Path("/proc/driver/nvidia").exists())
+    driver = shutil.which("nvidia-smi") is not None and Path("/proc/driver/nvidia").exists()
+    return Path("/dev/nvidia0").exists() or driver
 
 
 def profile(override: str | None = None) -> str:
@@ -60,7 +63,7 @@ def profile(override: str | None = None) -> str:
 
 def pick(smoke: T, cpu: T, gpu: T, override: str | None = None) -> T:
     """The value for the profile in force: ``epochs = pick(smoke=1, cpu=5, gpu=25)``."""
-    return {"smoke": smoke, "cpu": cpu, "gpu": gpu}[profile(override)]
+    return dict(zip(PROFILES, (smoke, cpu, gpu), strict=True))[profile(override)]
 
 
 def seed_everything(seed: int = 0) -> None:
@@ -83,17 +86,3 @@ def describe(override: str | None = None) -> str:
         f"profile={profile(override)} · {where} · Python {platform.python_version()} · "
         f"NumPy {np.__version__} · CUDA GPU {'yes' if cuda_visible() else 'no'}"
     )
-
-
-def torch_device(prefer: str | None = None, verbose: bool = True):
-    """The best PyTorch device (CUDA, then Apple ``mps``, then CPU); see :mod:`helpers.torch_utils`."""
-    from .torch_utils import device
-
-    return device(prefer, verbose=verbose)
-
-
-def tf_device(verbose: bool = True) -> str:
-    """The TensorFlow device string (``/GPU:0`` or ``/CPU:0``); see :mod:`helpers.keras_utils`."""
-    from .keras_utils import device
-
-    return device(verbose=verbose)

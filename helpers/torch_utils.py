@@ -1,14 +1,16 @@
 """PyTorch side of the course's plumbing: device choice, the mixed precision a device gets,
-and MNIST as tensors.
+MNIST as tensors, and ICNR initialisation.
 
 Imports PyTorch only (never TensorFlow).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
+from torch import nn
 
 from .data import load_mnist
 
@@ -100,16 +102,28 @@ def mixed_precision(dev: str | torch.device) -> MixedPrecision:
 
 
 def mnist_tensors(split: str = "train", n: int | None = None, *, device: str | torch.device = "cpu",
-                  value_range=(-1.0, 1.0), seed: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+                  value_range: tuple[float, float] = (-1.0, 1.0),
+                  seed: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """MNIST as ``(N, 1, 28, 28)`` float32 images and int64 labels, already on ``device``."""
     x, y = load_mnist(split, n, value_range=value_range, channel="first", seed=seed)
     return torch.from_numpy(x).to(device), torch.from_numpy(y).to(device)
 
 
-def mnist_loader(split: str = "train", n: int | None = None, *, batch_size: int = 128, shuffle: bool = True,
-                 value_range=(-1.0, 1.0), seed: int = 0, **loader_kwargs) -> torch.utils.data.DataLoader:
-    """A ``DataLoader`` over MNIST (CPU tensors; move batches with ``.to(device)``)."""
-    x, y = mnist_tensors(split, n, value_range=value_range)
-    generator = torch.Generator().manual_seed(seed)
-    dataset = torch.utils.data.TensorDataset(x, y)
-    return torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, generator=generator, **loader_kwargs)
+def icnr_(weight: torch.Tensor, scale: int = 2,
+          init: Callable[[torch.Tensor], object] = nn.init.kaiming_normal_) -> torch.Tensor:
+    """ICNR (Aitken et al. 2017) in place on a conv weight ``(C·scale², C_in, k, k)`` that feeds a pixel shuffle.
+
+    A sub-kernel for ``C`` channels is drawn with ``init`` (default He normal, as
+    :func:`helpers.reference.icnr`) and each of its filters repeated ``scale²`` times, so that
+    the shuffle's sub-pixels start equal: conv + pixel shuffle begins as conv + nearest-neighbour
+    upsampling, with no checkerboard (zero the bias too: a bias per sub-pixel is a checkerboard).
+    """
+    out_channels = weight.shape[0]
+    if out_channels % (scale * scale):
+        raise ValueError(f"{out_channels} output channels are not a multiple of scale² = {scale * scale}")
+    sub = torch.empty((out_channels // (scale * scale), *weight.shape[1:]), dtype=weight.dtype, device=weight.device)
+    with torch.no_grad():
+        init(sub)
+        # PixelShuffle takes channel c·s² + k to sub-pixel k of output channel c.
+        weight.copy_(sub.repeat_interleave(scale * scale, dim=0))
+    return weight

@@ -73,6 +73,7 @@ class BuildError(ValueError):
 
 
 def header_cells(folder: str, name: str) -> list:
+    """The shared header of a lesson in ``folder``: its Colab badge and the setup cell."""
     badge = (
         f'<a href="https://colab.research.google.com/github/{GITHUB_REPOSITORY}/blob/{GIT_REF}/{folder}/{name}" '
         'target="_parent"><img src="https://colab.research.google.com/assets/colab-badge.svg" '
@@ -140,7 +141,8 @@ def validate(nb, where: str) -> None:
         markers = [m for m in (BEGIN_SOLUTION, END_SOLUTION, BEGIN_HIDDEN, END_HIDDEN)
                    if any(line.strip() == m for line in cell.source.splitlines())]
         if markers and cell.cell_type != "code":
-            raise BuildError(f"{here}: marker {markers[0]!r} in a {cell.cell_type} cell (only code cells may hold regions)")
+            raise BuildError(f"{here}: marker {markers[0]!r} in a {cell.cell_type} cell "
+                             "(only code cells may hold regions)")
         if meta:
             grade_id = meta.get("grade_id")
             if not grade_id:
@@ -171,6 +173,7 @@ def normalise_solution(nb, name: str):
 
 
 def student_version(solution, name: str):
+    """The student notebook of a normalised solution: stubs for solutions, no hidden tests."""
     validate(solution, f"{SOLUTIONS}/{name}")
     nb = copy.deepcopy(solution)
     nb.cells = header_cells(NOTEBOOKS, name) + [c for c in nb.cells if not _is_header(c)]
@@ -187,6 +190,7 @@ def student_version(solution, name: str):
 
 
 def dumps(nb) -> str:
+    """The notebook's text as the build writes it: validated, minimal metadata, stable key order."""
     nb.metadata = {k: v for k, v in nb.metadata.items() if k in ("kernelspec", "language_info")}
     nb.metadata.setdefault("kernelspec", {"display_name": "Python 3", "language": "python", "name": "python3"})
     nb.metadata["language_info"] = {"name": "python"}
@@ -195,7 +199,11 @@ def dumps(nb) -> str:
 
 
 def has_outputs(nb) -> bool:
+    """Whether any code cell carries outputs or an execution count."""
     return any(c.cell_type == "code" and (c.get("outputs") or c.get("execution_count")) for c in nb.cells)
+
+
+REBUILD = "run python -m instructor_tools.build"
 
 
 def build(root: Path = ROOT, check: bool = False) -> list[str]:
@@ -215,30 +223,42 @@ def build(root: Path = ROOT, check: bool = False) -> list[str]:
             continue
         target = root / NOTEBOOKS / path.name
         if check:
-            if has_outputs(nb):
-                problems.append(f"{SOLUTIONS}/{path.name} has outputs or execution counts (run without --check to strip them)")
-            elif text != solution_text:
-                problems.append(f"{SOLUTIONS}/{path.name} is not normalised (header or metadata out of date): run python -m instructor_tools.build")
-            if not target.exists():
-                problems.append(f"{NOTEBOOKS}/{path.name} is missing: run python -m instructor_tools.build")
-            else:
-                current = target.read_text(encoding="utf-8")
-                if has_outputs(nbformat.reads(current, as_version=4)):
-                    problems.append(f"{NOTEBOOKS}/{path.name} has outputs or execution counts")
-                elif current != student_text:
-                    problems.append(f"{NOTEBOOKS}/{path.name} is stale or was edited by hand: run python -m instructor_tools.build")
+            problems += _stale(path, nb, text, solution_text, target, student_text)
         else:
-            if text != solution_text:
-                path.write_text(solution_text, encoding="utf-8")
+            _write_if_changed(path, text, solution_text)
             target.parent.mkdir(exist_ok=True)
-            if not target.exists() or target.read_text(encoding="utf-8") != student_text:
-                target.write_text(student_text, encoding="utf-8")
+            _write_if_changed(target, target.read_text(encoding="utf-8") if target.exists() else None, student_text)
     for extra in sorted(students):
-        problems.append(f"{NOTEBOOKS}/{extra} has no source in {SOLUTIONS}/ (student notebooks are generated, never written by hand)")
+        problems.append(f"{NOTEBOOKS}/{extra} has no source in {SOLUTIONS}/ "
+                        "(student notebooks are generated, never written by hand)")
     return problems
 
 
+def _stale(path: Path, nb, text: str, solution_text: str, target: Path, student_text: str) -> list[str]:
+    """What ``--check`` finds wrong with one lesson: its solution on disk, and its student notebook."""
+    problems = []
+    if has_outputs(nb):
+        problems.append(f"{SOLUTIONS}/{path.name} has outputs or execution counts (run without --check to strip them)")
+    elif text != solution_text:
+        problems.append(f"{SOLUTIONS}/{path.name} is not normalised (header or metadata out of date): {REBUILD}")
+    if not target.exists():
+        problems.append(f"{NOTEBOOKS}/{path.name} is missing: {REBUILD}")
+        return problems
+    current = target.read_text(encoding="utf-8")
+    if has_outputs(nbformat.reads(current, as_version=4)):
+        problems.append(f"{NOTEBOOKS}/{path.name} has outputs or execution counts")
+    elif current != student_text:
+        problems.append(f"{NOTEBOOKS}/{path.name} is stale or was edited by hand: {REBUILD}")
+    return problems
+
+
+def _write_if_changed(path: Path, current: str | None, text: str) -> None:
+    if current != text:  # an unchanged lesson keeps its file untouched (and its mtime)
+        path.write_text(text, encoding="utf-8")
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Build or check the notebooks; print the problems; 1 if there were any."""
     parser = argparse.ArgumentParser(prog="python -m instructor_tools.build", description=__doc__.split("\n\n")[0])
     parser.add_argument("--check", action="store_true", help="verify only; exit 1 if anything is stale or malformed")
     parser.add_argument("--root", type=Path, default=ROOT, help="the course folder (default: this checkout)")

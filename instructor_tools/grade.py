@@ -13,12 +13,14 @@ import sys
 import time
 from pathlib import Path
 
+from helpers.runtime import PROFILES
+
 from .grading import Limits, grade_folder, sandbox_available
 from .grading.report import write_feedback, write_gradebook, write_totals
 from .grading.sandbox import landlock_abi
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m instructor_tools.grade", description=__doc__.split("\n\n")[0])
     parser.add_argument("submissions", type=Path, help="SUBMISSIONS/<student_id>/<lesson>.ipynb")
     parser.add_argument("--out", type=Path, required=True, help="the gradebook CSV to write")
@@ -28,12 +30,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=60, metavar="SECONDS", help="per cell (default 60)")
     parser.add_argument("--lessons", nargs="+", metavar="NN", help="grade only these lessons (default: all submitted)")
     parser.add_argument("--memory", type=int, default=4096, metavar="MB", help="memory cap per kernel (default 4096)")
-    parser.add_argument("--profile", default="smoke", choices=("smoke", "cpu", "gpu"),
+    parser.add_argument("--profile", default="smoke", choices=PROFILES,
                         help="run profile of the graded runs (default smoke: heavy cells take seconds)")
-    parser.add_argument("--no-sandbox", action="store_true",
-                        help="run without the filesystem sandbox where Linux Landlock is missing (trusted submissions only)")
-    args = parser.parse_args(argv)
+    parser.add_argument("--no-sandbox", action="store_true", help="run without the filesystem sandbox where "
+                        "Linux Landlock is missing (trusted submissions only)")
+    return parser
 
+
+def main(argv: list[str] | None = None) -> int:
+    """Grade, write the gradebook, the totals and the feedback; 0 on success (argparse exits 2 on bad usage)."""
+    parser = _parser()
+    args = parser.parse_args(argv)
     if not args.submissions.is_dir():
         parser.error(f"{args.submissions} is not a folder")
     if not args.no_sandbox and not sandbox_available():

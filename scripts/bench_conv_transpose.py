@@ -68,10 +68,13 @@ def main(argv=None) -> int:
             return 1
 
     load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
-    print(f"DCGAN layer: x {x.shape} → {want.shape}, kernel {L['kernel']}, stride {L['stride']}, padding {L['padding']}, float32")
-    print(f"threads: torch {torch.get_num_threads()}, CPUs {os.cpu_count()}; load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    print(f"DCGAN layer: x {x.shape} → {want.shape}, kernel {L['kernel']}, stride {L['stride']}, "
+          f"padding {L['padding']}, float32")
+    print(f"threads: torch {torch.get_num_threads()}, CPUs {os.cpu_count()}; "
+          f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     print(f"{'implementation':<34}{'time (ms)':>12}{'÷ torch':>10}")
-    rows = [("torch.nn.functional", t_torch), ("reference.conv_transpose2d", t_vec), ("reference.conv_transpose2d_naive", t_naive)]
+    rows = [("torch.nn.functional", t_torch), ("reference.conv_transpose2d", t_vec),
+            ("reference.conv_transpose2d_naive", t_naive)]
     for name, seconds in rows:
         print(f"{name:<34}{seconds * 1e3:>12.2f}{seconds / t_torch:>10.2f}")
     ratio = t_vec / t_torch

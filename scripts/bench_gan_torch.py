@@ -43,9 +43,11 @@ def main(argv=None) -> int:
     for name, switches in VARIANTS:
         if switches.get("compile") and args.no_compile:
             continue
-        t = train_torch.time_steps(cfg, device, steps=args.steps, warmup=max(3, args.steps // 10), **{**base, **switches})
+        t = train_torch.time_steps(cfg, device, steps=args.steps, warmup=max(3, args.steps // 10),
+                                   **{**base, **switches})
         first = first or t["images_per_s"]
-        print(f"| {name} | {t['images_per_s']:,.0f} | {t['s_per_epoch']:,.1f} | {t['images_per_s'] / first:.2f} |", flush=True)
+        print(f"| {name} | {t['images_per_s']:,.0f} | {t['s_per_epoch']:,.1f} | {t['images_per_s'] / first:.2f} |",
+              flush=True)
     return 0
 
 

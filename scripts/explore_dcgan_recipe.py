@@ -47,7 +47,8 @@ def main(argv=None) -> int:
     parser.add_argument("--evals", default="1000,2000", help="steps at which to judge; the run stops at the last")
     parser.add_argument("--lr-g", type=float, default=None, help="G's learning rate (default: the config's lr)")
     parser.add_argument("--lr-d", type=float, default=None, help="D's learning rate (default: the config's lr)")
-    parser.add_argument("--decay", type=float, default=0.0, help="share of the steps, at the end, with a linear decay to 0")
+    parser.add_argument("--decay", type=float, default=0.0,
+                        help="share of the steps, at the end, with a linear decay to 0")
     parser.add_argument("--emas", default="0.99", help="EMA decays to keep and judge side by side")
     parser.add_argument("--samples", type=int, default=2000)
     parser.add_argument("--threads", type=int, default=1)

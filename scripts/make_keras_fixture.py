@@ -20,7 +20,7 @@ needs to port it and check the port:
   training recipe and the Keras/TensorFlow versions.
 
 The kernel size 3 with stride 2 and ``padding="same"`` is the article's layer and the
-case whose crop is asymmetric (COURSE-DESIGN fact 6).
+case whose crop is asymmetric (docs/design.md, F6).
 """
 
 from __future__ import annotations
@@ -67,8 +67,9 @@ def main(argv: list[str] | None = None) -> Path:
     low = halve(x_test).astype(np.float32)
     features = keras.ops.convert_to_numpy(conv(low))
     kernel, bias, config = port_keras.export_conv_transpose(up)
+    kept = ("filters", "kernel_size", "strides", "padding", "dilation_rate", "activation", "use_bias")
     conv_config = {key: (list(v) if isinstance(v, tuple) else v) for key, v in conv.get_config().items()
-                   if key in ("filters", "kernel_size", "strides", "padding", "dilation_rate", "activation", "use_bias")}
+                   if key in kept}
     meta = {
         "conv_transpose": config,
         "conv": conv_config,

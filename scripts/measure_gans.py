@@ -27,7 +27,7 @@ from pathlib import Path
 from helpers import ROOT
 from helpers.gan import UPSAMPLE_KINDS
 
-#: The issue's targets: (wall seconds, inception-style score, coverage, FID ÷ real-vs-real) per profile.
+#: docs/design.md, "GAN targets": (wall seconds, inception-style score, coverage, FID ÷ real-vs-real) per profile.
 TARGETS = {
     ("torch", "cpu"): (300, 9.0, 0.97, 10.0), ("keras", "cpu"): (480, 9.0, 0.97, 10.0),
     ("torch", "gpu"): (None, 9.3, None, 3.0), ("keras", "gpu"): (None, 9.3, None, 3.0),
@@ -100,7 +100,8 @@ def table(profile: str, base: Path, frameworks, kinds) -> str:
     lines = [header, *rows]
     if real is not None:
         lines.append(f"| real training digits ({real['n']:,}) | — | {real['fid']:.2f} | 1.0 | "
-                     f"{real['inception_score']:.2f} | {real['confident']:.3f} | {real['coverage']:.3f} | | | | | | | |")
+                     f"{real['inception_score']:.2f} | {real['confident']:.3f} | {real['coverage']:.3f} "
+                     "| | | | | | | |")
     return "\n".join(lines)
 
 
@@ -131,8 +132,9 @@ def main(argv=None) -> int:
         intro = path.read_text().split("<!-- table:")[0] if path.exists() else ""
         path.parent.mkdir(exist_ok=True)
         stamp = (f"<!-- table:{args.profile} -->\n## Results, {args.profile} profile\n\nTable written "
-                 f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {platform.node()} ({os.cpu_count()} CPUs) by "
-                 f"`python scripts/measure_gans.py --profile {args.profile}` from the runs in `runs/measure/{args.profile}/` "
+                 f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {platform.node()} "
+                 f"({os.cpu_count()} CPUs) by `python scripts/measure_gans.py --profile {args.profile}` "
+                 f"from the runs in `runs/measure/{args.profile}/` "
                  f"(seed {args.seed}; the load average of each run is in its row).\n\n")
         path.write_text((intro or "# GAN results\n\n") + stamp + text + "\n")
         print(f"wrote {path}")

@@ -43,8 +43,9 @@ def measure_mnist_sr(s: dict, dev) -> str:
     lr_test, hr_test = sr.mnist_pairs(200, 2, "test")
     model = sr.ESPCN(2)
     sampler = sr.PatchSampler(sr.as_images(lr_train, hr_train, 2), scale=2, patch=14, seed=0)
-    history = sr.train(model, sampler, s["mnist_steps"], batch=s["batch"], lr=s["lr"], device=dev)
-    rows = sr.evaluate({"bicubic": sr.Bicubic(2), "ESPCN ×2": model}, sr.as_images(lr_test, hr_test, 2), 2, dev, repeats=1)
+    history = sr.train(model, sampler, s["mnist_steps"], batch_size=s["batch_size"], lr=s["lr"], device=dev)
+    methods = {"bicubic": sr.Bicubic(2), "ESPCN ×2": model}
+    rows = sr.evaluate(methods, sr.as_images(lr_test, hr_test, 2), 2, dev, repeats=1)
     return (f"MNIST ×2 (14→28), {history['steps']} steps in {history['seconds']:.0f} s "
             f"({history['cpu_seconds']:.0f} s CPU), mean over 200 test digits\n\n"
             + sr.format_table(rows, ("method", "parameters", "PSNR dB", "SSIM")))
@@ -55,12 +56,14 @@ def measure_sr(s: dict, dev, profile: str) -> str:
     train = sr.make_pairs(sr.TRAIN_IMAGES, scale, s["max_side"])
     test = sr.make_pairs(sr.TEST_IMAGES, scale, s["max_side"])
     models, trained = {"bicubic": sr.Bicubic(scale)}, []
-    for name, model, steps in (("SRCNN 9-1-5", sr.SRCNN(), s["steps_srcnn"]), ("ESPCN", sr.ESPCN(scale), s["steps_espcn"])):
+    runs = (("SRCNN 9-1-5", sr.SRCNN(), s["steps_srcnn"]), ("ESPCN", sr.ESPCN(scale), s["steps_espcn"]))
+    for name, model, steps in runs:
         torch.manual_seed(0)
         sampler = sr.PatchSampler(train, scale, s["patch"], seed=0)
-        history = sr.train(model, sampler, steps, batch=s["batch"], lr=s["lr"], device=dev, time_limit=s["seconds"])
-        trained.append(f"{name}: {history['steps']} steps in {history['seconds']:.0f} s ({history['cpu_seconds']:.0f} s CPU) "
-                       f"(final loss {np.mean(history['losses'][-50:]):.5f})")
+        history = sr.train(model, sampler, steps, batch_size=s["batch_size"], lr=s["lr"], device=dev,
+                           time_limit=s["seconds"])
+        trained.append(f"{name}: {history['steps']} steps in {history['seconds']:.0f} s "
+                       f"({history['cpu_seconds']:.0f} s CPU) (final loss {np.mean(history['losses'][-50:]):.5f})")
         models[name] = model
     rows = sr.evaluate(models, test, scale, dev)
     gain = rows[2]["PSNR dB"] - rows[0]["PSNR dB"]
@@ -82,8 +85,9 @@ def measure_pix2pix(s: dict, dev, skips: str = "both") -> str:
     test_data = pp.make_task("test", s["n_test"], seed=1)
     configs = [c for c in pp.ablation_configs(s) if skips == "both" or c.skips == (skips == "with")]
     rows, _ = pp.ablation(configs, train_data, test_data, device=dev)
-    return (f"pix2pix on damaged MNIST digits: {s['steps']} steps of {s['batch']} from {s['n_train']:,} training digits, "
-            f"scored on {s['n_test']:,} held-out test digits\n\n" + pp.format_table(rows))
+    return (f"pix2pix on damaged MNIST digits: {s['steps']} steps of {s['batch_size']} "
+            f"from {s['n_train']:,} training digits, scored on {s['n_test']:,} held-out test digits\n\n"
+            + pp.format_table(rows))
 
 
 def main(argv=None) -> int:
@@ -91,7 +95,8 @@ def main(argv=None) -> int:
     parser.add_argument("--profile", default="cpu", choices=("smoke", "cpu", "gpu"))
     parser.add_argument("--part", default="all", choices=("all", "sr", "pix2pix"))
     parser.add_argument("--skips", default="both", choices=("both", "with", "without"),
-                        help="pix2pix: only the U-Nets with (or without) skips, e.g. to run the halves in two processes")
+                        help="pix2pix: only the U-Nets with (or without) skips, "
+                             "e.g. to run the halves in two processes")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: PyTorch's choice)")
     args = parser.parse_args(argv)
     if args.threads:

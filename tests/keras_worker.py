@@ -29,7 +29,10 @@ from helpers import layouts, port_keras
 
 
 def conv_transpose_cases() -> list[dict]:
-    """Every k ∈ {2,3,4,5}, s ∈ {1,2,3}, padding same/valid, output_padding None or each value TF accepts; plus non-square ones."""
+    """Every k ∈ {2,3,4,5}, s ∈ {1,2,3}, padding same/valid, output_padding None or each value TF accepts.
+
+    Plus non-square ones.
+    """
     cases = []
     for k, s, padding in itertools.product((2, 3, 4, 5), (1, 2, 3), ("same", "valid")):
         for op in (None, *range(s)):
@@ -52,7 +55,8 @@ def main(out_path: str, torch_export: str | None = None) -> None:
     arrays, meta = {}, {"cases": []}
     for i, case in enumerate(conv_transpose_cases()):
         layer = keras.layers.Conv2DTranspose(2, case["kernel_size"], strides=case["strides"], padding=case["padding"],
-                                             output_padding=case["output_padding"], activation="relu" if i % 4 == 0 else None,
+                                             output_padding=case["output_padding"],
+                                             activation="relu" if i % 4 == 0 else None,
                                              bias_initializer="random_normal")
         x = rng.normal(size=(2, 5, 4, 3)).astype(np.float32)  # H != W, so a swapped axis cannot hide
         arrays[f"ct{i}_y"] = keras.ops.convert_to_numpy(layer(x))

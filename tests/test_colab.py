@@ -66,5 +66,6 @@ def test_badge_and_setup_cell_come_from_one_setting(root):
     for folder in ("solutions", "notebooks"):
         for path in sorted((root / folder).glob("*.ipynb")):
             text = path.read_text()
-            assert f"colab.research.google.com/github/{config.GITHUB_REPOSITORY}/blob/{config.GIT_REF}/{folder}/{path.name}" in text
+            badge = f"colab.research.google.com/github/{config.GITHUB_REPOSITORY}/blob/{config.GIT_REF}"
+            assert f"{badge}/{folder}/{path.name}" in text
             assert config.REPOSITORY_URL in text

@@ -114,7 +114,7 @@ def test_every_keras_case_ports_including_non_square(keras_run):
 
 @pytest.mark.parametrize("k", [3, 5])
 def test_naive_same_port_is_off_by_one_pixel_for_odd_kernels(keras_run, k):
-    """COURSE-DESIGN fact 6: padding=(k-1)//2, output_padding=1 has the right size and the wrong values."""
+    """docs/design.md, F6: padding=(k-1)//2, output_padding=1 has the right size and the wrong values."""
     config, arrays, _, _ = keras_run
     i, case = _find(config, k, 2, "same", None)
     p, op = layouts.naive_torch_padding(k, 2)
@@ -157,13 +157,14 @@ def test_upsampling2d_equals_reference(keras_run):
     x = layouts.nhwc_to_nchw(arrays["up_x"])
     for size in ((2, 2), (3, 2)):
         tag = f"{size[0]}x{size[1]}"
-        np.testing.assert_array_equal(layouts.nchw_to_nhwc(reference.upsample_nearest(x, size)), arrays[f"up_nearest_{tag}"])
+        np.testing.assert_array_equal(layouts.nchw_to_nhwc(reference.upsample_nearest(x, size)),
+                                      arrays[f"up_nearest_{tag}"])
         bilinear = reference.interpolate_bilinear(x, scale_factor=size, align_corners=False)
         np.testing.assert_allclose(layouts.nchw_to_nhwc(bilinear), arrays[f"up_bilinear_{tag}"], **TOL)
 
 
 def test_depth_to_space_is_pixel_shuffle_with_channels_regrouped(keras_run):
-    """COURSE-DESIGN fact 9: TF reads channel (i·r + j)·C + c, PyTorch c·r² + i·r + j."""
+    """docs/design.md, F9: TF reads channel (i·r + j)·C + c, PyTorch c·r² + i·r + j."""
     _, arrays, _, _ = keras_run
     x, tf_y = arrays["d2s_x"], arrays["d2s_y"]
     r, c_out = 2, x.shape[-1] // 4
@@ -171,7 +172,8 @@ def test_depth_to_space_is_pixel_shuffle_with_channels_regrouped(keras_run):
     assert np.abs(shuffled - tf_y).max() > 1e-2  # C = 2 > 1: the orders differ
     regrouped = layouts.depth_to_space_order_to_pixel_shuffle(x, r)
     assert not np.array_equal(regrouped, x)
-    np.testing.assert_allclose(layouts.nchw_to_nhwc(reference.pixel_shuffle(layouts.nhwc_to_nchw(regrouped), r)), tf_y, rtol=0, atol=0)
+    shuffled = reference.pixel_shuffle(layouts.nhwc_to_nchw(regrouped), r)
+    np.testing.assert_allclose(layouts.nchw_to_nhwc(shuffled), tf_y, rtol=0, atol=0)
     y = F.pixel_shuffle(torch.from_numpy(layouts.nhwc_to_nchw(regrouped)), r)
     np.testing.assert_array_equal(layouts.nchw_to_nhwc(y.numpy()), tf_y)
     assert c_out == 2

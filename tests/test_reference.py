@@ -92,9 +92,11 @@ def test_conv_transpose2d_matches_torch(fn, case, dtype):
     b = rand(rng, (cout,), dtype)
     for bias in (None, b):
         got = fn(x, w, bias, stride, padding, output_padding, groups, dilation)
-        want = F.conv_transpose2d(t(x), t(w), None if bias is None else t(bias), stride, padding, output_padding, groups, dilation)
+        want = F.conv_transpose2d(t(x), t(w), None if bias is None else t(bias), stride, padding, output_padding,
+                                  groups, dilation)
         close(got, want, dtype)
-        assert got.shape[2:] == ref.conv_transpose2d_output_size(shape[2:], k, stride, padding, output_padding, dilation)
+        expected_size = ref.conv_transpose2d_output_size(shape[2:], k, stride, padding, output_padding, dilation)
+        assert got.shape[2:] == expected_size
 
 
 def test_conv_transpose2d_random_configs():
@@ -120,8 +122,9 @@ def test_conv_transpose2d_random_configs():
         close(ref.conv_transpose2d(x, w, None, s, p, op, groups, d), want, np.float64)
 
 
-@pytest.mark.parametrize("case", [((7, 7), 4, 2, 1, 0, 1), ((5, 9), (3, 2), (2, 3), (1, 0), (1, 2), 1), (4, 3, 1, 2, 0, 3),
-                                  (1, 5, 3, 0, 2, 1), ((6, 2), 3, (2, 2), 1, (1, 0), (1, 2))], ids=str)
+@pytest.mark.parametrize("case", [((7, 7), 4, 2, 1, 0, 1), ((5, 9), (3, 2), (2, 3), (1, 0), (1, 2), 1),
+                                  (4, 3, 1, 2, 0, 3), (1, 5, 3, 0, 2, 1), ((6, 2), 3, (2, 2), 1, (1, 0), (1, 2))],
+                         ids=str)
 def test_output_size_matches_torch(case):
     size, k, s, p, op, d = case
     hw = size if isinstance(size, tuple) else (size, size)
@@ -144,7 +147,8 @@ def test_output_size_settles_the_ambiguity():
 # --------------------------------------------------------------------------- nearest, zeros, pooling
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("shape,scale", [((1, 1, 3, 4), 2), ((2, 3, 5, 2), (3, 1)), ((1, 2, 1, 1), 4), ((2, 1, 4, 3), (1, 5)),
+@pytest.mark.parametrize("shape,scale", [((1, 1, 3, 4), 2), ((2, 3, 5, 2), (3, 1)), ((1, 2, 1, 1), 4),
+                                         ((2, 1, 4, 3), (1, 5)),
                                          ((1, 1, 2, 2), 2.0)], ids=str)
 def test_upsample_nearest_matches_torch(shape, scale, dtype):
     x = rand(np.random.default_rng(0), shape, dtype)
@@ -226,7 +230,8 @@ def test_source_coordinates_conventions():
 
 # --------------------------------------------------------------------------- pixel shuffle, C, overlap, ICNR
 
-@pytest.mark.parametrize("shape,r", [((1, 4, 2, 3), 2), ((2, 18, 3, 2), 3), ((1, 3, 2, 2), 1), ((2, 8, 1, 1), 2)], ids=str)
+@pytest.mark.parametrize("shape,r", [((1, 4, 2, 3), 2), ((2, 18, 3, 2), 3), ((1, 3, 2, 2), 1), ((2, 8, 1, 1), 2)],
+                         ids=str)
 def test_pixel_shuffle_and_unshuffle_match_torch(shape, r):
     x = rand(np.random.default_rng(5), shape, np.float32)
     y = ref.pixel_shuffle(x, r)
@@ -247,7 +252,8 @@ def test_conv_matrix_is_conv_and_its_transpose_is_conv_transpose(case):
     close(C @ x.ravel(), y.numpy().ravel(), np.float64)
     # Cᵀ: PyTorch's transposed conv with the same weight (layout (in, out) ↔ conv's (out, in))
     z = rand(rng, y.shape[1:], np.float64)
-    out_pad = tuple(int(v) for v in np.subtract(size, ref.conv_transpose2d_output_size(y.shape[2:], wshape[2:], s, p, 0, d)))
+    smallest = ref.conv_transpose2d_output_size(y.shape[2:], wshape[2:], s, p, 0, d)
+    out_pad = tuple(int(v) for v in np.subtract(size, smallest))
     want = F.conv_transpose2d(t(z[None]), t(w), None, s, p, out_pad, 1, d)
     close(C.T @ z.ravel(), want.numpy().ravel(), np.float64)
 
@@ -258,11 +264,13 @@ def test_conv_matrix_single_channel_shape():
     assert (C.sum(axis=1) == 9).all()
 
 
-@pytest.mark.parametrize("k,s,size,p", [(3, 2, 5, 0), ((4, 3), (2, 3), (3, 4), (1, 0)), (5, 2, 6, 2), (1, 3, 2, 0)], ids=str)
+@pytest.mark.parametrize("k,s,size,p", [(3, 2, 5, 0), ((4, 3), (2, 3), (3, 4), (1, 0)), (5, 2, 6, 2), (1, 3, 2, 0)],
+                         ids=str)
 def test_overlap_count_is_a_transposed_conv_of_ones(k, s, size, p):
     kk = k if isinstance(k, tuple) else (k, k)
     hw = size if isinstance(size, tuple) else (size, size)
-    want = F.conv_transpose2d(torch.ones(1, 1, *hw, dtype=torch.float64), torch.ones(1, 1, *kk, dtype=torch.float64), None, s, p)
+    ones = torch.ones(1, 1, *hw, dtype=torch.float64), torch.ones(1, 1, *kk, dtype=torch.float64)
+    want = F.conv_transpose2d(*ones, None, s, p)
     got = ref.overlap_count(k, s, size, p)
     assert got.dtype.kind == "i"
     np.testing.assert_array_equal(got, want[0, 0].numpy())
@@ -290,6 +298,18 @@ def test_icnr_makes_pixel_shuffle_equal_nearest_upsampling():
     with pytest.raises(ValueError, match="divisible"):
         ref.icnr((6, 2, 3, 3), 2)
 
+
+
+@pytest.mark.parametrize("scale", [2, 3])
+def test_torch_icnr_equals_the_numpy_reference_on_the_same_sub_kernel(scale):
+    from helpers.torch_utils import icnr_
+
+    sub = rand(np.random.default_rng(scale), (2, 3, 3, 3), np.float32)
+    expected = ref.icnr((2 * scale * scale, 3, 3, 3), scale, init=lambda shape, rng: sub)
+    weight = icnr_(torch.empty(2 * scale * scale, 3, 3, 3), scale, init=lambda w: w.copy_(t(sub)))
+    np.testing.assert_array_equal(weight.numpy(), expected)
+    torch.manual_seed(0)  # the default sub-kernel is He normal, as in the reference
+    assert abs(icnr_(torch.empty(4 * 64, 32, 3, 3), 2).std().item() - np.sqrt(2 / (32 * 9))) < 0.005
 
 # --------------------------------------------------------------------------- invalid arguments
 
@@ -321,7 +341,8 @@ INVALID = [
     ("kernel_size", ref.max_pool2d, (X, 5), {}),
     ("indices", ref.max_unpool2d, (np.zeros((1, 1, 2, 2)), np.zeros((1, 1, 2, 1), np.int64), 2), {}),
     ("indices", ref.max_unpool2d, (np.zeros((1, 1, 2, 2)), np.full((1, 1, 2, 2), 16), 2), {}),
-    ("output_size", ref.max_unpool2d, (np.zeros((1, 1, 2, 2)), np.zeros((1, 1, 2, 2), np.int64), 2), dict(output_size=(6, 4))),
+    ("output_size", ref.max_unpool2d, (np.zeros((1, 1, 2, 2)), np.zeros((1, 1, 2, 2), np.int64), 2),
+     dict(output_size=(6, 4))),
     ("size and scale_factor", ref.interpolate_bilinear, (X,), {}),
     ("size and scale_factor", ref.interpolate_bilinear, (X,), dict(size=3, scale_factor=2)),
     ("size", ref.interpolate_bilinear, (X,), dict(size=(0, 3))),
@@ -356,5 +377,6 @@ def test_reference_imports_no_framework():
 
     tree = ast.parse(inspect.getsource(ref))
     imported = {a.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import) for a in node.names}
-    imported |= {node.module.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
+    imported |= {node.module.split(".")[0] for node in ast.walk(tree)
+                 if isinstance(node, ast.ImportFrom) and node.module}
     assert not imported & {"torch", "tensorflow", "keras", "jax"}

@@ -27,10 +27,11 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import linalg
 
 from .. import DATA_DIR
-from ..data import sha256
+from ..data import squeeze_channel, verify_file
 
 JUDGE_FILE = "judge.npz"
 #: SHA-256 of ``data/judge.npz`` as written by ``scripts/train_judge.py`` (see data/README.md).
@@ -51,25 +52,18 @@ def judge_path() -> Path:
 
 # --------------------------------------------------------------------------- inputs
 
-def as_unit_images(images, value_range=(0, 1)) -> np.ndarray:
+def as_unit_images(images: ArrayLike, value_range: tuple[float, float] = (0, 1)) -> np.ndarray:
     """Bring a batch to float32 ``(N, 28, 28)`` in [0, 1].
 
     Accepts ``(N, 28, 28)``, ``(N, 1, 28, 28)``, ``(N, 28, 28, 1)`` or one ``(28, 28)``
     image; uint8 pixels are divided by 255 (``value_range`` is then ignored), floats are
     mapped linearly from ``value_range`` (e.g. ``(-1, 1)`` for a tanh generator) and clipped.
     """
-    x = np.asarray(images)
-    if hasattr(images, "detach"):  # a torch tensor slipped through
-        x = images.detach().cpu().numpy()
-    if x.ndim == 2:
-        x = x[None]
-    if x.ndim == 4 and x.shape[1] == 1:
-        x = x[:, 0]
-    elif x.ndim == 4 and x.shape[-1] == 1:
-        x = x[..., 0]
+    x = squeeze_channel(images)
     if x.ndim != 3 or x.shape[1:] != (28, 28):
         raise ValueError(
-            f"the judge expects 28×28 digits shaped (N, 28, 28), (N, 1, 28, 28) or (N, 28, 28, 1); got {np.shape(images)}"
+            "the judge expects 28×28 digits shaped (N, 28, 28), (N, 1, 28, 28) or (N, 28, 28, 1); "
+            f"got {np.shape(images)}"
         )
     if len(x) == 0:
         raise ValueError("the judge got an empty batch")
@@ -120,7 +114,7 @@ class Judge:
         self.meta = {k[5:]: weights[k] for k in weights if k.startswith("meta_")}
         self.feature_dim = int(self.w["fc1_w"].shape[0])
 
-    def _forward(self, images, value_range) -> tuple[np.ndarray, np.ndarray]:
+    def _forward(self, images: ArrayLike, value_range: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
         x = as_unit_images(images, value_range)
         feats, logits = [], []
         for start in range(0, len(x), _CHUNK):
@@ -133,21 +127,24 @@ class Judge:
             logits.append(f @ self.w["fc2_w"].T + self.w["fc2_b"])
         return np.concatenate(feats), np.concatenate(logits)
 
-    def features(self, images, value_range=(0, 1)) -> np.ndarray:
+    def features(self, images: ArrayLike, value_range: tuple[float, float] = (0, 1)) -> np.ndarray:
         """Penultimate features ``(N, 128)`` — what the Fréchet distance compares."""
         return self._forward(images, value_range)[0]
 
-    def logits(self, images, value_range=(0, 1)) -> np.ndarray:
+    def logits(self, images: ArrayLike, value_range: tuple[float, float] = (0, 1)) -> np.ndarray:
+        """The ten class logits of each image, ``(N, 10)``."""
         return self._forward(images, value_range)[1]
 
-    def predict_proba(self, images, value_range=(0, 1)) -> np.ndarray:
+    def predict_proba(self, images: ArrayLike, value_range: tuple[float, float] = (0, 1)) -> np.ndarray:
         """Class probabilities ``(N, 10)``."""
         return _softmax(self.logits(images, value_range))
 
-    def predict(self, images, value_range=(0, 1)) -> np.ndarray:
+    def predict(self, images: ArrayLike, value_range: tuple[float, float] = (0, 1)) -> np.ndarray:
+        """The recognised digit of each image, ``(N,)``."""
         return self.logits(images, value_range).argmax(axis=1)
 
-    def features_and_proba(self, images, value_range=(0, 1)) -> tuple[np.ndarray, np.ndarray]:
+    def features_and_proba(self, images: ArrayLike,
+                           value_range: tuple[float, float] = (0, 1)) -> tuple[np.ndarray, np.ndarray]:
         """Both in one pass (what :func:`scores` needs)."""
         feats, logits = self._forward(images, value_range)
         return feats, _softmax(logits)
@@ -160,22 +157,10 @@ def verify_judge(path: str | Path | None = None, expected_sha256: str | None = N
 
     Raises :class:`JudgeError` that says what is wrong and how to fix it.
     """
-    path = Path(path) if path is not None else judge_path()
-    expected = expected_sha256 or JUDGE_SHA256
     fix = ("Restore it with `git checkout -- data/judge.npz` in the course folder, or retrain it with "
            "`python scripts/train_judge.py` (which prints the new hash to put into helpers/apps/judge.py).")
-    if not path.exists():
-        raise JudgeError(f"The judge's weights are not at {path}. {fix}")
-    with open(path, "rb") as f:
-        head = f.read(200)
-    if head.startswith(b"version https://git-lfs"):
-        raise JudgeError(f"{path} is a Git LFS pointer, not the weights. Run `git lfs pull`, or: {fix}")
-    digest = sha256(path)
-    if digest != expected:
-        raise JudgeError(
-            f"{path} has SHA-256 {digest[:12]}…, expected {expected[:12]}…: the file is altered or truncated. {fix}"
-        )
-    return path
+    return verify_file(path if path is not None else judge_path(), expected_sha256 or JUDGE_SHA256,
+                       what="the judge's weights", fix=fix, error=JudgeError)
 
 
 @lru_cache(maxsize=4)
@@ -196,7 +181,7 @@ def load_judge(path: str | Path | None = None, *, expected_sha256: str | None = 
 
 # --------------------------------------------------------------------------- metrics
 
-def frechet_distance(mu1, sigma1, mu2, sigma2) -> float:
+def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma2: np.ndarray) -> float:
     """‖μ₁−μ₂‖² + Tr(Σ₁ + Σ₂ − 2(Σ₁Σ₂)^½), the Fréchet distance between two Gaussians.
 
     Tr((Σ₁Σ₂)^½) is computed as the sum of the square roots of the eigenvalues of the
@@ -217,6 +202,7 @@ def frechet_distance(mu1, sigma1, mu2, sigma2) -> float:
 
 
 def gaussian_stats(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and covariance of ``(N, D)`` features, in float64 (the Gaussian that FID compares)."""
     features = np.asarray(features, np.float64)
     return features.mean(axis=0), np.cov(features, rowvar=False)
 
@@ -249,7 +235,7 @@ def test_stats() -> tuple[np.ndarray, np.ndarray]:
     return gaussian_stats(judge.features(x))
 
 
-def scores(images, value_range=(0, 1)) -> dict:
+def scores(images: ArrayLike, value_range: tuple[float, float] = (0, 1)) -> dict:
     """The judge's verdict on a batch of digits (at least a few hundred for a stable FID).
 
     Returns ``{"fid", "inception_score", "confident", "coverage", "n"}``; see the module docstring.
@@ -282,7 +268,7 @@ def real_reference(n: int = 5000, seed: int = 0) -> dict:
     return scores(x)
 
 
-def accuracy(images, labels, value_range=(0, 1)) -> float:
+def accuracy(images: ArrayLike, labels: ArrayLike, value_range: tuple[float, float] = (0, 1)) -> float:
     """Share of ``images`` the judge assigns to ``labels``."""
     labels = np.asarray(labels).reshape(-1)
     predicted = load_judge().predict(images, value_range)

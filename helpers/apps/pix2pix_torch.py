@@ -17,6 +17,7 @@ Imports PyTorch only (never TensorFlow).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,21 +25,21 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from . import common
+
 L1_WEIGHT = 100.0  # pix2pix's λ
 
 #: How much work each run profile does (``settings()`` picks one).
 SETTINGS = {
-    "smoke": dict(n_train=256, n_test=200, steps=3, batch=16, ch=16, lr=2e-4),
-    "cpu": dict(n_train=20_000, n_test=2000, steps=1000, batch=32, ch=16, lr=2e-4),
-    "gpu": dict(n_train=60_000, n_test=10_000, steps=10_000, batch=64, ch=32, lr=2e-4),
+    "smoke": dict(n_train=256, n_test=200, steps=3, batch_size=16, ch=16, lr=2e-4),
+    "cpu": dict(n_train=20_000, n_test=2000, steps=1000, batch_size=32, ch=16, lr=2e-4),
+    "gpu": dict(n_train=60_000, n_test=10_000, steps=10_000, batch_size=64, ch=32, lr=2e-4),
 }
 
 
 def settings(profile: str | None = None) -> dict:
     """The :data:`SETTINGS` of the run profile in force (see :mod:`helpers.runtime`)."""
-    from .. import runtime
-
-    return dict(SETTINGS[runtime.profile(profile)])
+    return common.settings(SETTINGS, profile)
 
 
 # --------------------------------------------------------------------------- task
@@ -60,7 +61,8 @@ def damage(clean: torch.Tensor, seed: int = 0, min_side: int = 9, max_side: int 
     return out
 
 
-def make_task(split: str = "train", n: int = 1000, seed: int = 0, device="cpu") -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def make_task(split: str = "train", n: int = 1000, seed: int = 0,
+              device: str | torch.device = "cpu") -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """``(damaged, clean, labels)`` for ``n`` MNIST digits of ``split`` in [-1, 1], damage drawn with ``seed``."""
     from ..torch_utils import mnist_tensors
 
@@ -71,26 +73,27 @@ def make_task(split: str = "train", n: int = 1000, seed: int = 0, device="cpu") 
 # --------------------------------------------------------------------------- generator
 
 def decode(x: torch.Tensor, skip: torch.Tensor | None, up: nn.Module, fuse: nn.Module) -> torch.Tensor:
-    """One U-Net decoder step: upsample ``x`` with ``up``, concatenate ``skip`` (if any) after it on the channels, ``fuse``."""
+    """One U-Net decoder step: upsample ``x`` with ``up``, concatenate ``skip`` (if any) after it on the channels,
+    ``fuse``."""
     h = up(x)
     if skip is not None:
         h = torch.cat([h, skip], dim=1)
     return fuse(h)
 
 
-def _down(cin, cout, kernel=4, norm=True):
+def _down(cin: int, cout: int, kernel: int = 4, norm: bool = True):
     layers = [nn.Conv2d(cin, cout, kernel, stride=2, padding=1, bias=not norm)]
     if norm:
         layers.append(nn.BatchNorm2d(cout))
     return nn.Sequential(*layers, nn.LeakyReLU(0.2, inplace=True))
 
 
-def _up(cin, cout, kernel):
+def _up(cin: int, cout: int, kernel: int):
     return nn.Sequential(nn.ConvTranspose2d(cin, cout, kernel, stride=2, padding=1, bias=False),
                          nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
 
 
-def _fuse(cin, cout):
+def _fuse(cin: int, cout: int):
     return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
 
 
@@ -101,7 +104,7 @@ class UNet(nn.Module):
     that size (``decode``); without, it only sees what came through the 4×4 bottleneck.
     """
 
-    def __init__(self, ch: int = 16, skips: bool = True, decoder=decode):
+    def __init__(self, ch: int = 16, skips: bool = True, decoder: Callable = decode):
         super().__init__()
         self.skips, self.decoder = skips, decoder
         extra = 1 if skips else 0
@@ -113,7 +116,8 @@ class UNet(nn.Module):
         self.up1 = _up(ch, ch, 4)                                                          # 14 → 28
         self.out = nn.Conv2d(ch, 1, 3, padding=1)
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Damaged digits ``(N, 1, 28, 28)`` in [-1, 1] → repaired digits, same shape (tanh)."""
         e1 = self.enc1(x)
         e2 = self.enc2(e1)
         h = self.enc3(e2)
@@ -140,7 +144,8 @@ class PatchGAN(nn.Module):
             nn.Conv2d(2 * ch, 1, 4, stride=1, padding=1),
         )
 
-    def forward(self, condition, candidate):
+    def forward(self, condition: torch.Tensor, candidate: torch.Tensor) -> torch.Tensor:
+        """One logit per patch, ``(N, 1, h, w)``: is ``candidate`` the real repair of ``condition``?"""
         return self.net(torch.cat([condition, candidate], dim=1))
 
 
@@ -149,14 +154,14 @@ def conv_layers(model: nn.Module) -> list[tuple[int, int, int]]:
     return [(m.kernel_size[0], m.stride[0], m.padding[0]) for m in model.modules() if isinstance(m, nn.Conv2d)]
 
 
-def patch_grid_size(size: int, layers) -> int:
+def patch_grid_size(size: int, layers: list[tuple[int, int, int]]) -> int:
     """Side of a PatchGAN's output grid for a ``size``×``size`` input: ⌊(n + 2p − k)/s⌋ + 1, layer by layer."""
     for kernel, stride, padding in layers:
         size = (size + 2 * padding - kernel) // stride + 1
     return size
 
 
-def receptive_field(layers) -> int:
+def receptive_field(layers: list[tuple[int, int, int]]) -> int:
     """Side of the input patch one output cell sees: walk back from 1 with r ← (r − 1)·s + k."""
     r = 1
     for kernel, stride, _ in reversed(list(layers)):
@@ -193,10 +198,12 @@ def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> 
 
 @dataclass
 class Pix2PixConfig:
+    """One generator of the ablation: architecture (``skips``), loss (``adversarial``) and training budget."""
+
     skips: bool = True
     adversarial: bool = True
     steps: int = 1000
-    batch: int = 32
+    batch_size: int = 32
     lr: float = 2e-4
     l1_weight: float = L1_WEIGHT
     ch: int = 16
@@ -204,18 +211,20 @@ class Pix2PixConfig:
 
     @property
     def name(self) -> str:
-        return f"U-Net {'with' if self.skips else 'without'} skips, {'L1 + adversarial' if self.adversarial else 'L1 only'}"
+        """The row label in the lesson's table."""
+        loss = "L1 + adversarial" if self.adversarial else "L1 only"
+        return f"U-Net {'with' if self.skips else 'without'} skips, {loss}"
 
 
 def ablation_configs(s: dict, seed: int = 0) -> list[Pix2PixConfig]:
     """The four generators of the lesson's table: skips × adversarial term, same budget for each."""
-    common = dict(steps=s["steps"], batch=s["batch"], lr=s["lr"], ch=s["ch"], seed=seed)
-    return [Pix2PixConfig(skips=skips, adversarial=adversarial, **common)
+    shared = dict(steps=s["steps"], batch_size=s["batch_size"], lr=s["lr"], ch=s["ch"], seed=seed)
+    return [Pix2PixConfig(skips=skips, adversarial=adversarial, **shared)
             for skips in (True, False) for adversarial in (True, False)]
 
 
-def train(cfg: Pix2PixConfig, damaged: torch.Tensor, clean: torch.Tensor, device="cpu",
-          generator_loss_fn=generator_loss, log_every: int = 0) -> dict:
+def train(cfg: Pix2PixConfig, damaged: torch.Tensor, clean: torch.Tensor, device: str | torch.device = "cpu",
+          generator_loss_fn: Callable = generator_loss, log_every: int = 0) -> dict:
     """Train one generator (and, with ``adversarial``, its PatchGAN) on ``(damaged, clean)`` pairs.
 
     Adam 2e-4, β₁ = 0.5 as in pix2pix. Returns ``{"generator", "discriminator", "losses", "seconds",
@@ -230,7 +239,7 @@ def train(cfg: Pix2PixConfig, damaged: torch.Tensor, clean: torch.Tensor, device
     losses = {"g": [], "d": [], "l1": []}
     start, cpu_start = time.perf_counter(), time.process_time()
     for step in range(cfg.steps):
-        index = torch.randint(len(clean), (cfg.batch,), generator=rng)
+        index = torch.randint(len(clean), (cfg.batch_size,), generator=rng)
         x, y = damaged[index].to(device), clean[index].to(device)
         fake = g(x)
         if d is not None:
@@ -253,18 +262,19 @@ def train(cfg: Pix2PixConfig, damaged: torch.Tensor, clean: torch.Tensor, device
 
 
 @torch.no_grad()
-def translate(g: nn.Module, damaged: torch.Tensor, device="cpu", batch: int = 500) -> torch.Tensor:
+def translate(g: nn.Module, damaged: torch.Tensor, device: str | torch.device = "cpu",
+              batch_size: int = 500) -> torch.Tensor:
     """The generator's repairs of ``damaged`` (CPU tensor in [-1, 1])."""
     g.to(device).eval()
-    return torch.cat([g(damaged[i: i + batch].to(device)).cpu() for i in range(0, len(damaged), batch)])
+    return torch.cat([g(damaged[i: i + batch_size].to(device)).cpu() for i in range(0, len(damaged), batch_size)])
 
 
 def image_scores(output: torch.Tensor, clean: torch.Tensor, labels: torch.Tensor, judge: bool = True) -> dict:
     """L1 and PSNR on [0, 1] images (mean over images), and the judge's recognition rate of ``output``."""
     out = ((output.detach().cpu().double() + 1) / 2).clamp(0, 1)
     ref = (clean.detach().cpu().double() + 1) / 2
-    mse = ((out - ref) ** 2).flatten(1).mean(1)  # 0 for the target itself: PSNR = inf
-    row = {"L1": float((out - ref).abs().mean()), "PSNR dB": float((10 * torch.log10(1 / mse)).mean())}
+    per_image = common.psnr(out.numpy(), ref.numpy(), axis=tuple(range(1, out.ndim)))  # inf for the target itself
+    row = {"L1": float((out - ref).abs().mean()), "PSNR dB": float(per_image.mean())}
     if judge:
         from .judge import accuracy
 
@@ -272,7 +282,9 @@ def image_scores(output: torch.Tensor, clean: torch.Tensor, labels: torch.Tensor
     return row
 
 
-def ablation(configs: list[Pix2PixConfig], train_data, test_data, device="cpu", judge: bool = True,
+def ablation(configs: list[Pix2PixConfig], train_data: tuple[torch.Tensor, torch.Tensor],
+             test_data: tuple[torch.Tensor, torch.Tensor, torch.Tensor], device: str | torch.device = "cpu",
+             judge: bool = True,
              log_every: int = 0) -> tuple[list[dict], dict]:
     """Train each configuration and score it on the held-out ``test_data``; also score the input and the target.
 
@@ -299,8 +311,6 @@ def format_table(rows: list[dict]) -> str:
     """The ablation rows as a Markdown table."""
     columns = [c for c in ("model", "parameters", "train s", "train CPU s", "L1", "PSNR dB", "judge accuracy")
                if c in rows[0]]
-    fmt = {"parameters": "{:,}", "train s": "{:.0f}", "train CPU s": "{:.0f}", "L1": "{:.4f}", "PSNR dB": "{:.2f}", "judge accuracy": "{:.1%}"}
-    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    for row in rows:
-        lines.append("| " + " | ".join(fmt.get(c, "{}").format(row[c]) for c in columns) + " |")
-    return "\n".join(lines)
+    formats = {"parameters": "{:,}", "train s": "{:.0f}", "train CPU s": "{:.0f}", "L1": "{:.4f}", "PSNR dB": "{:.2f}",
+               "judge accuracy": "{:.1%}", "model": "{}"}
+    return common.format_table(rows, columns, formats)

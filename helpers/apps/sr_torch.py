@@ -21,6 +21,7 @@ Imports PyTorch only (never TensorFlow).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +29,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from ..torch_utils import icnr_
+from . import common
+from .common import psnr  # noqa: F401 (lesson 08 calls sr.psnr)
 
 #: Natural images bundled in the scikit-image wheel (file names under ``skimage/data``).
 TRAIN_IMAGES = ("astronaut.png", "coffee.png", "rocket.jpg", "motorcycle_left.png", "brick.png",
@@ -37,11 +42,11 @@ TEST_IMAGES = ("camera.png", "chelsea.png", "coins.png")
 #: How much work each run profile does (``settings()`` picks one). ``max_side`` crops the
 #: pictures (smoke only); ``seconds`` is a safety stop for the CPU promise (≤ 5 minutes of CPU time a model).
 SETTINGS = {
-    "smoke": dict(scale=3, max_side=96, patch=8, batch=4, steps_espcn=3, steps_srcnn=3, mnist_n=256, mnist_steps=3,
+    "smoke": dict(scale=3, max_side=96, patch=8, batch_size=4, steps_espcn=3, steps_srcnn=3, mnist_n=256, mnist_steps=3,
                   lr=1e-3, seconds=None),
-    "cpu": dict(scale=3, max_side=None, patch=17, batch=16, steps_espcn=3000, steps_srcnn=1000, mnist_n=10_000,
+    "cpu": dict(scale=3, max_side=None, patch=17, batch_size=16, steps_espcn=3000, steps_srcnn=1000, mnist_n=10_000,
                 mnist_steps=400, lr=1e-3, seconds=300),
-    "gpu": dict(scale=3, max_side=None, patch=17, batch=64, steps_espcn=30_000, steps_srcnn=30_000, mnist_n=60_000,
+    "gpu": dict(scale=3, max_side=None, patch=17, batch_size=64, steps_espcn=30_000, steps_srcnn=30_000, mnist_n=60_000,
                 mnist_steps=2000, lr=1e-3, seconds=None),
 }
 
@@ -51,9 +56,7 @@ PUBLISHED_SET5_X3 = {"bicubic": 30.39, "SRCNN": 32.75}
 
 def settings(profile: str | None = None) -> dict:
     """The :data:`SETTINGS` of the run profile in force (see :mod:`helpers.runtime`)."""
-    from .. import runtime
-
-    return dict(SETTINGS[runtime.profile(profile)])
+    return common.settings(SETTINGS, profile)
 
 
 # --------------------------------------------------------------------------- data
@@ -71,7 +74,8 @@ def load_gray(name: str) -> np.ndarray:
 
     path = skimage_data_dir() / name
     if not path.is_file():
-        raise FileNotFoundError(f"{path} is not shipped with this scikit-image; choose one of the files in {path.parent}")
+        raise FileNotFoundError(f"{path} is not shipped with this scikit-image; "
+                                f"choose one of the files in {path.parent}")
     image = io.imread(path)
     if image.ndim == 3:
         image = color.rgb2gray(image[..., :3])  # luminance, in [0, 1]
@@ -95,6 +99,7 @@ def bicubic(lr: torch.Tensor, scale: int) -> torch.Tensor:
 
 
 def crop_to_multiple(image: np.ndarray, scale: int) -> np.ndarray:
+    """Crop the bottom and right edges so that height and width are multiples of ``scale``."""
     h, w = image.shape[-2:]
     return image[..., : h - h % scale, : w - w % scale]
 
@@ -109,7 +114,7 @@ class SRImage:
     up: torch.Tensor   # (1, 1, H, W) bicubic(lr): SRCNN's input and the baseline
 
 
-def make_pairs(names, scale: int, max_side: int | None = None) -> list[SRImage]:
+def make_pairs(names: Sequence[str], scale: int, max_side: int | None = None) -> list[SRImage]:
     """HR/LR/bicubic triples for the named bundled images (optionally centre-cropped to ``max_side``)."""
     out = []
     for name in names:
@@ -133,14 +138,15 @@ def mnist_pairs(n: int, scale: int = 2, split: str = "train", seed: int = 0) -> 
 
 
 def as_images(lr: torch.Tensor, hr: torch.Tensor, scale: int, name: str = "digit") -> list[SRImage]:
-    """A batch ``(N, 1, h, w)``/``(N, 1, H, W)`` as a list of :class:`SRImage` (for :class:`PatchSampler`, :func:`evaluate`)."""
+    """A batch ``(N, 1, h, w)``/``(N, 1, H, W)`` as a list of :class:`SRImage`
+    (for :class:`PatchSampler`, :func:`evaluate`)."""
     return [SRImage(f"{name}{i}", hr[i: i + 1], lr[i: i + 1], bicubic(lr[i: i + 1], scale)) for i in range(len(lr))]
 
 
 class PatchSampler:
     """Random aligned training patches from a list of :class:`SRImage`, with flips and 90° turns.
 
-    ``sampler(batch)`` returns ``(lr, up, hr)`` patches of LR size ``patch`` (HR size
+    ``sampler(batch_size)`` returns ``(lr, up, hr)`` patches of LR size ``patch`` (HR size
     ``patch*scale``): ESPCN learns lr → hr, SRCNN up → hr. Cropping the already
     degraded images (rather than degrading each crop) keeps the patches exactly
     like the test images.
@@ -152,10 +158,11 @@ class PatchSampler:
         sizes = np.array([im.lr.shape[-2] * im.lr.shape[-1] for im in images], np.float64)
         self.weights = sizes / sizes.sum()  # big pictures give more patches
 
-    def __call__(self, batch: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def __call__(self, batch_size: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``batch_size`` random ``(lr, up, hr)`` patches, stacked."""
         s, p = self.scale, self.patch
         lrs, ups, hrs = [], [], []
-        for k in self.rng.choice(len(self.images), size=batch, p=self.weights):
+        for k in self.rng.choice(len(self.images), size=batch_size, p=self.weights):
             im = self.images[k]
             h, w = im.lr.shape[-2:]
             i, j = int(self.rng.integers(0, h - p + 1)), int(self.rng.integers(0, w - p + 1))
@@ -165,7 +172,7 @@ class PatchSampler:
             crops = [torch.rot90(c, turns, (-2, -1)) for c in crops]
             if flip:
                 crops = [torch.flip(c, (-1,)) for c in crops]
-            for out, c in zip((lrs, ups, hrs), crops):
+            for out, c in zip((lrs, ups, hrs), crops, strict=True):
                 out.append(c)
         return torch.cat(lrs), torch.cat(ups), torch.cat(hrs)
 
@@ -181,7 +188,8 @@ class Bicubic(nn.Module):
         super().__init__()
         self.scale = scale
 
-    def forward(self, lr):
+    def forward(self, lr: torch.Tensor) -> torch.Tensor:
+        """The bicubic upsampling of ``lr``."""
         return bicubic(lr, self.scale)
 
 
@@ -207,35 +215,18 @@ class SRCNN(nn.Module):
             nn.Conv2d(n2, channels, f3, padding=f3 // 2),
         )
 
-    def forward(self, up):
+    def forward(self, up: torch.Tensor) -> torch.Tensor:
+        """The HR estimate from the bicubic upsampling ``up``."""
         out = self.body(up)
         return up + out if self.residual else out
-
-
-def icnr_(weight: torch.Tensor, scale: int, init=nn.init.kaiming_normal_) -> torch.Tensor:
-    """ICNR (Aitken et al. 2017) in place on a conv weight ``(C*scale², in, k, k)`` that feeds a PixelShuffle.
-
-    Initialise ``C`` kernels and repeat each ``scale²`` times, so that at initialisation
-    the shuffle's ``scale×scale`` sub-pixels are equal: the layer starts as
-    "convolve, then nearest-neighbour upsample" and has no checkerboard (the bias
-    must be equal across sub-pixels too: :class:`ESPCN` zeroes it).
-    """
-    out_ch = weight.shape[0]
-    if out_ch % (scale * scale):
-        raise ValueError(f"{out_ch} output channels are not a multiple of scale² = {scale * scale}")
-    base = torch.empty((out_ch // (scale * scale), *weight.shape[1:]), dtype=weight.dtype)
-    init(base)
-    with torch.no_grad():
-        # PixelShuffle takes channel c*s² + k to sub-pixel k of output channel c.
-        weight.copy_(base.repeat_interleave(scale * scale, dim=0))
-    return weight
 
 
 class ESPCN(nn.Module):
     """Shi et al. 2016: convolve at LR, then rearrange ``C·scale²`` channels into a ``scale``-times bigger image.
 
     Layers (5×5, 64) → (3×3, 32) → (3×3, scale²) then ``nn.PixelShuffle(scale)``; ReLU (the paper
-    used tanh; in our short CPU runs ReLU trained slightly faster). The sub-pixel convolution is ICNR-initialised. ``residual=True`` (our default, not
+    used tanh; in our short CPU runs ReLU trained slightly faster). The sub-pixel convolution is
+    ICNR-initialised (:func:`helpers.torch_utils.icnr_`). ``residual=True`` (our default, not
     the paper's) adds the bicubic upsampling of the input, as :class:`SRCNN` does, so that the
     learned part is only the correction to bicubic.
     """
@@ -243,7 +234,7 @@ class ESPCN(nn.Module):
     input_kind = "lr"
 
     def __init__(self, scale: int, channels: int = 1, n1: int = 64, n2: int = 32, icnr: bool = True,
-                 activation=nn.ReLU, residual: bool = True):
+                 activation: type[nn.Module] = nn.ReLU, residual: bool = True):
         super().__init__()
         self.scale, self.residual = scale, residual
         self.features = nn.Sequential(
@@ -256,11 +247,12 @@ class ESPCN(nn.Module):
             icnr_(self.to_subpixels.weight, scale)
             nn.init.zeros_(self.to_subpixels.bias)  # a random bias per sub-pixel would be a checkerboard
 
-    def head(self, lr):
+    def head(self, lr: torch.Tensor) -> torch.Tensor:
         """The learned part alone: features, sub-pixel convolution, pixel shuffle."""
         return self.shuffle(self.to_subpixels(self.features(lr)))
 
-    def forward(self, lr):
+    def forward(self, lr: torch.Tensor) -> torch.Tensor:
+        """The HR estimate from ``lr``."""
         out = self.head(lr)
         return bicubic(lr, self.scale) + out if self.residual else out
 
@@ -268,10 +260,12 @@ class ESPCN(nn.Module):
 # --------------------------------------------------------------------------- costs
 
 def n_parameters(model: nn.Module) -> int:
+    """How many numbers the model learns."""
     return sum(p.numel() for p in model.parameters())
 
 
-def flops_per_output_pixel(model: nn.Module, lr_shape=(1, 1, 32, 32), scale: int = 3) -> float:
+def flops_per_output_pixel(model: nn.Module, lr_shape: tuple[int, int, int, int] = (1, 1, 32, 32),
+                           scale: int = 3) -> float:
     """Multiply-adds ×2 of every convolution, divided by the number of HR output pixels.
 
     Counted with forward hooks on a dummy input, so it follows the model as written.
@@ -284,7 +278,7 @@ def flops_per_output_pixel(model: nn.Module, lr_shape=(1, 1, 32, 32), scale: int
         return bicubic_flops
     macs = 0
 
-    def hook(module, inputs, output):
+    def hook(module: nn.Module, inputs: tuple[torch.Tensor, ...], output: torch.Tensor):
         nonlocal macs
         k = module.kernel_size[0] * module.kernel_size[1] * module.in_channels // module.groups
         macs += output[0].numel() * k  # per image, biases ignored
@@ -310,11 +304,12 @@ def _uses_bicubic(model: nn.Module) -> bool:
 
 # --------------------------------------------------------------------------- training
 
-def train(model: nn.Module, sampler, steps: int, *, batch: int = 16, lr: float = 1e-3, device="cpu",
+def train(model: nn.Module, sampler: Callable, steps: int, *, batch_size: int = 16, lr: float = 1e-3,
+          device: str | torch.device = "cpu",
           time_limit: float | None = None, log_every: int = 0, lr_decay_at: float = 0.8) -> dict:
     """Adam on the mean squared error; the learning rate drops 10× after ``lr_decay_at`` of the steps.
 
-    ``sampler(batch)`` gives ``(lr, up, hr)``; the model reads the one its ``input_kind``
+    ``sampler(batch_size)`` gives ``(lr, up, hr)``; the model reads the one its ``input_kind``
     names. ``time_limit`` stops early after that many seconds of this process's CPU time
     (not wall-clock time, which on a shared machine also counts everyone else's work), so a
     CPU run keeps its promise. Returns ``{"losses", "steps", "seconds", "cpu_seconds"}``.
@@ -324,7 +319,7 @@ def train(model: nn.Module, sampler, steps: int, *, batch: int = 16, lr: float =
     schedule = torch.optim.lr_scheduler.MultiStepLR(optimizer, [max(1, int(steps * lr_decay_at))], 0.1)
     losses, start, cpu_start, done = [], time.perf_counter(), time.process_time(), 0
     for step in range(steps):
-        lr_patch, up_patch, hr_patch = sampler(batch)
+        lr_patch, up_patch, hr_patch = sampler(batch_size)
         x = (up_patch if model.input_kind == "up" else lr_patch).to(device)
         loss = F.mse_loss(model(x), hr_patch.to(device))
         optimizer.zero_grad(set_to_none=True)
@@ -344,25 +339,20 @@ def train(model: nn.Module, sampler, steps: int, *, batch: int = 16, lr: float =
 
 # --------------------------------------------------------------------------- evaluation
 
-def psnr(a, b, data_range: float = 1.0) -> float:
-    """Peak signal-to-noise ratio in dB: 10·log10(range² / MSE) — what skimage.metrics computes."""
-    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
-    return float(10 * np.log10(data_range**2 / np.mean((a - b) ** 2)))
-
-
 def shave(image: np.ndarray, border: int) -> np.ndarray:
+    """``image`` without ``border`` pixels on each side."""
     return image[border:-border, border:-border] if border else image
 
 
 @torch.no_grad()
-def predict(model: nn.Module, image: SRImage, device="cpu") -> np.ndarray:
+def predict(model: nn.Module, image: SRImage, device: str | torch.device = "cpu") -> np.ndarray:
     """The model's HR estimate of one picture as an ``(H, W)`` array, clipped to [0, 1]."""
     model.to(device).eval()
     x = image.up if getattr(model, "input_kind", "lr") == "up" else image.lr
     return model(x.to(device)).clamp(0, 1)[0, 0].cpu().numpy()
 
 
-def scores(prediction: np.ndarray, target: np.ndarray, border: int) -> tuple[float, float]:
+def psnr_ssim(prediction: np.ndarray, target: np.ndarray, border: int) -> tuple[float, float]:
     """(PSNR dB, SSIM) with ``skimage.metrics`` on [0, 1] images, ``border`` pixels shaved."""
     from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
@@ -370,7 +360,7 @@ def scores(prediction: np.ndarray, target: np.ndarray, border: int) -> tuple[flo
     return peak_signal_noise_ratio(t, p, data_range=1.0), structural_similarity(t, p, data_range=1.0)
 
 
-def _time_inference(model, image: SRImage, device, repeats: int) -> float:
+def _time_inference(model: nn.Module, image: SRImage, device: str | torch.device, repeats: int) -> float:
     predict(model, image, device)  # warm-up
     if torch.device(device).type == "cuda":
         torch.cuda.synchronize()
@@ -382,7 +372,8 @@ def _time_inference(model, image: SRImage, device, repeats: int) -> float:
     return (time.perf_counter() - start) / repeats
 
 
-def evaluate(models: dict, images: list[SRImage], scale: int, device="cpu", repeats: int = 3) -> list[dict]:
+def evaluate(models: dict, images: list[SRImage], scale: int, device: str | torch.device = "cpu",
+             repeats: int = 3) -> list[dict]:
     """One row per method: parameters, FLOPs per output pixel, milliseconds per megapixel, mean PSNR/SSIM.
 
     Also one ``psnr:<image>`` entry per test picture.
@@ -390,7 +381,7 @@ def evaluate(models: dict, images: list[SRImage], scale: int, device="cpu", repe
     rows = []
     megapixels = images[0].hr.numel() / 1e6
     for name, model in models.items():
-        per_image = [scores(predict(model, im, device), im.hr[0, 0].numpy(), border=scale) for im in images]
+        per_image = [psnr_ssim(predict(model, im, device), im.hr[0, 0].numpy(), border=scale) for im in images]
         row = {
             "method": name,
             "parameters": n_parameters(model),
@@ -399,18 +390,12 @@ def evaluate(models: dict, images: list[SRImage], scale: int, device="cpu", repe
             "PSNR dB": float(np.mean([p for p, _ in per_image])),
             "SSIM": float(np.mean([s for _, s in per_image])),
         }
-        row.update({f"psnr:{im.name}": p for im, (p, _) in zip(images, per_image)})
+        row.update({f"psnr:{im.name}": p for im, (p, _) in zip(images, per_image, strict=True)})
         rows.append(row)
     return rows
 
 
-def format_table(rows: list[dict], columns=("method", "parameters", "FLOPs/pixel", "ms/megapixel", "PSNR dB", "SSIM")) -> str:
+def format_table(rows: list[dict], columns: tuple[str, ...] = ("method", "parameters", "FLOPs/pixel", "ms/megapixel",
+                                                          "PSNR dB", "SSIM")) -> str:
     """The rows as a Markdown table (numbers rounded for reading)."""
-    def cell(value):
-        if isinstance(value, float):
-            return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3f}" if abs(value) < 1 else f"{value:.2f}"
-        return f"{value:,}" if isinstance(value, int) else str(value)
-
-    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    lines += ["| " + " | ".join(cell(row[c]) for c in columns) + " |" for row in rows]
-    return "\n".join(lines)
+    return common.format_table(rows, columns)

@@ -9,22 +9,69 @@ run of that length). Any other change of settings is refused with a message sayi
 
 This package is framework-free (NumPy only at import time): it holds what both
 framework modules share — the run configuration (:class:`GanConfig`, :func:`config_for`),
-atomic file writes, the outputs of a run (:func:`write_outputs`), the checkerboard
-measure used by lessons 06 and 07 — and the command line, which imports
-``helpers.gan.train_torch`` or ``helpers.gan.train_keras`` only once it knows which one to run.
+the checkpoint's place (:func:`checkpoint_path`), atomic file writes, the outputs of a run
+(:func:`write_outputs`), the checkerboard measure used by lessons 06 and 07 — and the command
+line, which imports ``helpers.gan.train_torch`` or ``helpers.gan.train_keras`` only once it
+knows which one to run.
 
-Contract with the framework modules: each defines
+The trainer contract
+--------------------
+``helpers.gan.train_torch`` and ``helpers.gan.train_keras`` each define (tested once against
+both in ``tests/gan/test_trainer_contract.py``)::
 
-    train(cfg: GanConfig, out_dir: Path, resume: bool = False) -> (samples_uint8, info)
+    train(cfg, out_dir, resume=False, *, device=None, stop_after=None, on_log=None,
+          on_epoch=None, progress=True) -> (samples_uint8, info)
 
-``samples_uint8`` is ``(cfg.samples, 28, 28)`` uint8 from the (EMA) generator; ``info``
-holds at least ``steps``, ``images_per_s``, ``wall_s``, ``device`` and ``losses`` (the
-last logged ``{"d": ..., "g": ...}``). Each writes its own checkpoint format inside
-``out_dir`` through :func:`atomic_write` and raises :class:`CheckpointError` when asked
-to resume from a checkpoint it cannot read or must not continue (:func:`check_resume`).
+* ``cfg``: a :class:`GanConfig` of that framework (another framework's: ``ValueError``);
+  ``out_dir`` is created if missing.
+* ``resume``: continue from the checkpoint in ``out_dir`` (printing ``resumed from PATH at
+  step N``), from scratch if there is none. A checkpoint that cannot be read, or whose run may
+  not go on as ``cfg`` (:func:`check_resume`: only ``samples`` may change, and ``steps`` grow),
+  raises :class:`CheckpointError` with a one-line message and leaves the file as it was.
+* ``device``: where to train; None picks the GPU if there is one. ``"cpu"`` works for both
+  (PyTorch: a ``torch.device`` or its name; Keras: a TensorFlow device name).
+* ``stop_after``: end after that many steps of this call, as an interruption would (the
+  checkpoint is whatever was last written), then sample and return as usual.
+* ``on_log(step, *, loss_d: float, loss_g: float)``: after every step that is a multiple of
+  ``cfg.log_every``, and after the last step ``cfg.steps``.
+* ``on_epoch(step, g_ema)``: after every step that is a multiple of ``cfg.steps_per_epoch``,
+  after that step's log and checkpoint; ``g_ema`` is the EMA generator, a model of the
+  framework mapping noise ``(N, cfg.latent_dim)`` to images in [-1, 1].
+* ``progress``: a tqdm progress bar.
+
+``samples_uint8`` is ``(cfg.samples, 28, 28)`` uint8 from the EMA generator (its BatchNorm
+statistics recalibrated). ``info`` holds at least:
+
+==================  =====  =====================================================================
+``steps``           int    steps trained in all, this call included
+``steps_this_run``  int    steps this call trained (0 when a finished run is resumed)
+``resumed_from``    int    the step this call started from (0 for a fresh run)
+``epochs``          float  ``steps / cfg.steps_per_epoch``
+``images_per_s``    float  this call's training speed; NaN when it trained no step
+``train_s``         float  seconds spent in the training loop, summed over every call of the run
+``wall_s``          float  seconds this call took, sampling included
+``device``          str    what it trained on, in words
+``losses``          dict   the last logged losses ``{"d": float, "g": float}`` (``{}`` before any log)
+``history``         dict   every log: ``{"step": [int], "loss_d": [float], "loss_g": [float]}``
+``checkpoint``      str    the checkpoint's path
+==================  =====  =====================================================================
+
+and what each framework adds (its ``train`` docstring says). The losses logged are PyTorch's
+mean over the interval since the last log and Keras's of the logging step itself. A finished
+run trained further drops its last log again where that covered a partial interval
+(:func:`drop_partial_log`), so ``history`` equals that of one run of the full length.
+
+Checkpoint: one file, ``checkpoint_path(out_dir, framework)`` (:data:`CHECKPOINT_FILES`:
+``checkpoint.pt`` for PyTorch, ``checkpoint_keras.npz`` for Keras), written atomically
+(:func:`atomic_write`) every ``cfg.checkpoint_interval`` steps and after the last. It holds
+everything the next step depends on (weights, EMA, optimizer states, step, configuration,
+loss log); each framework module's ``CHECKPOINT_VERSION`` is stored in it and checked on
+``resume``: PyTorch 1 (a ``torch.save`` dict), Keras 2 (``np.savez`` arrays and a JSON
+``meta``; version 1 is still read).
 """
 
 from .config import (
+    CHECKPOINT_FILES,
     CHECKPOINT_STEM,
     FRAMEWORK_SETTINGS,
     FRAMEWORKS,
@@ -34,8 +81,14 @@ from .config import (
     UPSAMPLE_KINDS,
     CheckpointError,
     GanConfig,
+    OnEpoch,
+    OnLog,
     check_resume,
+    checkpoint_path,
     config_for,
+    drop_partial_log,
+    last_losses,
+    new_history,
 )
 from .metrics import checkerboard_score
 from .outputs import (
@@ -51,7 +104,9 @@ from .outputs import (
 )
 
 __all__ = [
-    "CHECKPOINT_STEM", "FRAMEWORK_SETTINGS", "FRAMEWORKS", "PROFILES", "PROFILE_SETTINGS", "RESUMABLE_CHANGES", "UPSAMPLE_KINDS", "CheckpointError", "GanConfig",
-    "atomic_write", "check_losses", "check_resume", "check_samples", "checkerboard_score", "config_for",
-    "current_umask", "json_text", "save_grid_png", "to_uint8", "write_json", "write_outputs",
+    "CHECKPOINT_FILES", "CHECKPOINT_STEM", "FRAMEWORKS", "FRAMEWORK_SETTINGS", "PROFILES", "PROFILE_SETTINGS",
+    "RESUMABLE_CHANGES", "UPSAMPLE_KINDS", "CheckpointError", "GanConfig", "OnEpoch", "OnLog",
+    "atomic_write", "check_losses", "check_resume", "check_samples", "checkerboard_score", "checkpoint_path",
+    "config_for", "current_umask", "drop_partial_log", "json_text", "last_losses", "new_history",
+    "save_grid_png", "to_uint8", "write_json", "write_outputs",
 ]

@@ -1,4 +1,4 @@
-"""The command line, run as ``python -m helpers.gan --framework {torch,keras} --profile … --out DIR`` (see :mod:`helpers.gan`)."""
+"""The command line: ``python -m helpers.gan --framework {torch,keras} --profile … --out DIR`` (:mod:`helpers.gan`)."""
 
 from __future__ import annotations
 
@@ -31,6 +31,7 @@ def _int(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``python -m helpers.gan``."""
     parser = argparse.ArgumentParser(
         prog="python -m helpers.gan",
         description="Train the course's reference DCGAN on MNIST and judge its samples with the shipped classifier.",
@@ -39,7 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--profile", default=None, choices=PROFILES,
                         help="smoke (seconds), cpu (minutes on a laptop) or gpu; default: helpers.runtime.profile()")
     parser.add_argument("--upsample", default="convtranspose", choices=UPSAMPLE_KINDS)
-    parser.add_argument("--out", required=True, type=Path, help="folder for the checkpoint, samples.npy, grid.png, metrics.json")
+    parser.add_argument("--out", required=True, type=Path,
+                        help="folder for the checkpoint, samples.npy, grid.png, metrics.json")
     parser.add_argument("--samples", type=_positive_int, default=None, help="digits to generate and judge")
     parser.add_argument("--seed", type=_int, default=0)
     parser.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out")
@@ -47,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _train_fn(framework: str):
+def _train_fn(framework: str):  # imported late: the other framework is never loaded
     return importlib.import_module(f"helpers.gan.train_{framework}").train
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,6 +14,11 @@ FRAMEWORKS = ("torch", "keras")
 #: (uneven overlap: checkerboards), nearest resize + 3×3 conv, 3×3 conv to 4C + pixel shuffle (ICNR init).
 UPSAMPLE_KINDS = ("convtranspose", "convtranspose3", "resize_conv", "pixel_shuffle")
 CHECKPOINT_STEM = "checkpoint"  # each framework adds its own suffix
+#: The checkpoint's file name inside ``out_dir``, per framework (:func:`checkpoint_path`).
+CHECKPOINT_FILES = {"torch": f"{CHECKPOINT_STEM}.pt", "keras": f"{CHECKPOINT_STEM}_keras.npz"}
+#: ``on_log(step, *, loss_d, loss_g)`` and ``on_epoch(step, g_ema)``: the trainers' callbacks (:mod:`helpers.gan`).
+OnLog = Callable[..., None]
+OnEpoch = Callable[[int, object], None]
 #: The settings ``--resume`` may change: the digits judged at the end, and the steps (only upwards).
 RESUMABLE_CHANGES = ("samples", "steps")
 
@@ -55,7 +61,7 @@ class GanConfig:
     label_smoothing: float = 0.0  # real-label target 1 - label_smoothing for D
     extra: dict = field(default_factory=dict)  # framework-specific knobs, e.g. {"threads": 1, "compile": True}
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         for name, allowed in (("framework", FRAMEWORKS), ("profile", PROFILES), ("upsample", UPSAMPLE_KINDS)):
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {', '.join(allowed)}; got {getattr(self, name)!r}")
@@ -66,7 +72,8 @@ class GanConfig:
             if int(getattr(self, name)) < 0:
                 raise ValueError(f"{name} must be 0 or more; got {getattr(self, name)!r}")
         if self.samples > 60_000:
-            raise ValueError(f"samples must be at most 60,000 (the real reference uses as many training digits); got {self.samples}")
+            raise ValueError("samples must be at most 60,000 (the real reference uses as many training digits); "
+                             f"got {self.samples}")
         if not 0.0 <= self.ema_decay < 1.0:
             raise ValueError(f"ema_decay must be in [0, 1); got {self.ema_decay}")
         if self.batch_size > self.n_train:
@@ -74,17 +81,21 @@ class GanConfig:
 
     @property
     def steps_per_epoch(self) -> int:
+        """Steps in one pass over the ``n_train`` digits (at least 1)."""
         return max(1, self.n_train // self.batch_size)
 
     @property
     def checkpoint_interval(self) -> int:
+        """Steps between checkpoints: ``checkpoint_every``, or one epoch when that is 0."""
         return self.checkpoint_every or self.steps_per_epoch
 
     def to_dict(self) -> dict:
+        """The fields as a plain dict (what checkpoints and metrics.json store)."""
         return dataclasses.asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict) -> GanConfig:
+        """The configuration a :meth:`to_dict` dict describes; unknown keys are ignored."""
         names = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in names})
 
@@ -96,6 +107,31 @@ class GanConfig:
         """``{field: (mine, other's)}`` for every field in which ``other`` differs."""
         a, b = self.to_dict(), other.to_dict()
         return {k: (a[k], b.get(k)) for k in a if a[k] != b.get(k)}
+
+
+def checkpoint_path(out_dir: str | Path, framework: str) -> Path:
+    """Where ``framework``'s trainer keeps the checkpoint of the run in ``out_dir`` (:data:`CHECKPOINT_FILES`)."""
+    if framework not in CHECKPOINT_FILES:
+        raise ValueError(f"framework must be one of {', '.join(FRAMEWORKS)}; got {framework!r}")
+    return Path(out_dir) / CHECKPOINT_FILES[framework]
+
+
+def new_history() -> dict[str, list]:
+    """An empty loss log in the trainers' one format: ``{"step": [], "loss_d": [], "loss_g": []}``."""
+    return {"step": [], "loss_d": [], "loss_g": []}
+
+
+def drop_partial_log(history: dict[str, list], log_every: int) -> None:
+    """Drop the log entries of a finished run's last, partial interval (steps not a multiple of
+    ``log_every``), in place: a run trained further logs those steps again with the ones that follow."""
+    while history["step"] and history["step"][-1] % log_every:
+        for values in history.values():
+            values.pop()
+
+
+def last_losses(history: dict[str, list]) -> dict[str, float]:
+    """The last logged losses as ``{"d": ..., "g": ...}``; ``{}`` before the first log."""
+    return {"d": history["loss_d"][-1], "g": history["loss_g"][-1]} if history["step"] else {}
 
 
 def check_resume(saved: GanConfig, cfg: GanConfig, trained_steps: int, path: str | Path) -> None:

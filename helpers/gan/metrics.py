@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
+
+from ..data import squeeze_channel
 
 
-def checkerboard_score(images) -> float:
+def checkerboard_score(images: ArrayLike) -> float:
     """Share of the spectral power (DC excluded) that sits at the Nyquist frequency.
 
     A stride-2 checkerboard alternates every pixel, so all its energy lands in the FFT's
@@ -14,11 +17,7 @@ def checkerboard_score(images) -> float:
     puts noticeably more there, already at initialisation. Accepts ``(N, H, W)``,
     ``(N, 1, H, W)``, ``(N, H, W, 1)`` or one ``(H, W)`` image, any dtype; even H and W.
     """
-    x = np.asarray(images, np.float64)
-    if x.ndim == 2:
-        x = x[None]
-    if x.ndim == 4:
-        x = x[:, 0] if x.shape[1] == 1 else x[..., 0]
+    x = squeeze_channel(images, np.float64)
     if x.ndim != 3 or x.shape[1] % 2 or x.shape[2] % 2:
         raise ValueError(f"checkerboard_score expects (N, H, W) images with even H and W; got {np.shape(images)}")
     h, w = x.shape[1:]

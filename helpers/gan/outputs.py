@@ -12,7 +12,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+from numpy.typing import ArrayLike
 
+from ..data import squeeze_channel
 from .metrics import checkerboard_score
 
 
@@ -69,18 +71,17 @@ def atomic_write(path: str | Path, write_fn: Callable[[io.BufferedWriter], None]
     return path
 
 
-def to_uint8(images, value_range=(-1.0, 1.0)) -> np.ndarray:
+def to_uint8(images: ArrayLike, value_range: tuple[float, float] = (-1.0, 1.0)) -> np.ndarray:
     """Generator outputs in ``value_range`` → ``(N, 28, 28)`` uint8 (channel axis dropped)."""
-    x = np.asarray(images, np.float32)
-    if x.ndim == 4:
-        x = x[:, 0] if x.shape[1] == 1 else x[..., 0]
+    x = squeeze_channel(images, np.float32)
     lo, hi = value_range
     return np.clip(np.rint((x - lo) / (hi - lo) * 255.0), 0, 255).astype(np.uint8)
 
 
 def check_samples(samples: np.ndarray, n: int | None = None) -> None:
     """Raise ValueError unless ``samples`` is ``(n, 28, 28)`` uint8."""
-    if not isinstance(samples, np.ndarray) or samples.dtype != np.uint8 or samples.ndim != 3 or samples.shape[1:] != (28, 28):
+    if (not isinstance(samples, np.ndarray) or samples.dtype != np.uint8 or samples.ndim != 3
+            or samples.shape[1:] != (28, 28)):
         raise ValueError(f"samples must be a (N, 28, 28) uint8 array; got {getattr(samples, 'dtype', type(samples))} "
                          f"{getattr(samples, 'shape', '')}")
     if n is not None and len(samples) != n:
@@ -103,10 +104,11 @@ def save_grid_png(path: str | Path, samples_uint8: np.ndarray, n: int = 100) -> 
 
     from ..plotting import image_grid
 
-    grid = image_grid(samples_uint8[:n].astype(np.float32) / 255.0, ncols=int(math.ceil(math.sqrt(min(n, len(samples_uint8))))))
+    ncols = int(math.ceil(math.sqrt(min(n, len(samples_uint8)))))
+    grid = image_grid(samples_uint8[:n].astype(np.float32) / 255.0, ncols=ncols)
     scale = 3  # nearest-neighbour enlargement so the digits are visible
 
-    def write(f):
+    def write(f: io.BufferedWriter):
         plt.imsave(f, np.kron(grid, np.ones((scale, scale), np.float32)), cmap="gray", vmin=0, vmax=1, format="png")
 
     return atomic_write(path, write)
@@ -132,7 +134,8 @@ def write_outputs(out_dir: str | Path, samples_uint8: np.ndarray, info: dict) ->
         "fid_ratio": scored["fid"] / real["fid"] if real["fid"] > 0 else float("inf"),
         "checkerboard": checkerboard_score(samples_uint8),
         "real": real,
-        "judge": "helpers.apps.judge (small MNIST CNN shipped in data/judge.npz; not comparable with Inception-v3 scores)",
+        "judge": "helpers.apps.judge (small MNIST CNN shipped in data/judge.npz; "
+                 "not comparable with Inception-v3 scores)",
         "judge_s": time.perf_counter() - started,
         **info,
     }
@@ -140,19 +143,19 @@ def write_outputs(out_dir: str | Path, samples_uint8: np.ndarray, info: dict) ->
     return metrics
 
 
-def json_text(value) -> str:
+def json_text(value: object) -> str:
     """Strict JSON (RFC 8259) for ``value``: NaN and ±infinity, which it cannot hold, become ``null``
     (a rate over no steps, a ratio over zero); NumPy scalars and arrays and paths become plain values."""
     return json.dumps(_plain(value), indent=2, allow_nan=False)
 
 
-def write_json(path: str | Path, value) -> Path:
+def write_json(path: str | Path, value: object) -> Path:
     """:func:`json_text` of ``value``, written atomically to ``path``."""
     text = json_text(value)
     return atomic_write(path, lambda f: f.write(text.encode()))
 
 
-def _plain(value):
+def _plain(value: object):
     if isinstance(value, dict):
         return {k if isinstance(k, str) else str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

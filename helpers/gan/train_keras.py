@@ -28,28 +28,42 @@ from __future__ import annotations
 import io
 import json
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from ..data import load_mnist
 from ..keras_utils import keras, tf  # TensorFlow started quietly (helpers.quiet)
-from . import UPSAMPLE_KINDS, CheckpointError, GanConfig, atomic_write, check_resume, to_uint8
+from .config import (
+    CHECKPOINT_FILES,
+    UPSAMPLE_KINDS,
+    CheckpointError,
+    GanConfig,
+    OnEpoch,
+    OnLog,
+    check_resume,
+    checkpoint_path,
+    drop_partial_log,
+    last_losses,
+    new_history,
+)
+from .outputs import atomic_write, to_uint8
 
 layers = keras.layers
 
-CHECKPOINT_NAME = "checkpoint_keras.npz"
-CHECKPOINT_FORMAT = 1
+CHECKPOINT_FILE = CHECKPOINT_FILES["keras"]
+#: Stored in the checkpoint's JSON ``meta`` as ``"version"``. 2: the loss log is a dict of lists, as in
+#: PyTorch's; version 1 (a list of ``[step, {"d", "g"}]``, under ``"format"``) is still read.
+CHECKPOINT_VERSION = 2
 _SAMPLE_BATCH = 500
 
 
-def _init():
+def _init() -> keras.initializers.Initializer:
     """DCGAN's weight initialisation: N(0, 0.02)."""
     return keras.initializers.RandomNormal(mean=0.0, stddev=0.02)
 
 
-def _batch_norm(name=None):
+def _batch_norm(name: str | None = None) -> keras.layers.Layer:
     # PyTorch's defaults (momentum 0.1 there is 0.9 here, eps 1e-5): the moving statistics
     # follow the recent weights closely, which matters when sampling in inference mode.
     return layers.BatchNormalization(momentum=0.9, epsilon=1e-5, name=name)
@@ -69,11 +83,12 @@ class ICNR(keras.initializers.Initializer):
     are tiled along the last axis, not interleaved.
     """
 
-    def __init__(self, block: int = 2, base=None):
+    def __init__(self, block: int = 2, base: str | dict | keras.initializers.Initializer | None = None) -> None:
         self.block = int(block)
         self.base = keras.initializers.get(base) if base is not None else _init()
 
-    def __call__(self, shape, dtype=None):
+    def __call__(self, shape: tuple[int, int, int, int], dtype: str | None = None) -> tf.Tensor:
+        """A ``(kh, kw, in, out)`` kernel whose ``block²`` groups of ``out / block²`` channels are equal."""
         kh, kw, cin, cout = shape
         copies = self.block ** 2
         if cout % copies:
@@ -81,7 +96,8 @@ class ICNR(keras.initializers.Initializer):
         kernel = self.base((kh, kw, cin, cout // copies), dtype=dtype)
         return keras.ops.tile(kernel, (1, 1, 1, copies))
 
-    def get_config(self):
+    def get_config(self) -> dict:
+        """What ``keras.saving`` needs to rebuild the initializer."""
         return {"block": self.block, "base": keras.initializers.serialize(self.base)}
 
 
@@ -89,25 +105,29 @@ class ICNR(keras.initializers.Initializer):
 class DepthToSpace(layers.Layer):
     """``tf.nn.depth_to_space``: (H, W, block²·C) → (block·H, block·W, C), TensorFlow's channel order."""
 
-    def __init__(self, block: int = 2, **kwargs):
+    def __init__(self, block: int = 2, **kwargs: object) -> None:
         super().__init__(**kwargs)
         self.block = int(block)
 
-    def call(self, x):
+    def call(self, x: tf.Tensor) -> tf.Tensor:
+        """Rearrange ``x``'s channels into ``block × block`` pixel blocks."""
         return tf.nn.depth_to_space(x, self.block)
 
-    def compute_output_shape(self, shape):
+    def compute_output_shape(self, shape: tuple) -> tuple:
+        """``(batch, block·H, block·W, C / block²)`` (unknown sizes stay unknown)."""
         b, h, w, c = shape
         block = self.block
         return (b, None if h is None else h * block, None if w is None else w * block, c // block ** 2)
 
-    def get_config(self):
+    def get_config(self) -> dict:
+        """The layer's configuration, ``block`` included."""
         return {**super().get_config(), "block": self.block}
 
 
 # --------------------------------------------------------------------------- models
 
-def upsample_block(x, channels: int, kind: str, *, use_bias: bool, activation=None, name: str = "up"):
+def upsample_block(x: keras.KerasTensor, channels: int, kind: str, *, use_bias: bool, activation: str | None = None,
+                   name: str = "up") -> keras.KerasTensor:
     """Double the height and width of ``x`` and give it ``channels`` channels, the ``kind`` way."""
     if kind == "convtranspose":
         return layers.Conv2DTranspose(channels, 4, strides=2, padding="same", use_bias=use_bias, activation=activation,
@@ -177,14 +197,14 @@ def build_discriminator(width: int = 64, in_shape: tuple[int, int, int] = (28, 2
     return keras.Model(image, logit, name="discriminator")
 
 
-def discriminator_loss(real_logits, fake_logits, real_target: float = 1.0):
+def discriminator_loss(real_logits: tf.Tensor, fake_logits: tf.Tensor, real_target: float = 1.0) -> tf.Tensor:
     """Binary cross-entropy: real digits towards ``real_target`` (1, or less with label smoothing), fakes towards 0."""
     bce = keras.losses.binary_crossentropy
     return (keras.ops.mean(bce(keras.ops.full_like(real_logits, real_target), real_logits, from_logits=True))
             + keras.ops.mean(bce(keras.ops.zeros_like(fake_logits), fake_logits, from_logits=True)))
 
 
-def generator_loss(fake_logits):
+def generator_loss(fake_logits: tf.Tensor) -> tf.Tensor:
     """The non-saturating loss: G wants D to call its fakes real (−log D(G(z)))."""
     return keras.ops.mean(keras.losses.binary_crossentropy(keras.ops.ones_like(fake_logits), fake_logits,
                                                            from_logits=True))
@@ -193,9 +213,9 @@ def generator_loss(fake_logits):
 # --------------------------------------------------------------------------- training
 
 class _Run:
-    """The models, optimizers and compiled step of one training run."""
+    """One training run: the models, optimizers and compiled step, the step reached and the loss log."""
 
-    def __init__(self, cfg: GanConfig):
+    def __init__(self, cfg: GanConfig) -> None:
         self.cfg = cfg
         keras.utils.set_random_seed(cfg.seed)  # the initial weights
         self.g = build_generator(cfg.latent_dim, cfg.upsample, cfg.g_width, refine=cfg.g_refine)
@@ -212,8 +232,10 @@ class _Run:
         self.jit = jit
         self.step_fn = tf.function(self._step, jit_compile=jit)
         self.sample_fn = tf.function(lambda z: self.ema(z, training=False), jit_compile=jit)
+        self.step, self.history, self.trained_s = 0, new_history(), 0.0
+        self.run_started = time.perf_counter()
 
-    def _step(self, real, z, ema_decay):
+    def _step(self, real: tf.Tensor, z: tf.Tensor, ema_decay: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         cfg = self.cfg
         real_target = 1.0 - cfg.label_smoothing
         if cfg.extra.get("update", "simultaneous") == "alternating":
@@ -224,7 +246,7 @@ class _Run:
                     loss_d = discriminator_loss(self.d(real, training=True),
                                                 self.d(tf.stop_gradient(fake), training=True), real_target)
                 grads_d = tape_d.gradient(loss_d, self.d.trainable_variables)
-                self.opt_d.apply_gradients(zip(grads_d, self.d.trainable_variables))
+                self.opt_d.apply_gradients(zip(grads_d, self.d.trainable_variables, strict=True))
                 loss_g = generator_loss(self.d(fake, training=True))
             grads_g = tape_g.gradient(loss_g, self.g.trainable_variables)
         else:
@@ -237,12 +259,12 @@ class _Run:
                 loss_g = generator_loss(fake_logits)
             grads_d = tape_d.gradient(loss_d, self.d.trainable_variables)
             grads_g = tape_g.gradient(loss_g, self.g.trainable_variables)
-            self.opt_d.apply_gradients(zip(grads_d, self.d.trainable_variables))
-        self.opt_g.apply_gradients(zip(grads_g, self.g.trainable_variables))
+            self.opt_d.apply_gradients(zip(grads_d, self.d.trainable_variables, strict=True))
+        self.opt_g.apply_gradients(zip(grads_g, self.g.trainable_variables, strict=True))
         # EMA of G's weights; BN's moving statistics are copied (decay 0 copies everything).
-        for avg, w in zip(self.ema.trainable_variables, self.g.trainable_variables):
+        for avg, w in zip(self.ema.trainable_variables, self.g.trainable_variables, strict=True):
             avg.assign(ema_decay * avg + (1.0 - ema_decay) * w)
-        for avg, w in zip(self.ema.non_trainable_variables, self.g.non_trainable_variables):
+        for avg, w in zip(self.ema.non_trainable_variables, self.g.non_trainable_variables, strict=True):
             avg.assign(w)
         return loss_d, loss_g
 
@@ -251,29 +273,26 @@ class _Run:
         return {"g": self.g.variables, "d": self.d.variables, "ema": self.ema.variables,
                 "opt_g": self.opt_g.variables, "opt_d": self.opt_d.variables}
 
-    def save(self, path: Path, step: int, history: list) -> None:
-        arrays = {f"{group}/{i}": np.asarray(v.numpy()) for group, vs in self._groups().items() for i, v in enumerate(vs)}
+    def save(self, path: Path) -> None:
+        """Write the checkpoint (atomically): every variable, and the step, configuration and loss log as JSON."""
+        groups = self._groups().items()
+        arrays = {f"{group}/{i}": np.asarray(v.numpy()) for group, vs in groups for i, v in enumerate(vs)}
         arrays["meta"] = np.frombuffer(json.dumps({
-            "format": CHECKPOINT_FORMAT, "step": int(step), "config": self.cfg.to_dict(), "history": history,
+            "version": CHECKPOINT_VERSION, "step": int(self.step), "config": self.cfg.to_dict(),
+            "history": self.history, "trained_s": self.trained_s + time.perf_counter() - self.run_started,
         }).encode(), dtype=np.uint8)
 
-        def write(f):
+        def write(f: io.BufferedWriter) -> None:
             buffer = io.BytesIO()  # np.savez wants to seek; the file object may not
             np.savez(buffer, **arrays)
             f.write(buffer.getvalue())
 
         atomic_write(path, write)
 
-    def load(self, path: Path) -> tuple[int, list]:
+    def resume(self, path: Path) -> None:
+        """Continue from the checkpoint at ``path``; :class:`CheckpointError` if it cannot or must not be."""
         fix = f"Delete {path} (or choose another --out) to start afresh."
-        try:
-            with np.load(path, allow_pickle=False) as archive:
-                arrays = {k: archive[k] for k in archive.files}
-            meta = json.loads(arrays.pop("meta").tobytes().decode())
-        except Exception as exc:
-            raise CheckpointError(f"cannot read the checkpoint {path}: {type(exc).__name__}: {exc}. {fix}") from None
-        if meta.get("format") != CHECKPOINT_FORMAT:
-            raise CheckpointError(f"{path} has checkpoint format {meta.get('format')!r}, expected {CHECKPOINT_FORMAT}. {fix}")
+        arrays, meta = _read_checkpoint(path, fix)
         try:
             saved = GanConfig.from_dict(meta["config"])
         except (KeyError, TypeError, ValueError) as exc:
@@ -291,7 +310,51 @@ class _Run:
         for group, variables in self._groups().items():
             for i, v in enumerate(variables):
                 v.assign(arrays[f"{group}/{i}"])
-        return step, list(meta.get("history", []))
+        self.step, self.history, self.trained_s = step, meta["history"], float(meta.get("trained_s", 0.0))
+        if self.step < self.cfg.steps:
+            drop_partial_log(self.history, self.cfg.log_every)
+        print(f"resumed from {path} at step {self.step}", flush=True)
+
+    # ---- training
+    def one_step(self, data: tf.Tensor, order: np.ndarray, position: int) -> tuple[tf.Tensor, tf.Tensor]:
+        """One step on the batch at ``position`` of the epoch's ``order``; the noise is a function of (seed, step)."""
+        cfg = self.cfg
+        real = tf.gather(data, order[position * cfg.batch_size:(position + 1) * cfg.batch_size])
+        z = tf.random.stateless_normal((cfg.batch_size, cfg.latent_dim), seed=(cfg.seed, self.step))
+        decay = cfg.ema_decay if self.step >= cfg.ema_start else 0.0
+        losses = self.step_fn(real, z, tf.constant(decay, tf.float32))
+        self.step += 1
+        return losses
+
+    def run(self, path: Path, stop_after: int | None, on_log: OnLog | None, on_epoch: OnEpoch | None,
+            progress: bool) -> float:
+        """Train up to ``cfg.steps`` (or ``stop_after`` more), logging and checkpointing; the seconds it took."""
+        from tqdm.auto import tqdm
+
+        cfg = self.cfg
+        data = tf.constant(training_data(cfg))
+        order, order_epoch, first_step = None, -1, self.step
+        self.run_started = time.perf_counter()
+        with tqdm(total=cfg.steps, initial=self.step, desc=f"DCGAN keras {cfg.upsample}", unit="step",
+                  disable=not progress, mininterval=1.0) as bar:
+            while self.step < cfg.steps and (stop_after is None or self.step - first_step < stop_after):
+                epoch, position = divmod(self.step, cfg.steps_per_epoch)
+                if epoch != order_epoch:
+                    order, order_epoch = _epoch_order(cfg, epoch), epoch
+                loss_d, loss_g = self.one_step(data, order, position)
+                bar.update(1)
+                if self.step % cfg.log_every == 0 or self.step == cfg.steps:
+                    loss_d, loss_g = float(loss_d), float(loss_g)
+                    for key, value in (("step", self.step), ("loss_d", loss_d), ("loss_g", loss_g)):
+                        self.history[key].append(value)
+                    bar.set_postfix(loss_d=f"{loss_d:.3f}", loss_g=f"{loss_g:.3f}")
+                    if on_log is not None:
+                        on_log(self.step, loss_d=loss_d, loss_g=loss_g)
+                if self.step % cfg.checkpoint_interval == 0 or self.step == cfg.steps:
+                    self.save(path)
+                if on_epoch is not None and self.step % cfg.steps_per_epoch == 0:
+                    on_epoch(self.step, self.ema)
+        return time.perf_counter() - self.run_started
 
     def recalibrate_batchnorm(self, batches: int = 20, batch_size: int = 256) -> None:
         """Recompute the EMA generator's BatchNorm statistics for *its own* weights.
@@ -309,7 +372,7 @@ class _Run:
                 z = tf.random.stateless_normal((batch_size, self.cfg.latent_dim), seed=(self.cfg.seed + 2, k))
                 self.ema(z, training=True)
         finally:
-            for layer, momentum in zip(norms, saved):
+            for layer, momentum in zip(norms, saved, strict=True):
                 layer.momentum = momentum
 
     def samples(self, n: int) -> np.ndarray:
@@ -335,7 +398,7 @@ def training_data(cfg: GanConfig) -> np.ndarray:
     return x
 
 
-def _set_threads(threads) -> None:
+def _set_threads(threads: int | str | None) -> None:
     """Honour ``cfg.extra["threads"]`` (tiny smoke models lose more than they gain from threads on a busy machine).
 
     TensorFlow fixes its thread pools when it first runs an op; later in the same process
@@ -350,81 +413,67 @@ def _set_threads(threads) -> None:
         pass
 
 
-def train(cfg: GanConfig, out_dir: str | Path, resume: bool = False, *, progress: bool = True,
-          on_log: Callable[[int, dict], None] | None = None) -> tuple[np.ndarray, dict]:
-    """Train the DCGAN ``cfg`` describes; return ``(samples_uint8 (cfg.samples, 28, 28), info)``.
+def _read_checkpoint(path: Path, fix: str) -> tuple[dict[str, np.ndarray], dict]:
+    """The arrays and the metadata of a checkpoint :meth:`_Run.save` wrote (or version 1's, converted)."""
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {k: archive[k] for k in archive.files}
+        meta = json.loads(arrays.pop("meta").tobytes().decode())
+    except Exception as exc:
+        raise CheckpointError(f"cannot read the checkpoint {path}: {type(exc).__name__}: {exc}. {fix}") from None
+    version = meta.get("version", meta.get("format"))  # version 1 called it "format"
+    if version == 1 and isinstance(meta.get("history", []), list):  # its log: [[step, {"d": …, "g": …}], …]
+        log = meta.get("history", [])
+        meta["history"] = {"step": [s for s, _ in log], "loss_d": [v["d"] for _, v in log],
+                           "loss_g": [v["g"] for _, v in log]}
+    elif version != CHECKPOINT_VERSION:
+        raise CheckpointError(f"{path} has checkpoint version {version!r}, expected {CHECKPOINT_VERSION}. {fix}")
+    return arrays, meta
 
-    Checkpoints go to ``out_dir/checkpoint_keras.npz`` every ``cfg.checkpoint_interval``
-    steps and at the end (atomically). ``resume=True`` continues from it (from scratch if
-    there is none), also to more ``cfg.steps`` than it was started with; an unreadable checkpoint
-    or one that may not be continued as ``cfg`` (:func:`helpers.gan.check_resume`) raises
-    :class:`helpers.gan.CheckpointError`. ``on_log(step, {"d": ..., "g": ...})`` is called
-    every ``cfg.log_every`` steps (a test uses it to interrupt a run).
+
+def _tf_device(device: str | None) -> str:
+    """A TensorFlow device name: the GPU if there is one (None), or ``cpu``/``gpu``/``cuda`` spelt TensorFlow's way."""
+    if device is None:
+        return "/GPU:0" if tf.config.list_physical_devices("GPU") else "/CPU:0"
+    return {"cpu": "/CPU:0", "gpu": "/GPU:0", "cuda": "/GPU:0"}.get(str(device).lower(), str(device))
+
+
+def train(cfg: GanConfig, out_dir: str | Path, resume: bool = False, *, device: str | None = None,
+          stop_after: int | None = None, on_log: OnLog | None = None, on_epoch: OnEpoch | None = None,
+          progress: bool = True) -> tuple[np.ndarray, dict]:
+    """Train the DCGAN ``cfg`` describes; return ``(samples_uint8, info)``: the contract of :mod:`helpers.gan`.
+
+    Keras specifics: ``device`` is a TensorFlow device name (``"/CPU:0"``; ``"cpu"`` and ``"gpu"`` are
+    understood; default the first GPU if there is one); ``on_epoch`` gets the EMA generator as a
+    ``keras.Model``, ``(N, latent_dim)`` → ``(N, 28, 28, 1)`` (call it with ``training=False``);
+    ``info`` adds ``ema_decay``. The losses logged are the logging step's own (PyTorch logs the mean
+    over the interval: it syncs with the device once a log, not once a step).
     """
-    from tqdm.auto import tqdm
-
     if cfg.framework != "keras":
         raise ValueError(f"helpers.gan.train_keras trains framework='keras' configurations; got {cfg.framework!r}")
     _set_threads(cfg.extra.get("threads"))
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    ckpt = out_dir / CHECKPOINT_NAME
+    path = checkpoint_path(out_dir, "keras")
     started = time.perf_counter()
-    device = "/GPU:0" if tf.config.list_physical_devices("GPU") else "/CPU:0"
+    device = _tf_device(device)
     with tf.device(device):
         run = _Run(cfg)
-        step, history = 0, []
-        if resume and ckpt.exists():
-            step, history = run.load(ckpt)
-            if step < cfg.steps:  # going on: a finished run's log of its last, partial interval goes
-                while history and history[-1][0] % cfg.log_every:
-                    history.pop()
+        if resume and path.exists():
+            run.resume(path)
         elif resume:
-            print(f"no checkpoint at {ckpt}: starting from scratch", flush=True)
-        first_step = step
-        data = tf.constant(training_data(cfg))
-        per_epoch = cfg.steps_per_epoch
-        order, order_epoch = None, -1
-        losses = dict(history[-1][1]) if history else {}
-        train_started = time.perf_counter()
-        with tqdm(total=cfg.steps, initial=step, desc=f"DCGAN keras {cfg.upsample}", unit="step",
-                  disable=not progress, mininterval=1.0) as bar:
-            while step < cfg.steps:
-                epoch, i = divmod(step, per_epoch)
-                if epoch != order_epoch:
-                    order, order_epoch = _epoch_order(cfg, epoch), epoch
-                index = order[i * cfg.batch_size:(i + 1) * cfg.batch_size]
-                real = tf.gather(data, index)
-                z = tf.random.stateless_normal((cfg.batch_size, cfg.latent_dim), seed=(cfg.seed, step))
-                decay = cfg.ema_decay if step >= cfg.ema_start else 0.0
-                loss_d, loss_g = run.step_fn(real, z, tf.constant(decay, tf.float32))
-                step += 1
-                bar.update(1)
-                if step % cfg.log_every == 0 or step == cfg.steps:
-                    losses = {"d": float(loss_d), "g": float(loss_g)}
-                    history.append([step, losses])
-                    bar.set_postfix(loss_d=f"{losses['d']:.3f}", loss_g=f"{losses['g']:.3f}")
-                    if on_log is not None:
-                        on_log(step, losses)
-                if step % cfg.checkpoint_interval == 0 or step == cfg.steps:
-                    run.save(ckpt, step, history)
-        train_s = time.perf_counter() - train_started
-        if step == first_step and not ckpt.exists():  # steps == 0 cannot happen (cfg validates), but stay safe
-            run.save(ckpt, step, history)
+            print(f"no checkpoint at {path}: starting from scratch", flush=True)
+        first_step = run.step
+        run_s = run.run(path, stop_after, on_log, on_epoch, progress)
         run.recalibrate_batchnorm()
         samples = run.samples(cfg.samples)
-    trained = step - first_step
-    info = {
-        "steps": step,
-        "resumed_from": first_step,
-        "images_per_s": trained * cfg.batch_size / train_s if trained and train_s > 0 else float("nan"),
-        "wall_s": time.perf_counter() - started,
-        "train_s": train_s,
-        "device": f"{device} · TensorFlow {tf.__version__} · Keras {keras.__version__}"
-                  f"{' · XLA' if run.jit else ''}",
-        "losses": losses,
-        "history": history,
+    steps_run = run.step - first_step
+    return samples, {
+        "steps": run.step, "steps_this_run": steps_run, "resumed_from": first_step,
+        "epochs": run.step / cfg.steps_per_epoch,
+        "images_per_s": steps_run * cfg.batch_size / run_s if steps_run and run_s > 0 else float("nan"),
+        "train_s": run.trained_s + run_s, "wall_s": time.perf_counter() - started,
+        "device": f"{device} · TensorFlow {tf.__version__} · Keras {keras.__version__}{' · XLA' if run.jit else ''}",
+        "losses": last_losses(run.history), "history": run.history, "checkpoint": str(path),
         "ema_decay": cfg.ema_decay,
-        "checkpoint": str(ckpt),
     }
-    return samples, info

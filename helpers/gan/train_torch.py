@@ -25,6 +25,7 @@ import copy
 import math
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import numpy as np
@@ -32,27 +33,29 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..torch_utils import MixedPrecision, mixed_precision
-from . import UPSAMPLE_KINDS, CheckpointError, GanConfig, atomic_write, check_resume, to_uint8
+from ..torch_utils import MixedPrecision, icnr_, mixed_precision
+from .config import (
+    CHECKPOINT_FILES,
+    UPSAMPLE_KINDS,
+    CheckpointError,
+    GanConfig,
+    OnEpoch,
+    OnLog,
+    check_resume,
+    checkpoint_path,
+    drop_partial_log,
+    last_losses,
+    new_history,
+)
+from .outputs import atomic_write, to_uint8
 
-CHECKPOINT_FILE = "checkpoint.pt"
+Autocast = Callable[[], AbstractContextManager]  # a context-manager factory: torch.autocast(...) or none
+CHECKPOINT_FILE = CHECKPOINT_FILES["torch"]
+#: Stored as the checkpoint's ``"version"``; :func:`load_checkpoint` refuses any other.
 CHECKPOINT_VERSION = 1
 
 
 # --------------------------------------------------------------------------- models
-
-def icnr_(weight: torch.Tensor, scale: int = 2, init=None) -> torch.Tensor:
-    """ICNR (Aitken et al. 2017): fill a conv weight ``(C·s², C_in, k, k)`` that feeds a pixel shuffle
-    so that the s² sub-pixel outputs start identical — the block then begins as nearest-neighbour
-    upsampling of one convolution, free of checkerboards."""
-    out_channels = weight.shape[0] // (scale * scale)
-    sub = torch.empty(out_channels, *weight.shape[1:], dtype=weight.dtype, device=weight.device)
-    (init or (lambda w: nn.init.normal_(w, 0.0, 0.02)))(sub)
-    with torch.no_grad():
-        # PixelShuffle sends channel c·s² + k to output channel c: repeat each kernel s² times in a row.
-        weight.copy_(sub.repeat_interleave(scale * scale, dim=0))
-    return weight
-
 
 class PixelShuffleUp(nn.Sequential):
     """3×3 conv to ``out·4`` channels, then ``nn.PixelShuffle(2)``; ICNR-initialised."""
@@ -61,7 +64,8 @@ class PixelShuffleUp(nn.Sequential):
         super().__init__(nn.Conv2d(in_channels, out_channels * 4, 3, padding=1, bias=bias), nn.PixelShuffle(2))
 
     def reset_icnr(self) -> None:
-        icnr_(self[0].weight)
+        """Re-initialise the conv with ICNR (:func:`helpers.torch_utils.icnr_`) and a zero bias."""
+        icnr_(self[0].weight, 2, init=lambda w: nn.init.normal_(w, 0.0, 0.02))  # DCGAN's N(0, 0.02), like every layer
         if self[0].bias is not None:
             nn.init.zeros_(self[0].bias)
 
@@ -110,10 +114,12 @@ class Generator(nn.Module):
                                      nn.BatchNorm2d(width), nn.ReLU(inplace=True))
         self.refine = nn.Sequential(*(layer for _ in range(refine) for layer in (
             nn.Conv2d(width, width, 3, padding=1, bias=False), nn.BatchNorm2d(width), nn.ReLU(inplace=True))))
-        self.up1 = nn.Sequential(upsample_block(upsample, width, width // 2), nn.BatchNorm2d(width // 2), nn.ReLU(inplace=True))
+        self.up1 = nn.Sequential(upsample_block(upsample, width, width // 2), nn.BatchNorm2d(width // 2),
+                                 nn.ReLU(inplace=True))
         self.up2 = upsample_block(upsample, width // 2, 1, bias=True)  # no BatchNorm at G's output
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
+        """Noise ``(N, latent_dim)`` → images ``(N, 1, 28, 28)`` in [-1, 1]."""
         return torch.tanh(self.up2(self.up1(self.refine(self.project(z)))))
 
 
@@ -127,14 +133,16 @@ class Discriminator(nn.Module):
 
     def __init__(self, width: int = 64, hidden: int = 0):
         super().__init__()
-        head = ([nn.Linear(2 * width * 7 * 7, hidden, bias=False), nn.BatchNorm1d(hidden), nn.LeakyReLU(0.2, inplace=True),
-                 nn.Linear(hidden, 1)] if hidden else [nn.Linear(2 * width * 7 * 7, 1)])
+        features = 2 * width * 7 * 7
+        head = ([nn.Linear(features, hidden, bias=False), nn.BatchNorm1d(hidden), nn.LeakyReLU(0.2, inplace=True),
+                 nn.Linear(hidden, 1)] if hidden else [nn.Linear(features, 1)])
         self.net = nn.Sequential(
             nn.Conv2d(1, width, 4, stride=2, padding=1), nn.LeakyReLU(0.2, inplace=True),
             nn.Conv2d(width, 2 * width, 4, stride=2, padding=1, bias=False), nn.BatchNorm2d(2 * width),
             nn.LeakyReLU(0.2, inplace=True), nn.Flatten(), *head)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Images ``(N, 1, 28, 28)`` → logits ``(N,)``."""
         return self.net(x).squeeze(1)
 
 
@@ -150,7 +158,8 @@ def build_models(cfg: GanConfig, device: str | torch.device = "cpu") -> tuple[Ge
 # --------------------------------------------------------------------------- one step
 
 def train_step(g: nn.Module, d: nn.Module, opt_g: torch.optim.Optimizer, opt_d: torch.optim.Optimizer,
-               real: torch.Tensor, z: torch.Tensor, *, real_label: float = 1.0, autocast=None, scaler=None
+               real: torch.Tensor, z: torch.Tensor, *, real_label: float = 1.0, autocast: Autocast | None = None,
+               scaler: torch.amp.GradScaler | None = None
                ) -> tuple[torch.Tensor, torch.Tensor]:
     """One DCGAN update: D on a real and a fake batch, then G with the non-saturating loss.
 
@@ -183,7 +192,7 @@ class _no_autocast:
         return False
 
 
-def _backward_step(loss, optimizer, scaler) -> None:
+def _backward_step(loss: torch.Tensor, optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler | None) -> None:
     if scaler is None:
         loss.backward()
         optimizer.step()
@@ -195,9 +204,9 @@ def _backward_step(loss, optimizer, scaler) -> None:
 @torch.no_grad()
 def ema_update(ema: nn.Module, model: nn.Module, decay: float) -> None:
     """``ema ← decay·ema + (1−decay)·model`` for the parameters; buffers (BN statistics) are copied."""
-    for e, p in zip(ema.parameters(), model.parameters()):
+    for e, p in zip(ema.parameters(), model.parameters(), strict=True):
         e.lerp_(p.detach(), 1.0 - decay)
-    for e, b in zip(ema.buffers(), model.buffers()):
+    for e, b in zip(ema.buffers(), model.buffers(), strict=True):
         e.copy_(b)
 
 
@@ -215,7 +224,7 @@ def recalibrate_batchnorm(g: nn.Module, latent_dim: int, generator: torch.Genera
     g.train()
     for _ in range(batches):
         g(torch.randn(batch_size, latent_dim, device=device, generator=generator))
-    for m, momentum in zip(norms, saved):
+    for m, momentum in zip(norms, saved, strict=True):
         m.momentum = momentum
     g.eval()
 
@@ -243,7 +252,7 @@ def save_checkpoint(path: str | Path, state: dict) -> Path:
     return atomic_write(path, lambda f: torch.save(state, f))
 
 
-def load_checkpoint(path: str | Path, map_location="cpu") -> dict:
+def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict:
     """Read a checkpoint written by :func:`save_checkpoint`; :class:`CheckpointError` if it is unreadable."""
     path = Path(path)
     try:
@@ -314,7 +323,7 @@ class CompiledStep:
     """
 
     def __init__(self, g: nn.Module, d: nn.Module, opt_g: torch.optim.Optimizer, opt_d: torch.optim.Optimizer,
-                 *, compile: bool, scaler=None):
+                 *, compile: bool, scaler: torch.amp.GradScaler | None = None) -> None:
         self.g, self.d, self.opt_g, self.opt_d, self.scaler = g, d, opt_g, opt_d, scaler
         self.models = (g, d)
         self.compiled, self.error, self._first = False, None, False
@@ -330,7 +339,8 @@ class CompiledStep:
         self.models, self.compiled = (self.g, self.d), False
         print(f"torch.compile failed ({self.error}); training without it", flush=True)
 
-    def __call__(self, real: torch.Tensor, z: torch.Tensor, **kwargs) -> tuple[torch.Tensor, torch.Tensor]:
+    def __call__(self, real: torch.Tensor, z: torch.Tensor, **kwargs: object) -> tuple[torch.Tensor, torch.Tensor]:
+        """:func:`train_step` on ``real`` and ``z`` (``kwargs``: its keyword arguments)."""
         if not self._first:
             return train_step(*self.models, self.opt_g, self.opt_d, real, z, scaler=self.scaler, **kwargs)
         self._first = False
@@ -339,172 +349,197 @@ class CompiledStep:
         try:
             return train_step(*self.models, self.opt_g, self.opt_d, real, z, scaler=self.scaler, **kwargs)
         except Exception as exc:
-            for part, state in zip(parts, saved[0]):
+            for part, state in zip(parts, saved[0], strict=True):
                 part.load_state_dict(state)
             self.scaler = saved[1]
             self._give_up(exc)
             return train_step(*self.models, self.opt_g, self.opt_d, real, z, scaler=self.scaler, **kwargs)
 
 
+class _TorchRun:
+    """One training run's state (what a checkpoint holds): models, optimizers, random generators, data order, log."""
+
+    def __init__(self, cfg: GanConfig, device: torch.device) -> None:
+        from ..data import load_mnist
+
+        self.cfg, self.device = cfg, device
+        self.fast = speedups(cfg, device)
+        if device.type == "cpu" and cfg.extra.get("threads"):
+            torch.set_num_threads(int(cfg.extra["threads"]))
+        if device.type == "cuda":
+            torch.backends.cudnn.benchmark = True
+        self.g, self.d = build_models(cfg, device)
+        self.g_ema = copy.deepcopy(self.g).eval().requires_grad_(False)
+        self.opt_g = torch.optim.Adam(self.g.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
+        self.opt_d = torch.optim.Adam(self.d.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
+        self.autocast, self.scaler = _autocast_factory(device, self.fast["amp"])
+        self.precision = precision(device, self.fast["amp"])
+        self.data_rng = torch.Generator(device="cpu").manual_seed(cfg.seed)
+        self.noise_rng = torch.Generator(device=device).manual_seed(cfg.seed + 1)
+        subset = cfg.n_train < 60_000
+        x, _ = load_mnist("train", n=cfg.n_train if subset else None, seed=cfg.seed if subset else None,
+                          value_range=(-1.0, 1.0), channel="first")
+        self.data = torch.from_numpy(x).to(device) if self.fast["data_on_device"] else torch.from_numpy(x)
+        self.memory = torch.channels_last if self.fast["channels_last"] else torch.contiguous_format
+        if self.fast["channels_last"]:
+            self.g.to(memory_format=self.memory)
+            self.d.to(memory_format=self.memory)
+        self.step, self.order, self.history, self.trained_s = 0, None, new_history(), 0.0
+        # losses since the last log (checkpointed: the log must not depend on resumes)
+        self.sums = torch.zeros(2, device=device)
+        self.step_fn: CompiledStep | None = None
+        self.run_started = time.perf_counter()
+
+    def resume(self, path: Path) -> None:
+        """Continue from the checkpoint at ``path``; :class:`CheckpointError` if it cannot or must not be."""
+        state = load_checkpoint(path, map_location=self.device)
+        try:
+            saved_cfg = GanConfig.from_dict(state["config"])
+        except (TypeError, ValueError) as exc:
+            raise CheckpointError(f"{path} holds an unreadable configuration ({exc}).") from None
+        check_resume(saved_cfg, self.cfg, int(state.get("step", 0)), path)
+        try:
+            for name in ("g", "d", "g_ema", "opt_g", "opt_d"):
+                getattr(self, name).load_state_dict(state[name])
+            if self.scaler is not None and state.get("scaler"):
+                self.scaler.load_state_dict(state["scaler"])
+            self.data_rng.set_state(state["data_rng"].cpu())
+            self.noise_rng.set_state(state["noise_rng"].cpu())
+        except (KeyError, RuntimeError, ValueError) as exc:
+            raise CheckpointError(f"{path} does not match this model: {str(exc).splitlines()[0][:200]}") from None
+        self.step, self.history, self.trained_s = state["step"], state["history"], state["trained_s"]
+        self.order = state["order"].to(self.data.device) if state["order"] is not None else None
+        if self.step < self.cfg.steps:
+            drop_partial_log(self.history, self.cfg.log_every)  # their sums are still in loss_sums
+        if self.step:
+            self.sums += state["loss_sums"].to(self.device)
+        print(f"resumed from {path} at step {self.step}", flush=True)
+
+    def save(self, path: Path) -> None:
+        """Write the checkpoint (atomically)."""
+        scaler = self.step_fn.scaler if self.step_fn is not None else self.scaler
+        save_checkpoint(path, {
+            "version": CHECKPOINT_VERSION, "config": self.cfg.to_dict(), "step": self.step,
+            "order": self.order.cpu() if self.order is not None else None,
+            "g": self.g.state_dict(), "d": self.d.state_dict(), "g_ema": self.g_ema.state_dict(),
+            "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
+            "scaler": scaler.state_dict() if scaler is not None else {},
+            "data_rng": self.data_rng.get_state(), "noise_rng": self.noise_rng.get_state(),
+            "history": self.history, "loss_sums": self.sums.cpu(),
+            "trained_s": self.trained_s + time.perf_counter() - self.run_started,
+        })
+
+    def one_step(self) -> None:
+        """One batch (reshuffled at each epoch's start), one :func:`train_step`, the EMA update."""
+        cfg, device = self.cfg, self.device
+        position = self.step % cfg.steps_per_epoch
+        if position == 0 or self.order is None:
+            self.order = torch.randperm(len(self.data), generator=self.data_rng).to(self.data.device)
+        index = self.order[position * cfg.batch_size:(position + 1) * cfg.batch_size]
+        real = self.data[index] if self.data.device == device else self.data[index].to(device, non_blocking=True)
+        real = real.contiguous(memory_format=self.memory)
+        z = torch.randn(cfg.batch_size, cfg.latent_dim, device=device, generator=self.noise_rng)
+        loss_d, loss_g = self.step_fn(real, z, real_label=1.0 - cfg.label_smoothing, autocast=self.autocast)
+        ema_update(self.g_ema, self.g, cfg.ema_decay if self.step >= cfg.ema_start else 0.0)
+        self.sums += torch.stack((loss_d.float(), loss_g.float()))
+        self.step += 1
+
+    def log(self) -> tuple[float, float]:
+        """Append the mean losses since the last log to the history; :class:`FloatingPointError` if not finite."""
+        step, log_every = self.step, self.cfg.log_every
+        mean_d, mean_g = (self.sums / ((step - 1) % log_every + 1)).tolist()  # the one host-device sync per log
+        if step % log_every == 0:
+            self.sums.zero_()  # (after a last, partial interval they stay: a resumed, longer run goes on adding)
+        if not (math.isfinite(mean_d) and math.isfinite(mean_g)):
+            raise FloatingPointError(f"training diverged at step {step}: loss_d={mean_d}, loss_g={mean_g}")
+        for key, value in (("step", step), ("loss_d", mean_d), ("loss_g", mean_g)):
+            self.history[key].append(value)
+        return mean_d, mean_g
+
+    def run(self, path: Path, stop_after: int | None, on_log: OnLog | None, on_epoch: OnEpoch | None,
+            progress: bool) -> float:
+        """Train up to ``cfg.steps`` (or ``stop_after`` more), logging and checkpointing; the seconds it took."""
+        from tqdm.auto import tqdm
+
+        cfg = self.cfg
+        self.step_fn = CompiledStep(self.g, self.d, self.opt_g, self.opt_d, compile=self.fast["compile"],
+                                    scaler=self.scaler)
+        self.run_started = time.perf_counter()
+        first_step = self.step
+        with tqdm(total=cfg.steps, initial=self.step, desc=f"DCGAN {cfg.upsample}", unit="step",
+                  disable=not progress, mininterval=1.0) as bar:
+            self.g.train()
+            self.d.train()
+            while self.step < cfg.steps and (stop_after is None or self.step - first_step < stop_after):
+                self.one_step()
+                bar.update(1)
+                if self.step % cfg.log_every == 0 or self.step == cfg.steps:
+                    mean_d, mean_g = self.log()
+                    bar.set_postfix(loss_d=f"{mean_d:.3f}", loss_g=f"{mean_g:.3f}", refresh=False)
+                    if on_log is not None:
+                        on_log(self.step, loss_d=mean_d, loss_g=mean_g)
+                if self.step % cfg.checkpoint_interval == 0 or self.step == cfg.steps:
+                    self.save(path)
+                if on_epoch is not None and self.step % cfg.steps_per_epoch == 0:
+                    on_epoch(self.step, self.g_ema)
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+        return time.perf_counter() - self.run_started
+
+    def samples(self) -> np.ndarray:
+        """``cfg.samples`` digits from a float32 copy of the EMA generator, its BatchNorm recalibrated."""
+        cfg = self.cfg
+        model = copy.deepcopy(self.g_ema).float().to(memory_format=torch.contiguous_format)
+        recalibrate_batchnorm(model, cfg.latent_dim, torch.Generator(device=self.device).manual_seed(cfg.seed + 2))
+        return generate(model, cfg.samples, cfg.latent_dim, seed=cfg.seed + 3)
+
+    def info(self, first_step: int, run_s: float, started: float, path: Path) -> dict:
+        """The ``info`` of :func:`train` (the keys :mod:`helpers.gan` documents, then PyTorch's own)."""
+        cfg, steps_run = self.cfg, self.step - first_step
+        self.fast["compile"] = self.step_fn.compiled
+        info = {
+            "steps": self.step, "steps_this_run": steps_run, "resumed_from": first_step,
+            "epochs": self.step / cfg.steps_per_epoch,
+            "images_per_s": steps_run * cfg.batch_size / run_s if run_s > 0 and steps_run else float("nan"),
+            "train_s": self.trained_s + run_s, "wall_s": time.perf_counter() - started,
+            "device": _device_name(self.device), "losses": last_losses(self.history), "history": self.history,
+            "checkpoint": str(path),
+            "s_per_epoch_60k": 60_000 / cfg.batch_size * run_s / steps_run if steps_run else float("nan"),
+            "threads": torch.get_num_threads(), "speedups": self.fast, "precision": str(self.precision),
+            "torch": torch.__version__,
+        }
+        if self.step_fn.error:
+            info["compile_error"] = self.step_fn.error
+        return info
+
+
 def train(cfg: GanConfig, out_dir: str | Path, resume: bool = False, *, device: str | torch.device | None = None,
-          stop_after: int | None = None, on_log: Callable | None = None, on_epoch: Callable | None = None,
+          stop_after: int | None = None, on_log: OnLog | None = None, on_epoch: OnEpoch | None = None,
           progress: bool = True) -> tuple[np.ndarray, dict]:
-    """Train the DCGAN for ``cfg.steps`` steps; return ``(samples_uint8, info)`` (see :mod:`helpers.gan`).
+    """Train the DCGAN ``cfg`` describes; return ``(samples_uint8, info)``: the contract of :mod:`helpers.gan`.
 
-    A checkpoint is written atomically to ``out_dir/checkpoint.pt`` every ``cfg.checkpoint_interval``
-    steps and at the end; ``resume=True`` continues from it, also to more ``cfg.steps`` than it was
-    started with (:func:`helpers.gan.check_resume` says what else may not change). ``stop_after`` ends the run after that
-    many steps as an interruption would (for tests; the checkpoint is whatever was last written).
-    ``on_log(step, loss_d=, loss_g=)`` is called every ``cfg.log_every`` steps (a live plot) and
-    ``on_epoch(step, g_ema)`` after every epoch (a sample grid).
+    PyTorch specifics: ``device`` is a ``torch.device`` or its name (default
+    :func:`helpers.torch_utils.device`); ``on_epoch`` gets the EMA generator as an ``nn.Module``
+    in eval mode, ``(N, latent_dim)`` → ``(N, 1, 28, 28)``; ``info`` adds ``s_per_epoch_60k``,
+    ``threads``, ``speedups``, ``precision``, ``torch`` and, where ``torch.compile`` failed, ``compile_error``.
     """
-    from tqdm.auto import tqdm
-
-    from ..data import load_mnist
     from ..torch_utils import device as pick_device
 
+    if cfg.framework != "torch":
+        raise ValueError(f"helpers.gan.train_torch trains framework='torch' configurations; got {cfg.framework!r}")
     started = time.perf_counter()
     device = torch.device(device) if device is not None else pick_device(verbose=False)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    ckpt_path = out_dir / CHECKPOINT_FILE
-    fast = speedups(cfg, device)
-    if device.type == "cpu" and cfg.extra.get("threads"):
-        torch.set_num_threads(int(cfg.extra["threads"]))
-    if device.type == "cuda":
-        torch.backends.cudnn.benchmark = True
-
-    g, d = build_models(cfg, device)
-    g_ema = copy.deepcopy(g).eval().requires_grad_(False)
-    opt_g = torch.optim.Adam(g.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
-    opt_d = torch.optim.Adam(d.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
-    autocast, scaler = _autocast_factory(device, fast["amp"])
-    amp_precision = precision(device, fast["amp"])
-    data_rng = torch.Generator(device="cpu").manual_seed(cfg.seed)
-    noise_rng = torch.Generator(device=device).manual_seed(cfg.seed + 1)
-
-    x, _ = load_mnist("train", n=cfg.n_train if cfg.n_train < 60_000 else None,
-                      seed=cfg.seed if cfg.n_train < 60_000 else None, value_range=(-1.0, 1.0), channel="first")
-    data = torch.from_numpy(x)
-    if fast["data_on_device"]:
-        data = data.to(device)
-    memory = torch.channels_last if fast["channels_last"] else torch.contiguous_format
-    if fast["channels_last"]:
-        g.to(memory_format=memory)
-        d.to(memory_format=memory)
-
-    step, order, history, trained_s = 0, None, {"step": [], "loss_d": [], "loss_g": []}, 0.0
-    if resume and ckpt_path.exists():
-        state = load_checkpoint(ckpt_path, map_location=device)
-        try:
-            saved_cfg = GanConfig.from_dict(state["config"])
-        except (TypeError, ValueError) as exc:
-            raise CheckpointError(f"{ckpt_path} holds an unreadable configuration ({exc}).") from None
-        check_resume(saved_cfg, cfg, int(state.get("step", 0)), ckpt_path)
-        try:
-            g.load_state_dict(state["g"])
-            d.load_state_dict(state["d"])
-            g_ema.load_state_dict(state["g_ema"])
-            opt_g.load_state_dict(state["opt_g"])
-            opt_d.load_state_dict(state["opt_d"])
-            if scaler is not None and state.get("scaler"):
-                scaler.load_state_dict(state["scaler"])
-            data_rng.set_state(state["data_rng"].cpu())
-            noise_rng.set_state(state["noise_rng"].cpu())
-        except (KeyError, RuntimeError, ValueError) as exc:
-            raise CheckpointError(f"{ckpt_path} does not match this model: {str(exc).splitlines()[0][:200]}") from None
-        step, order, history, trained_s = state["step"], state["order"], state["history"], state["trained_s"]
-        order = order.to(data.device) if order is not None else None
-        if step < cfg.steps:
-            # A finished run logged its last, partial interval (step not a multiple of log_every); a longer
-            # run logs those steps with the ones that follow (their sums are still in loss_sums).
-            while history["step"] and history["step"][-1] % cfg.log_every:
-                for values in history.values():
-                    values.pop()
-        print(f"resumed from {ckpt_path} at step {step}", flush=True)
+    path = checkpoint_path(out_dir, "torch")
+    run = _TorchRun(cfg, device)
+    if resume and path.exists():
+        run.resume(path)
     elif resume:
         print(f"no checkpoint in {out_dir}: starting from scratch", flush=True)
-
-    step_fn = CompiledStep(g, d, opt_g, opt_d, compile=fast["compile"], scaler=scaler)
-
-    def checkpoint() -> None:
-        scaler = step_fn.scaler
-        save_checkpoint(ckpt_path, {
-            "version": CHECKPOINT_VERSION, "config": cfg.to_dict(), "step": step,
-            "order": order.cpu() if order is not None else None,
-            "g": g.state_dict(), "d": d.state_dict(), "g_ema": g_ema.state_dict(),
-            "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(),
-            "scaler": scaler.state_dict() if scaler is not None else {},
-            "data_rng": data_rng.get_state(), "noise_rng": noise_rng.get_state(),
-            "history": history, "loss_sums": sums.cpu(), "trained_s": trained_s + time.perf_counter() - run_started,
-        })
-
-    per_epoch = cfg.steps_per_epoch
-    real_label = 1.0 - cfg.label_smoothing
-    sums = torch.zeros(2, device=device)  # losses since the last log (checkpointed: the log must not depend on resumes)
-    if resume and step:
-        sums += state["loss_sums"].to(device)
-    run_started = time.perf_counter()
-    first_step = step
-    bar = tqdm(total=cfg.steps, initial=step, desc=f"DCGAN {cfg.upsample}", unit="step", disable=not progress,
-               mininterval=1.0)
-    g.train()
-    d.train()
-    while step < cfg.steps:
-        if stop_after is not None and step - first_step >= stop_after:
-            break
-        position = step % per_epoch
-        if position == 0 or order is None:
-            order = torch.randperm(len(data), generator=data_rng).to(data.device)  # indices where the data are
-        index = order[position * cfg.batch_size:(position + 1) * cfg.batch_size]
-        real = data[index] if data.device == device else data[index].to(device, non_blocking=True)
-        real = real.contiguous(memory_format=memory)
-        z = torch.randn(cfg.batch_size, cfg.latent_dim, device=device, generator=noise_rng)
-        loss_d, loss_g = step_fn(real, z, real_label=real_label, autocast=autocast)
-        ema_update(g_ema, g, cfg.ema_decay if step >= cfg.ema_start else 0.0)
-        sums += torch.stack((loss_d.float(), loss_g.float()))
-        step += 1
-        bar.update(1)
-        if step % cfg.log_every == 0 or step == cfg.steps:
-            count = (step - 1) % cfg.log_every + 1
-            mean_d, mean_g = (sums / count).tolist()  # the one host-device sync per log interval
-            if step % cfg.log_every == 0:
-                sums.zero_()  # (after a last, partial interval they stay: a resumed, longer run goes on adding)
-            if not (math.isfinite(mean_d) and math.isfinite(mean_g)):
-                bar.close()
-                raise FloatingPointError(f"training diverged at step {step}: loss_d={mean_d}, loss_g={mean_g}")
-            history["step"].append(step)
-            history["loss_d"].append(mean_d)
-            history["loss_g"].append(mean_g)
-            bar.set_postfix(loss_d=f"{mean_d:.3f}", loss_g=f"{mean_g:.3f}", refresh=False)
-            if on_log is not None:
-                on_log(step, loss_d=mean_d, loss_g=mean_g)
-        if step % cfg.checkpoint_interval == 0 or step == cfg.steps:
-            checkpoint()
-        if on_epoch is not None and step % per_epoch == 0:
-            on_epoch(step, g_ema)
-    bar.close()
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    run_s = time.perf_counter() - run_started
-    steps_run = step - first_step
-    fast["compile"] = step_fn.compiled
-
-    sample_model = copy.deepcopy(g_ema).float().to(memory_format=torch.contiguous_format)
-    recalibrate_batchnorm(sample_model, cfg.latent_dim, torch.Generator(device=device).manual_seed(cfg.seed + 2))
-    samples = generate(sample_model, cfg.samples, cfg.latent_dim, seed=cfg.seed + 3)
-    last = {"d": history["loss_d"][-1], "g": history["loss_g"][-1]} if history["loss_d"] else {}
-    info = {
-        "steps": step, "steps_this_run": steps_run, "epochs": step / per_epoch,
-        "images_per_s": steps_run * cfg.batch_size / run_s if run_s > 0 and steps_run else float("nan"),
-        "s_per_epoch_60k": 60_000 / cfg.batch_size * run_s / steps_run if steps_run else float("nan"),
-        "train_s": trained_s + run_s, "wall_s": time.perf_counter() - started,
-        "device": _device_name(device), "threads": torch.get_num_threads(), "speedups": fast,
-        "precision": str(amp_precision), "losses": last, "history": history, "torch": torch.__version__,
-    }
-    if step_fn.error:
-        info["compile_error"] = step_fn.error
-    return samples, info
+    first_step = run.step
+    run_s = run.run(path, stop_after, on_log, on_epoch, progress)
+    return run.samples(), run.info(first_step, run_s, started, path)
 
 
 def _device_name(device: torch.device) -> str:
@@ -545,7 +580,7 @@ def time_steps(cfg: GanConfig, device: str | torch.device | None = None, steps: 
     if device.type == "cuda" and not fast["data_on_device"]:
         pool = pool.pin_memory()
 
-    def one_step(i):
+    def one_step(i: int) -> None:
         real = pool[(i % 16) * cfg.batch_size:(i % 16 + 1) * cfg.batch_size]
         real = real.to(device, non_blocking=True).contiguous(memory_format=memory)
         z = torch.randn(cfg.batch_size, cfg.latent_dim, device=device)

@@ -10,10 +10,15 @@ change whenever one of the sliders ``kernel``, ``stride`` or ``padding`` moves.
 from __future__ import annotations
 
 import io
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .. import reference
+
+if TYPE_CHECKING:  # for annotations only: importing them costs the lesson's start-up time
+    import ipywidgets
+    from matplotlib.axes import Axes
 
 #: One colour per input pixel (up to 4×4 inputs), the same in the input and the scatter panel.
 COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
@@ -27,16 +32,16 @@ def steady_counts(kernel_size: int, stride: int) -> np.ndarray:
     Equal counts mean an even overlap; ``k % s != 0`` makes them alternate (a checkerboard);
     a zero means ``stride > kernel``: some outputs get nothing at all.
     """
-    k = reference._int(kernel_size, "kernel_size", 1)
-    s = reference._int(stride, "stride", 1)
+    k = reference.as_int(kernel_size, "kernel_size", 1)
+    s = reference.as_int(stride, "stride", 1)
     return np.array([len(range(t, k, s)) for t in range(s)], dtype=np.int64)
 
 
-def interior_ratio(kernel_size, stride) -> float:
+def interior_ratio(kernel_size: int, stride: int) -> float:
     """Most over fewest contributions per output pixel in the interior of a 2-D transposed
     convolution (``inf`` when some outputs get none): 4.0 for k3 s2, 1.0 for k4 s2, 2.25 for k5 s2."""
-    kh, kw = reference._pair(kernel_size, "kernel_size", 1)
-    sh, sw = reference._pair(stride, "stride", 1)
+    kh, kw = reference.as_pair(kernel_size, "kernel_size", 1)
+    sh, sw = reference.as_pair(stride, "stride", 1)
     ratio = 1.0
     for k, s in ((kh, sh), (kw, sw)):
         counts = steady_counts(k, s)
@@ -54,10 +59,10 @@ def scatter_data(kernel_size: int, stride: int, padding: int, input_size: int = 
     ``padding``, ``kernel_size``, ``stride``, ``ratio`` (:func:`interior_ratio`) and ``error``
     (``None``, or why this combination is invalid, e.g. a padding that crops everything).
     """
-    k = reference._int(kernel_size, "kernel_size", 1)
-    s = reference._int(stride, "stride", 1)
-    p = reference._int(padding, "padding", 0)
-    n = reference._int(input_size, "input_size", 1)
+    k = reference.as_int(kernel_size, "kernel_size", 1)
+    s = reference.as_int(stride, "stride", 1)
+    p = reference.as_int(padding, "padding", 0)
+    n = reference.as_int(input_size, "input_size", 1)
     full = reference.overlap_count(k, s, n)
     footprints = [(r, c, r * s, c * s) for r in range(n) for c in range(n)]
     data = {"kernel_size": k, "stride": s, "padding": p, "input_size": n, "full": full, "footprints": footprints,
@@ -70,7 +75,7 @@ def scatter_data(kernel_size: int, stride: int, padding: int, input_size: int = 
     return data
 
 
-def _draw_grid(ax, h, w):
+def _draw_grid(ax: Axes, h: int, w: int):
     ax.set_xlim(-0.5, w - 0.5)
     ax.set_ylim(h - 0.5, -0.5)
     ax.set_xticks(np.arange(-0.5, w, 1), minor=True)
@@ -90,7 +95,8 @@ def figure_png(kernel_size: int, stride: int, padding: int, input_size: int = 3)
     k, s, p, n = d["kernel_size"], d["stride"], d["padding"], d["input_size"]
     fig = Figure(figsize=(10, 3.8))
     FigureCanvasAgg(fig)
-    ax_in, ax_sc, ax_ov = (fig.add_subplot(1, 3, i, label=name) for i, name in ((1, "input"), (2, "scatter"), (3, "overlap")))
+    ax_in, ax_sc, ax_ov = (fig.add_subplot(1, 3, i, label=name)
+                           for i, name in ((1, "input"), (2, "scatter"), (3, "overlap")))
 
     _draw_grid(ax_in, n, n)
     for r, c, _, _ in d["footprints"]:
@@ -100,35 +106,39 @@ def figure_png(kernel_size: int, stride: int, padding: int, input_size: int = 3)
     h, w = d["full"].shape
     _draw_grid(ax_sc, h, w)
     for r, c, top, left in d["footprints"]:
-        ax_sc.add_patch(Rectangle((left - 0.5, top - 0.5), k, k, color=COLOURS[(r * n + c) % len(COLOURS)], alpha=0.25))
-        ax_sc.add_patch(Rectangle((left - 0.5, top - 0.5), k, k, fill=False, edgecolor=COLOURS[(r * n + c) % len(COLOURS)],
-                                  linewidth=1.2))
+        colour = COLOURS[(r * n + c) % len(COLOURS)]
+        ax_sc.add_patch(Rectangle((left - 0.5, top - 0.5), k, k, color=colour, alpha=0.25))
+        ax_sc.add_patch(Rectangle((left - 0.5, top - 0.5), k, k, fill=False, edgecolor=colour, linewidth=1.2))
     if p and d["error"] is None:
         ax_sc.add_patch(Rectangle((p - 0.5, p - 0.5), w - 2 * p, h - 2 * p, fill=False, edgecolor="black", linewidth=2,
                                   linestyle="--"))
-    ax_sc.set_title(f"scatter: kernel {k}×{k} copies, stride {s}\n(canvas {h}×{w}" + (f", dashed: output after padding {p})"
-                    if p and d["error"] is None else ")"), fontsize=9)
+    cropped = f", dashed: output after padding {p})" if p and d["error"] is None else ")"
+    ax_sc.set_title(f"scatter: kernel {k}×{k} copies, stride {s}\n(canvas {h}×{w}" + cropped, fontsize=9)
 
     if d["error"] is not None:
         ax_ov.set_axis_off()
-        ax_ov.text(0.5, 0.5, "invalid:\n" + d["error"], ha="center", va="center", wrap=True, fontsize=9, color="tab:red")
+        ax_ov.text(0.5, 0.5, "invalid:\n" + d["error"], ha="center", va="center", wrap=True, fontsize=9,
+                   color="tab:red")
     else:
         counts = d["overlap"]
         ax_ov.imshow(counts, cmap="magma", vmin=0, vmax=max(int(d["full"].max()), 1), interpolation="nearest")
         if counts.size <= 400:
             for (r, c), v in np.ndenumerate(counts):
-                ax_ov.text(c, r, str(v), ha="center", va="center", fontsize=7, color="white" if v < d["full"].max() / 2 else "black")
+                ax_ov.text(c, r, str(v), ha="center", va="center", fontsize=7,
+                           color="white" if v < d["full"].max() / 2 else "black")
         ax_ov.set_xticks([])
         ax_ov.set_yticks([])
         ratio = "holes (stride > kernel)" if np.isinf(d["ratio"]) else f"{d['ratio']:.2f}"
-        ax_ov.set_title(f"overlap on the {counts.shape[0]}×{counts.shape[1]} output\ninterior max/min = {ratio}", fontsize=9)
+        ax_ov.set_title(f"overlap on the {counts.shape[0]}×{counts.shape[1]} output\ninterior max/min = {ratio}",
+                        fontsize=9)
     fig.tight_layout()
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=80, bbox_inches="tight", pad_inches=0.1)
     return buffer.getvalue()
 
 
-def conv_transpose_explorer(input_size: int = 3, kernel_size: int = 3, stride: int = 2, padding: int = 0):
+def conv_transpose_explorer(input_size: int = 3, kernel_size: int = 3, stride: int = 2,
+                            padding: int = 0) -> ipywidgets.VBox:
     """Sliders ``kernel``, ``stride``, ``padding`` → the scatter pattern and the overlap heat map."""
     import ipywidgets as widgets
 
@@ -138,7 +148,7 @@ def conv_transpose_explorer(input_size: int = 3, kernel_size: int = 3, stride: i
     picture = widgets.Image(format="png", value=figure_png(kernel_size, stride, padding, input_size))
     picture.add_class("course-conv-explorer-image")
 
-    def redraw(_change=None):
+    def redraw(_change: object | None = None):
         picture.value = figure_png(kernel.value, step.value, pad.value, input_size)
 
     for control in (kernel, step, pad):

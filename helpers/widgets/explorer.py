@@ -8,10 +8,15 @@
 from __future__ import annotations
 
 import io
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .. import reference
+from ..apps.common import psnr
+
+if TYPE_CHECKING:  # for annotations only: importing them costs the lesson's start-up time
+    import ipywidgets
 
 FACTORS = (2, 4, 7)  # the divisors of 28, so shrink → upsample returns to 28×28
 
@@ -30,14 +35,10 @@ def _nchw(image: np.ndarray) -> np.ndarray:
 
 METHODS = {
     "nearest": lambda small, f: reference.upsample_nearest(_nchw(small), f)[0, 0],
-    "bilinear": lambda small, f: reference.interpolate_bilinear(_nchw(small), scale_factor=f, align_corners=False)[0, 0],
+    "bilinear": lambda small, f: reference.interpolate_bilinear(_nchw(small), scale_factor=f,
+                                                                align_corners=False)[0, 0],
     "bed of nails": lambda small, f: reference.upsample_zeros(_nchw(small), f)[0, 0],
 }
-
-
-def psnr(estimate: np.ndarray, target: np.ndarray, data_range: float = 1.0) -> float:
-    mse = float(np.mean((np.asarray(estimate, np.float64) - np.asarray(target, np.float64)) ** 2))
-    return float("inf") if mse == 0 else 10.0 * np.log10(data_range**2 / mse)
 
 
 def render(image: np.ndarray, method: str, factor: int) -> dict:
@@ -71,7 +72,7 @@ def figure_png(image: np.ndarray, method: str, factor: int) -> bytes:
     return buffer.getvalue()
 
 
-def upsampling_explorer(images: np.ndarray):
+def upsampling_explorer(images: np.ndarray) -> ipywidgets.VBox:
     """Dropdown (method) × buttons (factor) × slider (which digit) → the picture above."""
     import ipywidgets as widgets
 
@@ -81,7 +82,7 @@ def upsampling_explorer(images: np.ndarray):
     picture = widgets.Image(format="png", value=figure_png(images[0], "nearest", 4))
     picture.add_class("course-explorer-image")
 
-    def redraw(_change=None):
+    def redraw(_change: object | None = None):
         picture.value = figure_png(images[index.value], method.value, factor.value)
 
     for control in (method, factor, index):

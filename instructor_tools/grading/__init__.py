@@ -18,7 +18,7 @@ worker that drives one kernel), ``runner`` (job folders, workers), ``compare`` (
 ``batch`` (a folder of submissions), ``report`` (CSV files and feedback).
 """
 
-from .batch import Graded, Row, grade_folder
+from .batch import Graded, grade_folder
 from .runner import Limits, sandbox_available
 
-__all__ = ["Graded", "Limits", "Row", "grade_folder", "sandbox_available"]
+__all__ = ["Graded", "Limits", "grade_folder", "sandbox_available"]

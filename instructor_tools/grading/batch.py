@@ -2,7 +2,7 @@
 
 For each lesson the solution runs once (in the same sandbox, with ``COURSE_PROBE=1``) and
 its probes are the expected values; then every submission runs in a fresh kernel and each
-graded test is judged in this process (:mod:`compare`). Nothing a submission does stops the
+graded test gets its verdict in this process (:mod:`compare`). Nothing a submission does stops the
 batch: each failure mode ends as a status in the submission's rows.
 """
 
@@ -20,7 +20,7 @@ from pathlib import Path
 from helpers import ROOT
 
 from .. import build
-from .compare import BadProbe, Probe, Unencodable, judge, parse_probe
+from .compare import BadProbe, Probe, Unencodable, decide, parse_probe
 from .notebook import InvalidSubmission, Lesson, Submission, assemble, load_lesson, read_submission
 from .runner import Limits, run_cells, snapshot
 
@@ -29,6 +29,8 @@ STATUSES = ("passed", "failed", "error", "timeout", "not_attempted", "invalid")
 
 @dataclass
 class Row:
+    """One gradebook row: a student's result for one graded test (or for the whole file)."""
+
     student_id: str
     notebook: str
     grade_id: str
@@ -51,10 +53,12 @@ class Graded:
 
     @property
     def points(self) -> float:
+        """The points earned in this lesson."""
         return sum(r.points for r in self.rows)
 
     @property
     def max_points(self) -> float:
+        """The points this lesson's graded tests are worth."""
         return sum(r.max_points for r in self.rows)
 
 
@@ -63,6 +67,7 @@ class LessonBroken(RuntimeError):
 
 
 def lessons_in(course: Path = ROOT) -> dict[str, Path]:
+    """The course's lessons, by file name: ``solutions/NN_name.ipynb``."""
     return {p.name: p for p in sorted((course / build.SOLUTIONS).glob("*.ipynb")) if build.LESSON_PATTERN.match(p.name)}
 
 
@@ -92,22 +97,24 @@ def _rows(student: str, lesson: Lesson, status: str, message: str) -> list[Row]:
     return [Row(student, lesson.name, t.grade_id, 0, t.points, status, message, t.exercise) for t in lesson.tests]
 
 
-def grade_one(lesson: Lesson, expected: dict[str, list[Probe]], submission: Submission, batch: Path,
+def _file_row(student: str, notebook: str, status: str, message: str) -> Graded:
+    """A result about the file or the lesson as a whole (no graded test): one row, no points."""
+    return Graded(student, notebook, [Row(student, notebook, "", 0, 0, status, message)])
+
+
+def grade_one(lesson: Lesson, expected: dict[str, list[Probe]], submission: Submission, batch_dir: Path,
               limits: Limits, course: Path = ROOT) -> Graded:
+    """Run one submission in a fresh kernel under ``batch_dir`` and give each graded test its verdict."""
     start = time.monotonic()
-    results = run_cells(batch, submission.student_id[:20], assemble(lesson, submission.code), limits, course)
+    results = run_cells(batch_dir, submission.student_id[:20], assemble(lesson, submission.code), limits, course)
     rows = []
     for test in lesson.tests:
         exercise_cell = results[lesson.exercises[test.exercise]] if test.exercise else None
-        verdict = judge(expected[test.grade_id], results[test.index], exercise_cell, limits.timeout)
+        verdict = decide(expected[test.grade_id], results[test.index], exercise_cell, limits.timeout)
         points = test.points if verdict.status == "passed" else 0
         rows.append(Row(submission.student_id, lesson.name, test.grade_id, points, test.points,
                         verdict.status, verdict.message, test.exercise))
     return Graded(submission.student_id, lesson.name, rows, submission.notes, time.monotonic() - start)
-
-
-def _tidy(points: float) -> float | int:
-    return int(points) if float(points).is_integer() else points
 
 
 def grade_folder(
@@ -125,62 +132,92 @@ def grade_folder(
     A student who has no notebook for a graded lesson gets ``not_attempted`` rows; a file
     whose name is no lesson gets one ``invalid`` row (it is reported, not guessed at).
     """
-    limits = limits or Limits()
     available = lessons_in(course)
-    students = sorted(p for p in Path(submissions).iterdir() if p.is_dir() and not p.name.startswith("."))
-    found: dict[tuple[str, str], Path] = {}
-    graded: list[Graded] = []
-    for folder in students:
-        for path in sorted(folder.glob("*.ipynb")):
-            if path.name in available:
-                found[folder.name, path.name] = path
+    students = sorted(p.name for p in Path(submissions).iterdir() if p.is_dir() and not p.name.startswith("."))
+    found, graded = _find_notebooks(Path(submissions), students, available)
+    wanted = _wanted_lessons(lessons, available) if lessons else sorted({name for _, name in found})
+    loaded, broken = _load_lessons(wanted, available)
+    # Read every submission before any kernel runs: nothing a kernel does can change them.
+    queue = []
+    for student in students:
+        for name in wanted:
+            outcome = _read(student, name, found.get((student, name)), loaded.get(name), broken.get(name, ""))
+            if isinstance(outcome, Graded):
+                graded.append(outcome)
             else:
-                graded.append(Graded(folder.name, path.name, [Row(
-                    folder.name, path.name, "", 0, 0, "invalid",
-                    f"no lesson is named {path.name!r}: rename it to one of {', '.join(available)} and grade again")]))
-    if lessons:
-        wanted = {name for name in available if any(name == w or name.startswith(f"{w}_") for w in lessons)}
-        unknown = [w for w in lessons if not any(n == w or n.startswith(f"{w}_") for n in available)]
-        if unknown:
-            raise ValueError(f"no lesson matches {', '.join(unknown)} (lessons: {', '.join(available)})")
-    else:
-        wanted = {name for _, name in found}
+                queue.append((loaded[name], outcome))
+    for g in graded:
+        progress(f"{g.student_id} {g.notebook}: {g.rows[0].status}: {g.rows[0].message}")
+    graded += _run_queue(queue, broken, limits or Limits(), jobs, progress, course)
+    graded.sort(key=lambda g: (g.student_id, g.notebook))
+    return graded
 
+
+def _find_notebooks(submissions: Path, students: list[str],
+                    available: dict[str, Path]) -> tuple[dict[tuple[str, str], Path], list[Graded]]:
+    """Each student's notebooks by lesson, and an ``invalid`` result for each file named after no lesson."""
+    found: dict[tuple[str, str], Path] = {}
+    misnamed: list[Graded] = []
+    for student in students:
+        for path in sorted((submissions / student).glob("*.ipynb")):
+            if path.name in available:
+                found[student, path.name] = path
+            else:
+                misnamed.append(_file_row(student, path.name, "invalid", f"no lesson is named {path.name!r}: "
+                                          f"rename it to one of {', '.join(available)} and grade again"))
+    return found, misnamed
+
+
+def _wanted_lessons(lessons: list[str], available: dict[str, Path]) -> list[str]:
+    """The lesson files that ``lessons`` (numbers or file names) name; :class:`ValueError` for one that names none."""
+    def names(wish: str) -> list[str]:
+        return [name for name in available if name == wish or name.startswith(f"{wish}_")]
+
+    unknown = [w for w in lessons if not names(w)]
+    if unknown:
+        raise ValueError(f"no lesson matches {', '.join(unknown)} (lessons: {', '.join(available)})")
+    return sorted({name for w in lessons for name in names(w)})
+
+
+def _load_lessons(wanted: list[str], available: dict[str, Path]) -> tuple[dict[str, Lesson], dict[str, str]]:
+    """The wanted lessons, and why each one that cannot be loaded is broken."""
     loaded: dict[str, Lesson] = {}
     broken: dict[str, str] = {}
-    for name in sorted(wanted):
+    for name in wanted:
         try:
             loaded[name] = load_lesson(available[name])
         except build.BuildError as exc:
             broken[name] = f"the lesson's solution is malformed: {exc}"
+    return loaded, broken
 
-    # Read every submission before any kernel runs: nothing a kernel does can change them.
-    jobs_to_run: list[tuple[Lesson, Submission]] = []
-    for folder in students:
-        for name in sorted(wanted):
-            student, path = folder.name, found.get((folder.name, name))
-            if name in broken:
-                graded.append(Graded(student, name, [Row(student, name, "", 0, 0, "error", broken[name])]))
-            elif path is None:
-                graded.append(Graded(student, name, _rows(student, loaded[name], "not_attempted", "no notebook submitted")))
-            else:
-                try:
-                    jobs_to_run.append((loaded[name], read_submission(path, loaded[name], student)))
-                except InvalidSubmission as exc:
-                    graded.append(Graded(student, name, _rows(student, loaded[name], "invalid", str(exc))))
-    for g in graded:
-        progress(f"{g.student_id} {g.notebook}: {g.rows[0].status}: {g.rows[0].message}")
 
-    batch = Path(tempfile.mkdtemp(prefix="course-grade-"))
-    os.chmod(batch, 0o711)  # the kernels (maybe another user) must reach their own folders in it
+def _read(student: str, name: str, path: Path | None, lesson: Lesson | None, broken: str) -> Submission | Graded:
+    """The submission to run, or the result it gets without a kernel (broken lesson, no notebook, unreadable)."""
+    if lesson is None:  # its solution is malformed: ``broken`` says how
+        return _file_row(student, name, "error", broken)
+    if path is None:
+        return Graded(student, name, _rows(student, lesson, "not_attempted", "no notebook submitted"))
     try:
-        frozen = snapshot(batch, course)
-        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-            def solution_run(lesson: Lesson):
-                return expected_probes(lesson, run_cells(batch, "solution", assemble(lesson, None), limits, frozen))
+        return read_submission(path, lesson, student)
+    except InvalidSubmission as exc:
+        return Graded(student, name, _rows(student, lesson, "invalid", str(exc)))
 
-            needed = {lesson.name: lesson for lesson, _ in jobs_to_run}
-            futures = {name: pool.submit(solution_run, lesson) for name, lesson in needed.items()}
+
+def _run_queue(queue: list[tuple[Lesson, Submission]], broken: dict[str, str], limits: Limits, jobs: int,
+               progress: Callable[[str], None], course: Path) -> list[Graded]:
+    """Run each lesson's solution once for the expected values, then every queued submission, ``jobs`` at a time.
+
+    A lesson whose solution run does not pass cleanly joins ``broken``; its submissions get an ``error`` row.
+    """
+    batch_dir = Path(tempfile.mkdtemp(prefix="course-grade-"))
+    os.chmod(batch_dir, 0o711)  # the kernels (maybe another user) must reach their own folders in it
+    try:
+        frozen = snapshot(batch_dir, course)
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            def solution_run(lesson: Lesson) -> dict[str, list[Probe]]:
+                return expected_probes(lesson, run_cells(batch_dir, "solution", assemble(lesson, None), limits, frozen))
+
+            futures = {lesson.name: pool.submit(solution_run, lesson) for lesson, _ in queue}
             expected = {}
             for name, future in futures.items():
                 try:
@@ -188,24 +225,25 @@ def grade_folder(
                 except LessonBroken as exc:
                     broken[name] = str(exc)
                     progress(f"cannot grade {name}: {exc}")
-            progress(f"expected values from {len(expected)} solution run(s); grading {len(jobs_to_run)} notebook(s)")
+            progress(f"expected values from {len(expected)} solution run(s); grading {len(queue)} notebook(s)")
 
             def grade_task(lesson: Lesson, submission: Submission) -> Graded:
                 if lesson.name in broken:
-                    return Graded(submission.student_id, lesson.name,
-                                  [Row(submission.student_id, lesson.name, "", 0, 0, "error", broken[lesson.name])])
-                return grade_one(lesson, expected[lesson.name], submission, batch, limits, frozen)
+                    return _file_row(submission.student_id, lesson.name, "error", broken[lesson.name])
+                return grade_one(lesson, expected[lesson.name], submission, batch_dir, limits, frozen)
 
-            pending = [pool.submit(grade_task, lesson, submission) for lesson, submission in jobs_to_run]
+            pending = [pool.submit(grade_task, lesson, submission) for lesson, submission in queue]
+            graded = []
             for done, future in enumerate(as_completed(pending), 1):
-                result = future.result()
-                graded.append(result)
-                counts = {s: sum(r.status == s for r in result.rows) for s in STATUSES}
-                summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
-                progress(f"[{done}/{len(pending)}] {result.student_id} {result.notebook}: "
-                         f"{_tidy(result.points)}/{_tidy(result.max_points)} points ({summary}) "
-                         f"in {result.seconds:.1f} s")
+                graded.append(future.result())
+                progress(f"[{done}/{len(pending)}] {_summary(graded[-1])}")
+            return graded
     finally:
-        shutil.rmtree(batch, ignore_errors=True)
-    graded.sort(key=lambda g: (g.student_id, g.notebook))
-    return graded
+        shutil.rmtree(batch_dir, ignore_errors=True)
+
+
+def _summary(g: Graded) -> str:
+    """A progress line's account of one graded notebook: points, statuses, time."""
+    counts = {s: sum(r.status == s for r in g.rows) for s in STATUSES}
+    statuses = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
+    return f"{g.student_id} {g.notebook}: {g.points:g}/{g.max_points:g} points ({statuses}) in {g.seconds:.1f} s"

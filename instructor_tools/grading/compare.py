@@ -1,4 +1,4 @@
-"""Judge a graded test in the grader's own process, on plain data.
+"""Decide a graded test's verdict in the grader's own process, on plain data.
 
 A probe is what a check displayed under ``COURSE_PROBE=1``: JSON text holding the check's
 name and the student's value encoded by :func:`helpers.checks.encode`. :func:`decode`
@@ -76,12 +76,15 @@ def decode(value: Any, depth: int = 0) -> Any:
 
 @dataclass
 class Probe:
+    """What one check reported: its name, the decoded value, the tolerances it used."""
+
     name: str
     value: Any
     options: dict
 
 
 def parse_probe(text: str) -> Probe:
+    """A probe from its JSON text; :class:`BadProbe` for anything that is not one."""
     try:
         payload = json.loads(text)
     except (json.JSONDecodeError, RecursionError):
@@ -94,6 +97,8 @@ def parse_probe(text: str) -> Probe:
 
 @dataclass
 class Verdict:
+    """A graded test's outcome: its status and, unless it passed, why."""
+
     status: str  # passed | failed | error | timeout | not_attempted
     message: str = ""
 
@@ -133,44 +138,47 @@ def compare_probes(expected: list[Probe], texts: list[str]) -> str | None:
             return f"{probe.name}: this check never ran"
         actual = mine[index].value
         if isinstance(actual, Unencodable):
-            return f"{probe.name}: got a {actual.type_name}, which is not a value the grader can accept (numbers, strings, tuples or arrays)"
+            return (f"{probe.name}: got a {actual.type_name}, which is not a value the grader can accept "
+                    "(numbers, strings, tuples or arrays)")
         if isinstance(probe.value, Unencodable):
-            return f"{probe.name}: the solution's own value cannot be graded ({probe.value.type_name}); tell the instructor"
+            return (f"{probe.name}: the solution's own value cannot be graded ({probe.value.type_name}); "
+                    "tell the instructor")
         why = explain_mismatch(actual, probe.value, probe.name, **_options(probe.options))
         if why:
             return why
     return None
 
 
-def judge(expected: list[Probe], cell: dict, exercise_cell: dict | None, timeout: float) -> Verdict:
-    """Status and message of one graded test from its cell's run (and its exercise cell's)."""
-    status = cell.get("status")
+def _failure(result: dict, timeout: float) -> Verdict | None:
+    """The verdict on a cell that did not complete (``None`` if it did)."""
+    status = result.get("status")
+    if status == "timeout":
+        return Verdict("timeout", f"stopped after {timeout:g} s: an infinite loop, or far too slow")
+    if status == "died":
+        return Verdict("error", f"the kernel died (exit code {result.get('exit_code')}): "
+                                "os._exit, a crash, or out of memory")
+    if status == "not_run":
+        return Verdict("error", f"not run: {result.get('reason', 'the kernel stopped')}")
+    if status == "error":
+        ename, evalue = result.get("ename", ""), result.get("evalue", "")
+        if ename == "NotImplementedError" and STUB_MARKER in evalue:
+            return Verdict("not_attempted", evalue)
+        if ename == "MemoryError":
+            return Verdict("error", "ran out of memory (the grader's memory limit)")
+        return Verdict("error", f"{ename}: {evalue}"[:500])
+    return None
 
-    def failure(result: dict) -> Verdict | None:
-        st = result.get("status")
-        if st == "timeout":
-            return Verdict("timeout", f"stopped after {timeout:g} s: an infinite loop, or far too slow")
-        if st == "died":
-            return Verdict("error", f"the kernel died (exit code {result.get('exit_code')}): os._exit, a crash, or out of memory")
-        if st == "not_run":
-            return Verdict("error", f"not run: {result.get('reason', 'the kernel stopped')}")
-        if st == "error":
-            ename, evalue = result.get("ename", ""), result.get("evalue", "")
-            if ename == "NotImplementedError" and STUB_MARKER in evalue:
-                return Verdict("not_attempted", evalue)
-            if ename == "MemoryError":
-                return Verdict("error", "ran out of memory (the grader's memory limit)")
-            return Verdict("error", f"{ename}: {evalue}"[:500])
-        return None
 
-    if status != "ok":
+def decide(expected: list[Probe], cell: dict, exercise_cell: dict | None, timeout: float) -> Verdict:
+    """The verdict on one graded test, from its cell's run (and its exercise cell's)."""
+    if cell.get("status") != "ok":
         # An exercise cell that failed explains its tests' failure better than the tests do.
         if exercise_cell is not None and exercise_cell.get("status") != "ok":
-            upstream = failure(exercise_cell)
+            upstream = _failure(exercise_cell, timeout)
             if upstream is not None:
                 upstream.message = f"in the exercise cell: {upstream.message}"
                 return upstream
-        return failure(cell) or Verdict("error", "the test did not complete")
+        return _failure(cell, timeout) or Verdict("error", "the test did not complete")
     why = compare_probes(expected, cell.get("probes", []))
     if why is None:
         return Verdict("passed")

@@ -13,7 +13,7 @@ because grading needs control that a notebook runner does not give:
 
 Each cell's result: ``status`` (``ok``, ``error``, ``timeout``, ``died``, ``not_run``),
 ``ename``/``evalue`` of an error, the probe payloads it displayed (raw JSON text, decoded
-and judged by the grader, never here), and how many output bytes were dropped.
+and compared by the grader, never here), and how many output bytes were dropped.
 """
 
 from __future__ import annotations
@@ -58,6 +58,7 @@ class Kernel:
         self.kc = None
 
     def start(self) -> None:
+        """Start the sandboxed kernel and wait until it answers; :class:`RuntimeError` if it does not."""
         job = self.job
         runtime = Path(job["runtime_dir"])
         runtime.mkdir(parents=True, exist_ok=True)
@@ -82,6 +83,7 @@ class Kernel:
             raise RuntimeError(f"the kernel did not start: {exc}" + (f" ({tail})" if tail else "")) from None
 
     def stop(self) -> None:
+        """Shut the kernel down, and kill whatever it left in its process group."""
         if self.kc is not None:
             self.kc.stop_channels()
         if self.km is not None:
@@ -102,6 +104,7 @@ class Kernel:
         self.km = self.kc = None
 
     def alive(self) -> bool:
+        """Whether the kernel process is still running."""
         return self.km is not None and self.km.is_alive()
 
     def run(self, code: str, timeout: float, budget: dict) -> dict:
@@ -211,6 +214,7 @@ def run_job(job: dict) -> list[dict]:
 
 
 def main() -> None:
+    """The worker: a job as JSON on stdin, ``{"cells": results}`` as JSON on stdout."""
     job = json.load(sys.stdin)
     try:
         results = run_job(job)

@@ -44,6 +44,7 @@ class Lesson:
 
     @property
     def max_points(self) -> float:
+        """The points the lesson's graded tests are worth."""
         return sum(t.points for t in self.tests)
 
 
@@ -62,7 +63,7 @@ def load_lesson(path: Path) -> Lesson:
     student_cells = [c for c in student.cells if c.cell_type == "code"]
     lesson = Lesson(path.name, [c.source for c in code_cells], {}, {})
     exercise = None
-    for i, (cell, stub) in enumerate(zip(code_cells, student_cells)):
+    for i, (cell, stub) in enumerate(zip(code_cells, student_cells, strict=True)):
         meta = cell.metadata.get("nbgrader", {})
         if meta.get("solution"):
             exercise = meta["grade_id"]
@@ -75,8 +76,9 @@ def load_lesson(path: Path) -> Lesson:
 
 @dataclass
 class Submission:
+    """What the grader takes from a student's notebook: the exercise cells' code, and what it noticed."""
+
     student_id: str
-    lesson: str
     code: dict[str, str]  # exercise grade_id -> the student's code
     notes: list[str]  # what the grader noticed about the file (missing or duplicated cells)
 
@@ -89,7 +91,8 @@ def read_submission(path: Path, lesson: Lesson, student_id: str) -> Submission:
     """
     size = path.stat().st_size
     if size > MAX_NOTEBOOK_BYTES:
-        raise InvalidSubmission(f"the file is {size >> 20} MB, more than a notebook can be ({MAX_NOTEBOOK_BYTES >> 20} MB)")
+        raise InvalidSubmission(f"the file is {size >> 20} MB, "
+                                f"more than a notebook can be ({MAX_NOTEBOOK_BYTES >> 20} MB)")
     try:
         nb = json.loads(path.read_bytes().decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -122,7 +125,7 @@ def read_submission(path: Path, lesson: Lesson, student_id: str) -> Submission:
             messages.append(f"the exercise cell {grade_id!r} is missing from the notebook; graded as unsolved")
             code[grade_id] = lesson.stubs[grade_id]
     messages += [f"the exercise cell {n[4:]!r} appears more than once; the first one was graded" for n in notes]
-    return Submission(student_id, lesson.name, code, messages)
+    return Submission(student_id, code, messages)
 
 
 def assemble(lesson: Lesson, code: dict[str, str] | None) -> list[str]:

@@ -57,11 +57,9 @@ def feedback_text(g: Graded) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def write_feedback(graded: list[Graded], folder: Path) -> list[Path]:
-    written = []
+def write_feedback(graded: list[Graded], folder: Path) -> None:
+    """``folder/<student_id>/<lesson>.md`` for each student and lesson: :func:`feedback_text`."""
     for g in graded:
         target = folder / g.student_id / f"{Path(g.notebook).stem}.md"
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(feedback_text(g), encoding="utf-8")
-        written.append(target)
-    return written

@@ -9,7 +9,7 @@ Every run gets its own temporary folder::
     job/runtime          the kernel's connection file
 
 The kernel gets a clean environment (no variable of the grader's is passed on but PATH),
-``COURSE_PROBE=1`` so that checks report values instead of judging them, and the smoke
+``COURSE_PROBE=1`` so that checks report values instead of comparing them, and the smoke
 run profile, so a lesson's heavy cells take seconds, in the solution run as in the
 students' runs.
 """
@@ -35,6 +35,8 @@ from .sandbox import landlock_abi
 
 @dataclass
 class Limits:
+    """What one run may use: time per cell, memory, output; the run profile; whether Landlock is required."""
+
     timeout: float = 60.0  # seconds per cell
     memory_mb: int = 4096  # address space of the kernel
     probe_mb: int = 64  # probe output kept per submission; other output is dropped
@@ -48,6 +50,7 @@ class Limits:
 
 
 def sandbox_available() -> bool:
+    """Whether this system has Landlock, without which a kernel could write outside its folder."""
     return landlock_abi() >= 1
 
 
@@ -112,12 +115,13 @@ LEARNER_PACKAGE = "helpers"
 
 
 def copy_learner_package(course: Path, dest: Path) -> None:
+    """Copy the package a submission may import (``helpers``) from ``course`` to ``dest``."""
     shutil.copytree(course / LEARNER_PACKAGE, dest / LEARNER_PACKAGE, ignore=shutil.ignore_patterns("__pycache__"))
 
 
-def prepare(batch: Path, name: str, limits: Limits, course: Path = ROOT) -> tuple[Path, dict]:
-    """A fresh job folder under ``batch`` and the job description the worker needs."""
-    job = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=batch))
+def prepare(batch_dir: Path, name: str, limits: Limits, course: Path = ROOT) -> tuple[Path, dict]:
+    """A fresh job folder under ``batch_dir`` and the job description the worker needs."""
+    job = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=batch_dir))
     os.chmod(job, 0o755)
     copy = job / "course"
     copy_learner_package(course, copy)
@@ -140,24 +144,24 @@ def prepare(batch: Path, name: str, limits: Limits, course: Path = ROOT) -> tupl
     }
 
 
-def snapshot(batch: Path, course: Path = ROOT) -> Path:
+def snapshot(batch_dir: Path, course: Path = ROOT) -> Path:
     """A copy of the course's helpers and data for one batch.
 
     The solution run and every submission's run then use the same helpers, even when the
     course folder changes while a long batch runs (a lesson's author commits, a pull).
     """
-    copy = batch / "snapshot"
+    copy = batch_dir / "snapshot"
     copy_learner_package(course, copy)
     shutil.copytree((course / "data").resolve(), copy / "data")
     return copy
 
 
-def run_cells(batch: Path, name: str, cells: list[str], limits: Limits, course: Path = ROOT) -> list[dict]:
+def run_cells(batch_dir: Path, name: str, cells: list[str], limits: Limits, course: Path = ROOT) -> list[dict]:
     """Run ``cells`` in a new worker and kernel; one result dict per cell (see kernel.py).
 
     ``course``: where the helpers and data come from (a :func:`snapshot` when grading a batch).
     """
-    job, spec = prepare(batch, name, limits, course)
+    job, spec = prepare(batch_dir, name, limits, course)
     spec["cells"] = cells
     # Far above what the run may use legitimately (every core busy all along), so it only
     # ends what outlives it: a process a submission detached from the kernel.
@@ -172,14 +176,18 @@ def run_cells(batch: Path, name: str, cells: list[str], limits: Limits, course: 
         results = json.loads(out)["cells"]
     except subprocess.TimeoutExpired:
         _kill_job(worker, job)
-        results = [{"status": "not_run", "reason": "the whole run took too long and was stopped", "probes": []}] * len(cells)
+        results = _not_run("the whole run took too long and was stopped", len(cells))
     except (json.JSONDecodeError, KeyError, TypeError):
         tail = err.decode(errors="replace").strip().splitlines()[-3:]
-        results = [{"status": "not_run", "reason": f"the grader's worker failed: {' | '.join(tail)}", "probes": []}] * len(cells)
+        results = _not_run(f"the grader's worker failed: {' | '.join(tail)}", len(cells))
     finally:
         _kill_job(worker, job)
         _rmtree(job)
     return results
+
+
+def _not_run(reason: str, cells: int) -> list[dict]:
+    return [{"status": "not_run", "reason": reason, "probes": []} for _ in range(cells)]
 
 
 def _kill_job(worker: subprocess.Popen, job: Path) -> None:

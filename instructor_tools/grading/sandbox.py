@@ -160,7 +160,28 @@ def _limit(which: int, value: int) -> None:
     resource.setrlimit(which, (value, value))
 
 
+def leave_root(executable: str, write_dirs: list[str], connection_file: str) -> None:
+    """Become ``nobody`` (owning the write folders and the connection file), or stay uid 0 without capabilities.
+
+    ``nobody`` must be able to run Python (the venv's folder too) and reach its cwd and write folders;
+    a private temp folder above them (e.g. /tmp/pytest-of-root, mode 0700) rules that out.
+    """
+    reachable = [os.path.dirname(os.path.abspath(executable)), os.getcwd(), *write_dirs]
+    if not (_world_usable(executable) and all(_reachable_by_others(p) for p in reachable)):
+        drop_capabilities()  # Python lives where nobody cannot reach it
+        return
+    os.chown(connection_file, NOBODY, NOBODY)
+    for top in write_dirs:
+        for folder, _, files in os.walk(top):
+            for path in [folder, *(os.path.join(folder, f) for f in files)]:
+                os.chown(path, NOBODY, NOBODY, follow_symlinks=False)
+    os.setgroups([])
+    os.setgid(NOBODY)
+    os.setuid(NOBODY)
+
+
 def main(argv: list[str] | None = None) -> None:
+    """Apply the limits, drop root, confine with Landlock, then ``exec`` the kernel command."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--write", action="append", default=[], help="a folder the kernel may write beneath")
     parser.add_argument("--connection-file", required=True, help="the kernel's connection file (ports to bind)")
@@ -183,20 +204,7 @@ def main(argv: list[str] | None = None) -> None:
     with open(args.connection_file, encoding="utf-8") as f:
         ports = [int(v) for k, v in json.load(f).items() if k.endswith("_port")]
     if os.geteuid() == 0:  # never run a student's code with root's powers
-        # nobody must be able to run Python (the venv's folder too) and reach its cwd and write folders;
-        # a private temp folder above them (e.g. /tmp/pytest-of-root, mode 0700) rules that out.
-        reachable = [os.path.dirname(os.path.abspath(command[0])), os.getcwd(), *args.write]
-        if _world_usable(command[0]) and all(_reachable_by_others(p) for p in reachable):
-            os.chown(args.connection_file, NOBODY, NOBODY)
-            for top in args.write:
-                for folder, _, files in os.walk(top):
-                    for path in [folder, *(os.path.join(folder, f) for f in files)]:
-                        os.chown(path, NOBODY, NOBODY, follow_symlinks=False)
-            os.setgroups([])
-            os.setgid(NOBODY)
-            os.setuid(NOBODY)
-        else:  # Python lives where nobody cannot reach it: stay uid 0, without any capability
-            drop_capabilities()
+        leave_root(command[0], args.write, args.connection_file)
     if args.landlock != "off":
         try:
             apply_landlock(args.write, ["/dev/null"], ports)

@@ -81,7 +81,8 @@ def course(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("course")
     for part in COURSE_PARTS:
         if (ROOT / part).exists():
-            shutil.copytree(ROOT / part, root / part, ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
+            ignore = shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints")
+            shutil.copytree(ROOT / part, root / part, ignore=ignore)
     return root
 
 
@@ -103,11 +104,13 @@ def lab_server(course, artifacts, tmp_path_factory) -> LabServer:
         "COURSE_PROFILE": "smoke",
         "PYTHONUNBUFFERED": "1",
     }
-    # A learner's kernel: inline figures (the test suite's headless MPLBACKEND=Agg would hide every plot), no grading probe.
+    # A learner's kernel: inline figures (the test suite's headless MPLBACKEND=Agg would hide every plot),
+    # no grading probe.
     for name in ("MPLBACKEND", "COURSE_PROBE"):
         env.pop(name, None)
     port, token = _free_port(), secrets.token_hex(16)
-    log = (artifacts / "jupyterlab-server.log").open("w")
+    log_path = artifacts / "jupyterlab-server.log"
+    log = log_path.open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
          "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={course}",
@@ -119,14 +122,14 @@ def lab_server(course, artifacts, tmp_path_factory) -> LabServer:
     deadline = time.monotonic() + 120
     while True:
         if process.poll() is not None:
-            pytest.fail(f"JupyterLab exited with code {process.returncode}; see {artifacts / 'jupyterlab-server.log'}", pytrace=False)
+            pytest.fail(f"JupyterLab exited with code {process.returncode}; see {log_path}", pytrace=False)
         try:
             server.api("/api/status")
             break
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             if time.monotonic() > deadline:
                 process.kill()
-                pytest.fail(f"JupyterLab did not answer within 120 s; see {artifacts / 'jupyterlab-server.log'}", pytrace=False)
+                pytest.fail(f"JupyterLab did not answer within 120 s; see {log_path}", pytrace=False)
             time.sleep(0.5)
     yield server
     try:  # a clean shutdown also stops the kernels the tests started

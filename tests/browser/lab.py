@@ -163,7 +163,8 @@ class Notebook:
     def _state(self) -> dict:
         return self.page.evaluate(
             """() => {
-                const prompts = [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')].map(p => p.textContent.trim());
+                const prompts = [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')]
+                    .map(p => p.textContent.trim());
                 const indicator = document.querySelector('.jp-Notebook-ExecutionIndicator');
                 return {
                     running: prompts.filter(p => p.includes('*')).length,
@@ -226,7 +227,8 @@ class Notebook:
         """The text of every output that shows a failure: a traceback or an error printed to stderr
         (JupyterLab renders both with the stderr MIME type), or a widget that could not be displayed."""
         texts = [text for text in self.stderr_outputs() if ERROR_TEXT.search(text)]
-        texts += [text for text in self.page.locator(".jp-OutputArea-output").all_inner_texts() if BROKEN_WIDGET in text]
+        outputs = self.page.locator(".jp-OutputArea-output").all_inner_texts()
+        texts += [text for text in outputs if BROKEN_WIDGET in text]
         return texts
 
     def stderr_outputs(self) -> list[str]:
@@ -253,7 +255,8 @@ def image_digests(scope: Locator) -> list[str]:
     return scope.evaluate(
         """async (root) => {
             const digests = [];
-            const images = [...root.querySelectorAll('img, canvas')].filter(e => e.offsetWidth > 0 && e.offsetHeight > 0);
+            const images = [...root.querySelectorAll('img, canvas')]
+                .filter(e => e.offsetWidth > 0 && e.offsetHeight > 0);
             for (const element of images) {
                 if (element.tagName === 'IMG') await element.decode().catch(() => {});
                 const width = element.naturalWidth || element.width, height = element.naturalHeight || element.height;
@@ -263,7 +266,8 @@ def image_digests(scope: Locator) -> list[str]:
                 context.drawImage(element, 0, 0);
                 const pixels = context.getImageData(0, 0, width, height).data;
                 const hash = await crypto.subtle.digest('SHA-256', pixels);
-                digests.push(width + 'x' + height + ':' + [...new Uint8Array(hash)].map(b => b.toString(16).padStart(2, '0')).join(''));
+                const hex = [...new Uint8Array(hash)].map(b => b.toString(16).padStart(2, '0')).join('');
+                digests.push(width + 'x' + height + ':' + hex);
             }
             return digests;
         }"""
@@ -311,8 +315,8 @@ WATCHER = """() => {
         for (const bar of document.querySelectorAll('.jp-OutputArea .widget-hprogress .progress-bar')) {
             if (!bars.has(bar)) {
                 const cell = bar.closest('.jp-Cell');
-                bars.set(bar, {id: ++watch.bars, cell: [...document.querySelectorAll('.jp-NotebookPanel .jp-Cell')].indexOf(cell),
-                               box: bar.closest('.widget-hbox')});
+                const cells = [...document.querySelectorAll('.jp-NotebookPanel .jp-Cell')];
+                bars.set(bar, {id: ++watch.bars, cell: cells.indexOf(cell), box: bar.closest('.widget-hbox')});
             }
             snapshot(bar);
         }

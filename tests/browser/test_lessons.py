@@ -40,7 +40,8 @@ def test_lesson_00_environment_summary(page, lab_server):
     notebook = run_lesson(page, lab_server, "solutions", "00")
     table = page.locator("table.course-envcheck")
     table.scroll_into_view_if_needed()
-    rows = {row.locator("td").nth(1).inner_text(): row for row in table.locator("tr").filter(has=page.locator("td")).all()}
+    body_rows = table.locator("tr").filter(has=page.locator("td")).all()
+    rows = {row.locator("td").nth(1).inner_text(): row for row in body_rows}
     assert {"Python", "numpy", "MNIST", "Run profile"} <= set(rows), f"environment summary rows: {sorted(rows)}"
     mnist = rows["MNIST"].locator("td")
     assert mnist.nth(0).inner_text().strip() == "✅", f"MNIST row: {rows['MNIST'].inner_text()!r}"
@@ -60,7 +61,8 @@ def test_student_notebook_shows_the_unsolved_exercise(page, lab_server):
     check = notebook.cell_containing("checks.check_array(to_signed_range(")
     check.scroll_into_view_if_needed()
     shown = check.locator(".jp-OutputArea-output").all_inner_texts()
-    expected = "NotImplementedError: Exercise 'to_signed_range' is not solved yet: replace this line with your solution."
+    expected = ("NotImplementedError: Exercise 'to_signed_range' is not solved yet: "
+                "replace this line with your solution.")
     assert [text.strip() for text in shown] == [expected], f"the check cell shows {shown!r}"
     # That line is the only failure on the page: no traceback, nothing else broken.
     assert [text.strip() for text in notebook.error_outputs()] == [expected]

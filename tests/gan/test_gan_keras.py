@@ -3,6 +3,8 @@ training in the smoke profile, checkpoints, and exact resume after an interrupti
 
 from __future__ import annotations
 
+import json
+
 import keras
 import numpy as np
 import pytest
@@ -11,7 +13,7 @@ import tensorflow as tf
 from helpers import gan
 from helpers.gan import cli
 from helpers.gan.train_keras import (
-    CHECKPOINT_NAME,
+    CHECKPOINT_FILE,
     ICNR,
     DepthToSpace,
     build_discriminator,
@@ -154,18 +156,18 @@ def test_smoke_training_gives_digits_of_the_right_shape_and_finite_losses(smoke_
     assert samples.max() > samples.min()
     assert info["steps"] == cfg.steps and info["images_per_s"] > 0 and info["wall_s"] > 0
     assert "CPU" in info["device"] or "GPU" in info["device"]
-    assert [s for s, _ in info["history"]] == list(range(cfg.log_every, cfg.steps + 1, cfg.log_every))
-    assert (out / CHECKPOINT_NAME).is_file()
+    assert info["history"]["step"] == list(range(cfg.log_every, cfg.steps + 1, cfg.log_every))
+    assert (out / CHECKPOINT_FILE).is_file()
     assert not [p for p in out.iterdir() if p.name.endswith(".tmp")]
 
 
 def test_ema_generator_averages_and_decay_zero_copies(smoke_run, tmp_path):
     _, out, _, _ = smoke_run
-    state = read_checkpoint(out / CHECKPOINT_NAME)
+    state = read_checkpoint(out / CHECKPOINT_FILE)
     g = [k for k in state if k.startswith("g/")]
     assert any(not np.array_equal(state[k], state["ema/" + k[2:]]) for k in g)
     train(smoke_cfg(ema_decay=0.0, steps=2, checkpoint_every=2), tmp_path, progress=False)
-    state = read_checkpoint(tmp_path / CHECKPOINT_NAME)
+    state = read_checkpoint(tmp_path / CHECKPOINT_FILE)
     for k in (k for k in state if k.startswith("g/")):
         np.testing.assert_array_equal(state[k], state["ema/" + k[2:]])
 
@@ -174,18 +176,18 @@ def test_resume_after_an_interruption_equals_an_uninterrupted_run(smoke_run, tmp
     cfg, out, samples, _ = smoke_run
     assert cfg.checkpoint_every == 6 and cfg.steps == 12 and cfg.log_every == 4
 
-    def stop_at_8(step, losses):
+    def stop_at_8(step, *, loss_d, loss_g):
         if step == 8:
             raise Interrupt
 
     with pytest.raises(Interrupt):
         train(cfg, tmp_path, progress=False, on_log=stop_at_8)
-    with np.load(tmp_path / CHECKPOINT_NAME) as archive:
+    with np.load(tmp_path / CHECKPOINT_FILE) as archive:
         assert b'"step": 6' in archive["meta"].tobytes()  # the last checkpoint before the interruption
     resumed, info = train(cfg, tmp_path, resume=True, progress=False)
     assert info["resumed_from"] == 6 and info["steps"] == 12
     np.testing.assert_array_equal(resumed, samples)
-    a, b = read_checkpoint(out / CHECKPOINT_NAME), read_checkpoint(tmp_path / CHECKPOINT_NAME)
+    a, b = read_checkpoint(out / CHECKPOINT_FILE), read_checkpoint(tmp_path / CHECKPOINT_FILE)
     assert a.keys() == b.keys()
     for k in a:
         np.testing.assert_array_equal(a[k], b[k], err_msg=k)
@@ -197,10 +199,10 @@ def test_resume_after_an_interruption_equals_an_uninterrupted_run(smoke_run, tmp
 
 def test_unreadable_or_foreign_checkpoints_raise_checkpoint_error(smoke_run, tmp_path):
     cfg, out, _, _ = smoke_run
-    (tmp_path / CHECKPOINT_NAME).write_bytes((out / CHECKPOINT_NAME).read_bytes()[:1000])  # truncated
+    (tmp_path / CHECKPOINT_FILE).write_bytes((out / CHECKPOINT_FILE).read_bytes()[:1000])  # truncated
     with pytest.raises(gan.CheckpointError, match="cannot read the checkpoint"):
         train(cfg, tmp_path, resume=True, progress=False)
-    (tmp_path / CHECKPOINT_NAME).write_bytes((out / CHECKPOINT_NAME).read_bytes())
+    (tmp_path / CHECKPOINT_FILE).write_bytes((out / CHECKPOINT_FILE).read_bytes())
     with pytest.raises(gan.CheckpointError, match="different configuration.*upsample"):
         train(smoke_cfg(upsample="resize_conv"), tmp_path, resume=True, progress=False)
     with pytest.raises(gan.CheckpointError, match="already trained 12 steps, more than the 8 asked for"):
@@ -208,7 +210,7 @@ def test_unreadable_or_foreign_checkpoints_raise_checkpoint_error(smoke_run, tmp
 
 
 def test_cli_exits_2_with_a_message_for_an_unreadable_checkpoint(tmp_path, capsys):
-    (tmp_path / CHECKPOINT_NAME).write_bytes(b"not a checkpoint")
+    (tmp_path / CHECKPOINT_FILE).write_bytes(b"not a checkpoint")
     status = cli.main(["--framework", "keras", "--profile", "smoke", "--out", str(tmp_path), "--resume"])
     assert status == 2
     assert "cannot read the checkpoint" in capsys.readouterr().err
@@ -228,7 +230,7 @@ def test_cli_smoke_run_writes_judged_outputs(tmp_path):
     for key in ("fid", "inception_score", "coverage", "confident", "fid_ratio"):
         assert np.isfinite(metrics[key]), key
     assert 1.0 <= metrics["inception_score"] <= 10.0 and metrics["real"]["inception_score"] > 9.0
-    assert (out / "grid.png").stat().st_size > 0 and (out / CHECKPOINT_NAME).is_file()
+    assert (out / "grid.png").stat().st_size > 0 and (out / CHECKPOINT_FILE).is_file()
 
 
 def test_batchnorm_recalibration_averages_the_ema_generators_own_statistics():
@@ -255,7 +257,8 @@ def test_alternating_update_trains_d_before_g(tmp_path):
     gan.check_losses(info["losses"])
     gan.check_samples(samples, cfg.samples)
     assert "XLA" in info["device"]
-    simultaneous, _ = train(smoke_cfg(steps=2, checkpoint_every=2, log_every=1, extra={"threads": 1, "jit_compile": True}),
+    simultaneous, _ = train(smoke_cfg(steps=2, checkpoint_every=2, log_every=1,
+                                      extra={"threads": 1, "jit_compile": True}),
                             tmp_path / "sim", progress=False)
     assert not np.array_equal(samples, simultaneous)  # G learned from a different D
 
@@ -270,3 +273,20 @@ def test_refine_and_hidden_add_the_documented_layers():
     d0, d = build_discriminator(8), build_discriminator(8, hidden=h)
     assert trainable(d) - trainable(d0) == (16 * 49 * h + 2 * h + h + 1) - (16 * 49 + 1)
     assert d(g(np.zeros((3, 8), "float32"), training=False)).shape == (3, 1)
+
+
+def test_a_version_1_checkpoint_is_still_resumed(smoke_run, tmp_path):
+    """Version 1 kept the loss log as ``[[step, {"d", "g"}], …]`` under ``"format": 1``."""
+    cfg, out, samples, info = smoke_run
+    with np.load(out / CHECKPOINT_FILE) as archive:
+        arrays = {k: archive[k] for k in archive.files}
+    meta = json.loads(arrays["meta"].tobytes())
+    history = meta.pop("history")
+    meta.pop("version"), meta.pop("trained_s")
+    meta["format"] = 1
+    meta["history"] = [[s, {"d": d, "g": g}] for s, d, g in zip(*history.values(), strict=True)]
+    arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+    np.savez(tmp_path / CHECKPOINT_FILE, **arrays)
+    again, resumed = train(cfg, tmp_path, resume=True, progress=False)
+    assert resumed["resumed_from"] == cfg.steps and resumed["history"] == info["history"]
+    np.testing.assert_array_equal(again, samples)

@@ -10,7 +10,8 @@ from helpers import reference
 from helpers.widgets import conv_explorer
 
 
-@pytest.mark.parametrize("k,s,ratio", [(3, 2, 4.0), (4, 2, 1.0), (5, 2, 2.25), (1, 1, 1.0), (6, 3, 1.0), (2, 3, float("inf"))])
+@pytest.mark.parametrize("k,s,ratio", [(3, 2, 4.0), (4, 2, 1.0), (5, 2, 2.25), (1, 1, 1.0), (6, 3, 1.0),
+                                       (2, 3, float("inf"))])
 def test_interior_ratio(k, s, ratio):
     assert conv_explorer.interior_ratio(k, s) == ratio
 
@@ -44,7 +45,8 @@ def test_scatter_data_reports_an_invalid_padding_instead_of_raising():
 def test_figure_png_changes_with_each_control():
     base = conv_explorer.figure_png(3, 2, 0)
     assert base.startswith(b"\x89PNG")
-    assert {base, conv_explorer.figure_png(4, 2, 0), conv_explorer.figure_png(3, 1, 0), conv_explorer.figure_png(3, 2, 1)}.__len__() == 4
+    others = [conv_explorer.figure_png(4, 2, 0), conv_explorer.figure_png(3, 1, 0), conv_explorer.figure_png(3, 2, 1)]
+    assert len({base, *others}) == 4
     assert conv_explorer.figure_png(1, 1, 3).startswith(b"\x89PNG")  # invalid combination: a message, no crash
 
 

@@ -34,7 +34,8 @@ def edit(path, change):
 
 
 def test_repository_is_up_to_date(root):
-    result = subprocess.run([sys.executable, "-m", "instructor_tools.build", "--check"], cwd=root, capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "-m", "instructor_tools.build", "--check"], cwd=root,
+                            capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
 
 
@@ -81,7 +82,8 @@ def solution_cell(nb, grade_id):
     (lambda nb: solution_cell(nb, "shrink").update(source="x = 1\n### END SOLUTION\n"), "without '### BEGIN SOLUTION'"),
     (lambda nb: nb["cells"].append(nbformat.v4.new_markdown_cell("### BEGIN SOLUTION\nanswer\n### END SOLUTION")),
      "in a markdown cell"),
-    (lambda nb: solution_cell(nb, "test_shrink")["metadata"]["nbgrader"].update(grade_id="shrink"), "duplicate grade_id 'shrink'"),
+    (lambda nb: solution_cell(nb, "test_shrink")["metadata"]["nbgrader"].update(grade_id="shrink"),
+     "duplicate grade_id 'shrink'"),
     (lambda nb: solution_cell(nb, "test_shrink")["metadata"]["nbgrader"].pop("points"), "has no points"),
     (lambda nb: nb["cells"].append(nbformat.v4.new_code_cell("### BEGIN HIDDEN TESTS\nx = 1\n### END HIDDEN TESTS")),
      "hidden tests in a cell that is not a graded test cell"),

@@ -72,7 +72,8 @@ def test_skips_carry_the_fine_detail_past_the_bottleneck():
 
 
 @pytest.mark.parametrize("size", [28, 32, 57, 64, 256])
-@pytest.mark.parametrize("layers", [[(4, 2, 1), (4, 2, 1), (4, 1, 1)], [(3, 1, 0), (5, 2, 2), (4, 2, 1)], pp.PIX2PIX_70])
+@pytest.mark.parametrize("layers", [[(4, 2, 1), (4, 2, 1), (4, 1, 1)], [(3, 1, 0), (5, 2, 2), (4, 2, 1)],
+                                    pp.PIX2PIX_70])
 def test_patch_grid_size_matches_the_real_network(size, layers):
     net = nn.Sequential(*[nn.Conv2d(1, 1, k, stride=s, padding=p) for k, s, p in layers])
     expected = net(torch.zeros(1, 1, size, size)).shape[-1]
@@ -118,7 +119,7 @@ def test_losses():
 @pytest.mark.parametrize("adversarial", [False, True])
 def test_a_few_training_steps_reduce_the_l1(adversarial):
     damaged, clean, _ = pp.make_task("train", 128, seed=0)
-    cfg = pp.Pix2PixConfig(adversarial=adversarial, steps=40, batch=16, ch=8, lr=2e-3)
+    cfg = pp.Pix2PixConfig(adversarial=adversarial, steps=40, batch_size=16, ch=8, lr=2e-3)
     result = pp.train(cfg, damaged, clean)
     l1 = result["losses"]["l1"]
     assert len(l1) == 40 and np.mean(l1[-5:]) < 0.6 * np.mean(l1[:5])

@@ -59,7 +59,7 @@ def test_icnr_makes_pixel_shuffle_start_as_nearest_upsampling():
 
 
 def test_checkerboard_at_initialisation():
-    """Fact 10 of the course: k3 s2 transposed convs show the checkerboard before any training;
+    """docs/design.md, F10: k3 s2 transposed convs show the checkerboard before any training;
     resize-conv and ICNR pixel shuffle do not."""
     score = {}
     for kind in gan.UPSAMPLE_KINDS:
@@ -174,7 +174,8 @@ def fake_cuda(monkeypatch):
         monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
         monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: capability)
         monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda including_emulation=True: True)
-        monkeypatch.setattr(torch.cuda, "get_device_name", lambda device=None: f"Fake sm_{capability[0]}{capability[1]}")
+        monkeypatch.setattr(torch.cuda, "get_device_name",
+                            lambda device=None: f"Fake sm_{capability[0]}{capability[1]}")
 
         class Properties:
             total_memory = 16 * 2**30
@@ -267,7 +268,8 @@ def test_compile_by_default_only_on_cuda_in_the_gpu_profile():
     assert train_torch.speedups(cpu_profile, torch.device("cuda"))["compile"] is False
     assert train_torch.speedups(gpu, torch.device("cpu"))["compile"] is False
     assert train_torch.speedups(gpu, torch.device("mps"))["compile"] is False
-    assert train_torch.speedups(gan.config_for("torch", "gpu", extra={"compile": False}), torch.device("cuda"))["compile"] is False
+    no_compile = gan.config_for("torch", "gpu", extra={"compile": False})
+    assert train_torch.speedups(no_compile, torch.device("cuda"))["compile"] is False
     assert train_torch.speedups(smoke_cfg(extra={"compile": True}), torch.device("cpu"))["compile"] is True
 
 

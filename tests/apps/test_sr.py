@@ -8,6 +8,7 @@ import torch
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 from torch import nn
 
+from helpers import torch_utils
 from helpers.apps import sr_torch as sr
 
 pytestmark = pytest.mark.usefixtures("torch_one_thread")
@@ -109,7 +110,7 @@ def test_icnr_starts_without_checkerboard():
         blocks = plain[..., ::scale, ::scale].repeat_interleave(scale, -1).repeat_interleave(scale, -2)
         assert (plain - blocks).abs().max() > 1e-3
     with pytest.raises(ValueError, match="multiple"):
-        sr.icnr_(torch.empty(8, 4, 3, 3), 3)
+        torch_utils.icnr_(torch.empty(8, 4, 3, 3), 3)
 
 
 def test_parameters_and_flops_per_output_pixel():
@@ -120,28 +121,28 @@ def test_parameters_and_flops_per_output_pixel():
     # ESPCN works on LR pixels: its multiply-adds per LR pixel are shared by scale² = 9 output pixels.
     # Both read a bicubic upsampling (SRCNN as input, residual ESPCN as skip): 16 multiply-adds more.
     bicubic = 2 * 16
-    assert sr.flops_per_output_pixel(espcn, scale=3) == pytest.approx(2 * (25 * 64 + 64 * 9 * 32 + 32 * 9 * 9) / 9 + bicubic)
+    assert sr.flops_per_output_pixel(espcn, scale=3) == pytest.approx(
+        2 * (25 * 64 + 64 * 9 * 32 + 32 * 9 * 9) / 9 + bicubic)
     assert sr.flops_per_output_pixel(sr.ESPCN(3, residual=False), scale=3) == pytest.approx(
         2 * (25 * 64 + 64 * 9 * 32 + 32 * 9 * 9) / 9)
     assert sr.flops_per_output_pixel(srcnn, scale=3) == pytest.approx(2 * (81 * 64 + 64 * 32 + 32 * 25) + bicubic)
     assert sr.flops_per_output_pixel(sr.Bicubic(3)) == 32
 
 
-def test_psnr_and_scores_match_skimage():
+def test_psnr_ssim_match_skimage():
     rng = np.random.default_rng(0)
     a, b = rng.random((40, 50)), rng.random((40, 50))
-    assert sr.psnr(a, b) == pytest.approx(peak_signal_noise_ratio(a, b, data_range=1.0))
-    assert sr.psnr(a, 0.9 * a) > sr.psnr(a, 0.5 * a)
-    p, s = sr.scores(b, a, border=3)
+    p, s = sr.psnr_ssim(b, a, border=3)
     assert p == pytest.approx(peak_signal_noise_ratio(a[3:-3, 3:-3], b[3:-3, 3:-3], data_range=1.0))
     assert s == pytest.approx(structural_similarity(a[3:-3, 3:-3], b[3:-3, 3:-3], data_range=1.0))
-    assert sr.scores(a, a + 1e-3, border=0)[1] == pytest.approx(1.0, abs=1e-4)
+    assert sr.psnr_ssim(a, a + 1e-3, border=0)[1] == pytest.approx(1.0, abs=1e-4)
 
 
 def _tiny_images():
     rng = np.random.default_rng(0)
     y, x = np.mgrid[0:60, 0:60] / 60.0
-    pictures = [np.sin(7 * x + 3 * y) * 0.4 + 0.5, (x > 0.4).astype(float) * 0.8 + 0.1, rng.random((60, 60)) * 0.2 + 0.4]
+    pictures = [np.sin(7 * x + 3 * y) * 0.4 + 0.5, (x > 0.4).astype(float) * 0.8 + 0.1,
+                rng.random((60, 60)) * 0.2 + 0.4]
     images = []
     for k, picture in enumerate(pictures):
         hr = torch.from_numpy(picture.astype(np.float32))[None, None]
@@ -150,12 +151,13 @@ def _tiny_images():
     return images
 
 
-@pytest.mark.parametrize("make", [lambda: sr.ESPCN(3, n1=16, n2=8, residual=False), lambda: sr.SRCNN(n1=16, n2=8, residual=False)])
+@pytest.mark.parametrize("make", [lambda: sr.ESPCN(3, n1=16, n2=8, residual=False),
+                                  lambda: sr.SRCNN(n1=16, n2=8, residual=False)])
 def test_a_few_training_steps_reduce_the_loss(make):
     torch.manual_seed(0)
     sampler = sr.PatchSampler(_tiny_images(), scale=3, patch=8, seed=0)
     model = make()
-    history = sr.train(model, sampler, steps=60, batch=8, lr=3e-3)
+    history = sr.train(model, sampler, steps=60, batch_size=8, lr=3e-3)
     assert history["steps"] == 60 and len(history["losses"]) == 60
     assert np.mean(history["losses"][-10:]) < 0.5 * np.mean(history["losses"][:5])
     assert not model.training
@@ -165,7 +167,7 @@ def test_evaluate_builds_one_row_per_method():
     images = _tiny_images()
     rows = sr.evaluate({"bicubic": sr.Bicubic(3), "ESPCN": sr.ESPCN(3, n1=8, n2=8)}, images, scale=3, repeats=1)
     assert [row["method"] for row in rows] == ["bicubic", "ESPCN"]
-    expected = np.mean([sr.scores(sr.bicubic(im.lr, 3)[0, 0].numpy(), im.hr[0, 0].numpy(), 3)[0] for im in images])
+    expected = np.mean([sr.psnr_ssim(sr.bicubic(im.lr, 3)[0, 0].numpy(), im.hr[0, 0].numpy(), 3)[0] for im in images])
     assert rows[0]["PSNR dB"] == pytest.approx(expected)
     assert rows[0]["parameters"] == 0 and rows[1]["parameters"] > 0 and rows[1]["ms/megapixel"] > 0
     table = sr.format_table(rows)
@@ -178,6 +180,3 @@ def test_predict_reads_the_input_the_model_expects():
     identity.input_kind = "up"
     np.testing.assert_allclose(sr.predict(identity, image), image.up[0, 0].clamp(0, 1).numpy())
     np.testing.assert_allclose(sr.predict(sr.Bicubic(3), image), image.up[0, 0].numpy(), atol=1e-6)
-
-
-pytestmark = pytest.mark.usefixtures("torch_one_thread")

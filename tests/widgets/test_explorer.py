@@ -1,31 +1,10 @@
-"""Lesson 00's environment check and lesson 01's explorer."""
+"""Lesson 01's upsampling explorer."""
 
 import numpy as np
 import pytest
 
-from helpers import data, envcheck
+from helpers import data
 from helpers.widgets import explorer
-
-
-def test_envcheck_reports_data_verified_and_packages():
-    rows = {row["item"]: row for row in envcheck.report()}
-    assert rows["MNIST"]["ok"] and rows["MNIST"]["detail"].startswith("verified")
-    assert rows["numpy"]["ok"] and rows["numpy"]["detail"].startswith(np.__version__)
-    assert rows["Python"]["ok"]
-
-
-def test_envcheck_reports_broken_data(tmp_path, monkeypatch):
-    monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path))
-    rows = {row["item"]: row for row in envcheck.report()}
-    assert not rows["MNIST"]["ok"] and "not found" in rows["MNIST"]["detail"]
-
-
-def test_module_tour_reads_docstrings_without_importing():
-    tour = dict(envcheck.module_tour())
-    assert tour["helpers.data"] == "MNIST, offline and verified."
-    assert tour["helpers.gan"].startswith("Train a reference DCGAN") and "helpers.gan.train_torch" in tour
-    assert "helpers.apps.judge" in tour and "helpers.__init__" not in tour and "helpers.gan.__main__" not in tour
-    assert not any(name.startswith("instructor_tools") for name in tour)  # the learner's package only
 
 
 def test_shrink_averages_blocks():
@@ -48,7 +27,8 @@ def test_render_returns_to_full_size(method, factor):
 def test_nearest_repeats_and_bed_of_nails_keeps_one_pixel_per_block():
     digit = data.digit(1)
     small = explorer.shrink(digit, 4)
-    np.testing.assert_allclose(explorer.render(digit, "nearest", 4)["upsampled"], np.kron(small, np.ones((4, 4))), atol=1e-6)
+    np.testing.assert_allclose(explorer.render(digit, "nearest", 4)["upsampled"], np.kron(small, np.ones((4, 4))),
+                               atol=1e-6)
     nails = explorer.render(digit, "bed of nails", 4)["upsampled"]
     np.testing.assert_allclose(nails[::4, ::4], small, atol=1e-6)
     nails[::4, ::4] = 0

@@ -49,7 +49,8 @@ def test_results_table_marks_targets(tmp_path):
         folder = tmp_path / f"torch_{kind}"
         folder.mkdir()
         (folder / "metrics.json").write_text(json.dumps(metrics))
-        (folder / "measure.json").write_text(json.dumps({"cli_wall_s": wall, "load_before": "0.5", "load_after": "1.0"}))
+        measured = {"cli_wall_s": wall, "load_before": "0.5", "load_after": "1.0"}
+        (folder / "measure.json").write_text(json.dumps(measured))
     text = measure.table("cpu", tmp_path, ["torch"], ["convtranspose", "resize_conv", "pixel_shuffle"])
     lines = text.splitlines()
     assert lines[2].endswith("| met |")

@@ -68,7 +68,7 @@ def test_tampered_or_missing_weights_are_refused(tmp_path):
     bad.write_bytes(bytes(data))
     with pytest.raises(judge.JudgeError, match="SHA-256"):
         judge.load_judge(bad)
-    with pytest.raises(judge.JudgeError, match="not at"):
+    with pytest.raises(judge.JudgeError, match="not found"):
         judge.load_judge(tmp_path / "missing.npz")
     assert isinstance(judge.load_judge(), judge.Judge) and judge.load_judge() is judge.load_judge()  # cached
 

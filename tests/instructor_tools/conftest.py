@@ -1,0 +1,116 @@
+"""Fixtures of the grader's tests: the planted batch, graded once for the whole run.
+
+Grading runs real kernels, so the planted folder (lesson 02 with one trick per student,
+see planted_lesson.py) is graded once per run and shared by test_batch.py and test_report.py.
+"""
+
+from __future__ import annotations
+
+import copy
+import fcntl
+import os
+import pickle
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import nbformat
+import pytest
+from planted_lesson import (
+    CHECKS_PATCH,
+    FIRST,
+    LESSON,
+    NUMPY_PATCH,
+    SOLUTION,
+    STUDENT,
+    TARGET,
+    TIMEOUT,
+    TRANSFORMER,
+    always_equal,
+    cell_index,
+    escape,
+    exits,
+    infinite_loop,
+    later_cells,
+    patched_builtins,
+    solution_code,
+    solved_except,
+    student_notebook,
+    wrong,
+)
+
+from helpers import ROOT
+from instructor_tools.grading import Limits, grade_folder
+
+
+def plant(folder: Path, outside: Path) -> tuple[list[Path], Path]:
+    """Write one notebook per trick under ``folder``; return what the escape attempt aims at, and its canary."""
+    outside.mkdir()
+    os.chmod(outside, 0o777)  # only the sandbox, not file permissions, may stop the writes
+    canary = outside / "canary.txt"
+    canary.write_text("still here")
+    token = uuid.uuid4().hex[:8]
+    targets = [ROOT / f"pwned-{token}.txt", outside / "pwned.txt", folder / "full" / LESSON,
+               Path("/tmp") / f"pwned-{token}.txt"]
+
+    notebooks = {
+        "full": SOLUTION,
+        "untouched": STUDENT,
+        "one_right": student_notebook({FIRST: solution_code(FIRST)}),
+        "wrong": solved_except(TARGET, wrong(TARGET)),
+        "always_equal": solved_except(TARGET, always_equal(TARGET)),
+        "later_cells": later_cells(),
+        "transformer": solved_except(TARGET, wrong(TARGET) + TRANSFORMER),
+        "checks_patch": solved_except(TARGET, wrong(TARGET) + CHECKS_PATCH),
+        "builtins": solved_except(TARGET, patched_builtins(TARGET)),
+        "numpy_patch": solved_except(TARGET, wrong(TARGET) + NUMPY_PATCH),
+        "loop": solved_except(FIRST, infinite_loop(FIRST)),
+        "loop_ignoring_interrupt": solved_except(FIRST, infinite_loop(FIRST, ignore_interrupt=True)),
+        "exit": solved_except(FIRST, exits(FIRST)),
+        "big_print": solved_except(FIRST, solution_code(FIRST) + '\nprint("x" * 200_000_000)\n'),
+        "escape": solved_except(FIRST, escape(FIRST, targets, [canary])),
+    }
+    # The one exercise solved, then a stale copy of its cell further down: the first copy counts.
+    stale = copy.deepcopy(STUDENT.cells[cell_index(STUDENT, FIRST)])
+    stale["id"] = "stale-copy"
+    notebooks["one_right"].cells.append(stale)
+    for student, nb in notebooks.items():
+        (folder / student).mkdir(parents=True)
+        nbformat.write(nb, folder / student / LESSON)
+    (folder / "broken_json").mkdir()
+    (folder / "broken_json" / LESSON).write_text('{"cells": [{"cell_type": "code", "source": "', encoding="utf-8")
+    (folder / "nothing").mkdir()
+    nbformat.write(SOLUTION, folder / "full" / LESSON.replace(".ipynb", "-copy.ipynb"))
+    return targets, canary
+
+
+def grade_planted(root: Path) -> dict:
+    """Plant the folder under ``root`` and grade it: ``{student: Graded}`` plus what the escape attempt aimed at."""
+    folder = root / "submissions"
+    targets, canary = plant(folder, root / "outside")
+    before = (folder / "full" / LESSON).read_bytes()
+    start = time.monotonic()
+    graded = grade_folder(folder, lessons=[LESSON[:2]], limits=Limits(timeout=TIMEOUT), jobs=2,
+                          progress=lambda line: print(line, file=sys.stderr))
+    seconds = time.monotonic() - start
+    by_student = {g.student_id: g for g in graded if g.notebook == LESSON}
+    return {"graded": graded, "by": by_student, "targets": targets, "canary": canary, "seconds": seconds,
+            "full_before": before, "folder": folder}
+
+
+@pytest.fixture(scope="session")
+def planted(tmp_path_factory):
+    """The planted folder, graded once per run (see :func:`grade_planted`)."""
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        return grade_planted(tmp_path_factory.mktemp("grading"))
+    # Under xdist the modules that use it may run on different workers: the first one grades, the others
+    # wait for its result. The parent of a worker's basetemp is this run's, shared by the workers.
+    shared = tmp_path_factory.getbasetemp().parent
+    with open(shared / "planted.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        cached = shared / "planted.pickle"
+        if not cached.exists():
+            (shared / "planted").mkdir()
+            cached.write_bytes(pickle.dumps(grade_planted(shared / "planted")))
+        return pickle.loads(cached.read_bytes())

@@ -1,0 +1,189 @@
+"""Lesson 02 and the tricks planted in it, shared by the grader's tests.
+
+The planted submissions are built here from a real lesson with several exercises (the
+solution and the student notebook of lesson 02), so they follow the lesson as it changes.
+Each trick is planted in one exercise (the *target*) while the other exercises are solved,
+so every test checks both that the trick earns nothing and that the rest was graded.
+Not a test module: the tests import it (conftest.py beside it puts this folder on sys.path).
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+from pathlib import Path
+
+import nbformat
+
+from helpers import ROOT
+from instructor_tools.grading.notebook import load_lesson
+
+LESSON = "02_upsampling_from_scratch.ipynb"
+TIMEOUT = 20  # per cell in the planted batch: far above what a cell of the lesson needs, even on a busy machine
+
+SOLUTION = nbformat.read(ROOT / "solutions" / LESSON, as_version=4)
+STUDENT = nbformat.read(ROOT / "notebooks" / LESSON, as_version=4)
+THE_LESSON = load_lesson(ROOT / "solutions" / LESSON)
+EXERCISES = list(THE_LESSON.exercises)
+FIRST, TARGET = EXERCISES[0], EXERCISES[-1]  # tricks aimed at the last exercise cannot disturb the others' tests
+TESTS = {ex: [t.grade_id for t in THE_LESSON.tests if t.exercise == ex] for ex in EXERCISES}
+POINTS = {ex: sum(t.points for t in THE_LESSON.tests if t.exercise == ex) for ex in EXERCISES}
+
+
+def grade_id(cell) -> str | None:
+    return cell.metadata.get("nbgrader", {}).get("grade_id")
+
+
+def solution_code(exercise: str) -> str:
+    return next(c.source for c in SOLUTION.cells if grade_id(c) == exercise)
+
+
+def function_name(exercise: str) -> str:
+    tree = ast.parse(solution_code(exercise))
+    return next(node.name for node in tree.body if isinstance(node, ast.FunctionDef))
+
+
+OFF_BY_ONE = '''
+
+def _off_by_one(value):
+    """Plausible but wrong: the right types and shapes, every number off by one."""
+    if isinstance(value, (list, tuple)):
+        return type(value)(_off_by_one(v) for v in value)
+    return value + 1
+'''
+
+
+def wrong(exercise: str) -> str:
+    name = function_name(exercise)
+    return (solution_code(exercise) + OFF_BY_ONE +
+            f"\n_right_{name} = {name}\n\n\ndef {name}(*args, **kwargs):\n"
+            f"    return _off_by_one(_right_{name}(*args, **kwargs))\n")
+
+
+def student_notebook(code: dict[str, str]):
+    """The student version with some exercise cells replaced by ``code``."""
+    nb = copy.deepcopy(STUDENT)
+    for cell in nb.cells:
+        if grade_id(cell) in code:
+            cell.source = code[grade_id(cell)]
+    return nb
+
+
+def solved_except(target: str, code: str):
+    return student_notebook({ex: code if ex == target else solution_code(ex) for ex in EXERCISES})
+
+
+def cell_index(nb, gid: str) -> int:
+    return next(i for i, c in enumerate(nb.cells) if grade_id(c) == gid)
+
+
+# --------------------------------------------------------------------------- the tricks
+
+def always_equal(exercise: str) -> str:
+    return f'''
+class AlwaysEqual:
+    def __eq__(self, other):
+        return True
+
+    def __ne__(self, other):
+        return False
+
+
+def {function_name(exercise)}(*args, **kwargs):
+    return AlwaysEqual()
+'''
+
+
+def later_cells():
+    """Checks redefined in an extra cell, the test cell emptied and duplicated, the function fixed after the test."""
+    nb = solved_except(TARGET, wrong(TARGET))
+    test = TESTS[TARGET][0]
+    nb.cells.insert(cell_index(nb, TARGET) + 1, nbformat.v4.new_code_cell(
+        "from helpers import checks\n"
+        "checks.check_function = checks.check_array = checks.check_value = checks.check_raises = "
+        "lambda *a, **k: print('\\u2713 all good')"))
+    tampered = nb.cells[cell_index(nb, test)]
+    duplicate = copy.deepcopy(tampered)
+    duplicate["id"] = "duplicated-test"
+    tampered.source = "pass  # the tests were here"
+    duplicate.source = "print('\\u2713 all good')"
+    nb.cells.insert(cell_index(nb, test) + 1, duplicate)
+    name = function_name(TARGET)
+    nb.cells.append(nbformat.v4.new_code_cell(f"{name} = _right_{name}  # the right function, after the tests"))
+    return nb
+
+
+TRANSFORMER = '''
+
+def _no_checks(lines):
+    return ["pass\\n"] if any("checks." in line for line in lines) else lines
+
+
+get_ipython().input_transformers_cleanup.append(_no_checks)
+'''
+
+CHECKS_PATCH = '''
+from helpers import checks as _checks
+_checks.check_function = _checks.check_array = _checks.check_value = _checks.check_raises = lambda *a, **k: None
+'''
+
+NUMPY_PATCH = '''
+import numpy as np
+np.isclose = lambda a, b, *args, **kwargs: np.ones(np.broadcast(np.asarray(a), np.asarray(b)).shape, dtype=bool)
+np.allclose = lambda *args, **kwargs: True
+np.array_equal = lambda *args, **kwargs: True
+np.testing.assert_allclose = lambda *args, **kwargs: None
+np.testing.assert_array_equal = lambda *args, **kwargs: None
+'''
+
+
+def patched_builtins(exercise: str) -> str:
+    return f'''
+import builtins
+
+_real_isinstance = builtins.isinstance
+
+
+class Impostor:
+    def __eq__(self, other):
+        return True
+
+
+def _lying_isinstance(obj, classes):
+    return True if type(obj) is Impostor else _real_isinstance(obj, classes)
+
+
+builtins.isinstance = _lying_isinstance
+builtins.all = lambda iterable: True
+
+
+def {function_name(exercise)}(*args, **kwargs):
+    return Impostor()
+'''
+
+
+def infinite_loop(exercise: str, ignore_interrupt: bool = False) -> str:
+    ignore = "    signal.signal(signal.SIGINT, signal.SIG_IGN)\n" if ignore_interrupt else ""
+    return (f"import signal\n\n\ndef {function_name(exercise)}(*args, **kwargs):\n"
+            f"{ignore}    while True:\n        pass\n")
+
+
+def exits(exercise: str) -> str:
+    return f"import os\n\n\ndef {function_name(exercise)}(*args, **kwargs):\n    os._exit(1)\n"
+
+
+def escape(exercise: str, targets: list[Path], victims: list[Path]) -> str:
+    return solution_code(exercise) + f'''
+
+import os, pathlib
+for target in {[str(t) for t in targets]!r}:
+    try:
+        pathlib.Path(target).write_text("written by a submission")
+    except OSError as exc:
+        print("blocked:", exc)
+for victim in {[str(v) for v in victims]!r}:
+    try:
+        os.remove(victim)
+    except OSError as exc:
+        print("blocked:", exc)
+'''
