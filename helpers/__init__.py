@@ -12,6 +12,8 @@ The build and the grader are a separate package, ``instructor_tools``. Framework
 lives in modules whose names say their framework (``*_torch`` import only PyTorch, ``*_keras``
 only TensorFlow/Keras), so a NumPy lesson never pays for either, and no kernel has to import
 both (``tests/test_imports.py``). docs/design.md maps each lesson to the modules it uses.
+
+Used in lessons 05 and 07.
 """
 
 from pathlib import Path

@@ -11,6 +11,8 @@ can give the same words in its own process, on plain data.
 Grading hook: when the environment variable ``COURSE_PROBE`` is set, checks do not
 compare anything. They hand ``(name, actual)`` to :func:`_emit_probe`, which the
 grader reads from the kernel's output, and return quietly.
+
+Used in lessons 00, 01, 02, 03, 04, 05, 06, 07, 08 and 09.
 """
 
 from __future__ import annotations

@@ -2,6 +2,8 @@
 
 The Colab badges and the Colab setup cell that `python -m instructor_tools.build` stamps into
 every notebook are generated from these two values.
+
+Used by helpers.data.
 """
 
 #: Where the course lives on GitHub (owner/name). Forks change this line and rebuild.

@@ -2,6 +2,8 @@
 
 Versions are read from package metadata, so the check imports neither TensorFlow nor
 PyTorch (importing both into one kernel is what the course avoids).
+
+Used in lesson 00.
 """
 
 from __future__ import annotations

@@ -1,6 +1,8 @@
 """TensorFlow/Keras side of the course's plumbing: device choice and MNIST as ``tf.data``.
 
 Imports TensorFlow and Keras only (never PyTorch).
+
+Used in lessons 04 and 06.
 """
 
 from __future__ import annotations

@@ -21,6 +21,8 @@ it, cropping ``before`` rows at the top and the rest at the bottom
 (``before = max(L - H_out, 0) // 2``, the padding TensorFlow's ``SAME`` convolution
 would use). When ``L - H_out`` is odd the bottom loses one row more than the top:
 PyTorch's ``padding`` crops both ends equally, so that crop needs one more step.
+
+Used in lessons 04 and 05.
 """
 
 from __future__ import annotations

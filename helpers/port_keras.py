@@ -4,6 +4,8 @@ Imports Keras/TensorFlow only (never PyTorch). Weights travel as NumPy arrays in
 Keras layout ``(kH, kW, out, in)`` plus a config dict with the ``get_config()`` keys
 that matter for the result; :mod:`helpers.port_torch` builds the PyTorch equivalent
 from exactly that, and exports back to it.
+
+Used in lesson 04.
 """
 
 from __future__ import annotations

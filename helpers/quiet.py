@@ -8,6 +8,8 @@ reads ``TF_CPP_MIN_LOG_LEVEL``). Jupyter shows them in red, and learners read re
 :func:`native_stderr_filtered` catches what is written to file descriptor 2 while the framework
 starts, drops the lines that match :data:`STARTUP_NOISE` and writes every other line back to
 stderr: a real error at start-up is still seen. This module imports no framework.
+
+Used by helpers.keras_utils.
 """
 
 from __future__ import annotations

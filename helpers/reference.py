@@ -12,6 +12,8 @@ must be right rather than clever. Conventions mirror PyTorch one to one:
 * an invalid argument raises :class:`ValueError` naming the argument and saying why.
 
 This module is pure NumPy: it never imports a framework.
+
+Used in lessons 02, 03, 04 and 05.
 """
 
 from __future__ import annotations

@@ -2,6 +2,8 @@
 MNIST as tensors, and ICNR initialisation.
 
 Imports PyTorch only (never TensorFlow).
+
+Used in lessons 05, 07, 08 and 09.
 """
 
 from __future__ import annotations

@@ -222,3 +222,22 @@ if __name__ == "__main__":
     print()
     for module, frameworks in module_frameworks().items():
         print(f"| `{module}` |  |  | {', '.join(f'`{f}`' for f in frameworks) or 'none'} |")
+
+
+def test_every_helpers_module_says_which_lessons_use_it():
+    """CONTRIBUTING's style rule: a helpers module's docstring ends with the lessons that import it
+    ("Used in lessons 04 and 06."), or, when no lesson imports it directly, who does ("Used by …")."""
+    used_in = {}
+    for lesson, (modules, _) in lesson_map().items():
+        for module in modules:
+            used_in.setdefault(module, set()).add(lesson)
+    for name, path in module_files().items():
+        if not name.startswith("helpers") or name.endswith("__main__"):
+            continue
+        doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) or ""
+        last = doc.strip().splitlines()[-1] if doc.strip() else ""
+        if name in used_in:
+            assert last.startswith("Used in lesson"), f"{name}: the docstring should end 'Used in lesson…': {last!r}"
+            assert set(re.findall(r"\b\d\d\b", last)) == used_in[name], (last, sorted(used_in[name]))
+        else:
+            assert last.startswith("Used by ") or last.startswith("Used through its modules"), f"{name}: {last!r}"

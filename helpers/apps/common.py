@@ -1,6 +1,8 @@
 """What the lesson apps share: the settings of the run profile in force, PSNR, and Markdown tables.
 
 Framework-free (NumPy only), so the PyTorch apps, the NumPy judge and the widgets can all use it.
+
+Used by helpers.apps.pix2pix_torch, helpers.apps.sr_torch, helpers.widgets.explorer.
 """
 
 from __future__ import annotations

@@ -12,6 +12,8 @@
 * Loss: pix2pix's ``adversarial + λ·L1`` with λ = 100, or L1 alone (``adversarial=False``).
 
 Imports PyTorch only (never TensorFlow).
+
+Used in lesson 09.
 """
 
 from __future__ import annotations

@@ -16,6 +16,8 @@
   zero padding and interpolation differ most).
 
 Imports PyTorch only (never TensorFlow).
+
+Used in lesson 08.
 """
 
 from __future__ import annotations

@@ -68,6 +68,8 @@ everything the next step depends on (weights, EMA, optimizer states, step, confi
 loss log); each framework module's ``CHECKPOINT_VERSION`` is stored in it and checked on
 ``resume``: PyTorch 1 (a ``torch.save`` dict), Keras 2 (``np.savez`` arrays and a JSON
 ``meta``; version 1 is still read).
+
+Used in lessons 06 and 07.
 """
 
 from .config import (

@@ -1,4 +1,7 @@
-"""The command line: ``python -m helpers.gan --framework {torch,keras} --profile … --out DIR`` (:mod:`helpers.gan`)."""
+"""The command line: ``python -m helpers.gan --framework {torch,keras} --profile … --out DIR`` (:mod:`helpers.gan`).
+
+Used by python -m helpers.gan (helpers.gan.__main__).
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""A GAN run's configuration: :class:`GanConfig`, the per-profile settings, and what ``--resume`` may change."""
+"""A GAN run's configuration: :class:`GanConfig`, the per-profile settings, and what ``--resume`` may change.
+
+Used by helpers.gan, helpers.gan.cli, helpers.gan.train_keras, helpers.gan.train_torch.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Measures of a GAN's samples that need no classifier (the judge's scores are in :mod:`helpers.apps.judge`)."""
+"""Measures of a GAN's samples that need no classifier (the judge's scores are in :mod:`helpers.apps.judge`).
+
+Used by helpers.gan, helpers.gan.outputs.
+"""
 
 from __future__ import annotations
 

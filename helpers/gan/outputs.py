@@ -1,4 +1,7 @@
-"""What a GAN run writes: atomic files (honouring the umask), strict JSON, the sample grid, the metrics."""
+"""What a GAN run writes: atomic files (honouring the umask), strict JSON, the sample grid, the metrics.
+
+Used by helpers.gan, helpers.gan.cli, helpers.gan.train_keras, helpers.gan.train_torch.
+"""
 
 from __future__ import annotations
 

@@ -21,6 +21,8 @@ ends with the same weights as an uninterrupted one. A finished run resumed with 
 ``steps`` goes on exactly as a run started with that many would have (nothing depends on
 the total; the loss log of the finished run's last step is dropped again if that step
 is not a multiple of ``log_every``).
+
+Used in lesson 06.
 """
 
 from __future__ import annotations

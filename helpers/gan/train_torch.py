@@ -17,6 +17,8 @@ CPU, noise on the device) whose states go into the checkpoint with everything el
 trains a finished run further exactly as a run of that length would have (nothing in the
 loop depends on the total number of steps: the learning rate is constant, and the loss
 log's last, partial interval is dropped again when training goes on).
+
+Used in lesson 07.
 """
 
 from __future__ import annotations

@@ -1,1 +1,4 @@
-"""The lessons' interactive explorers (ipywidgets)."""
+"""The lessons' interactive explorers (ipywidgets).
+
+Used through its modules: helpers.widgets.conv_explorer, helpers.widgets.explorer.
+"""

@@ -5,6 +5,8 @@ input pixel's kernel copy lands, and how many copies overlap on each output pixe
 :func:`figure_png` draws it; :func:`conv_transpose_explorer` wraps it in ipywidgets. The
 picture is an ``ipywidgets.Image`` (class ``course-conv-explorer-image``) whose PNG bytes
 change whenever one of the sliders ``kernel``, ``stride`` or ``padding`` moves.
+
+Used in lesson 03.
 """
 
 from __future__ import annotations

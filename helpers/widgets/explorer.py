@@ -3,6 +3,8 @@
 :func:`render` is the pure part (arrays in, arrays and numbers out) so it can be tested;
 :func:`upsampling_explorer` wraps it in ipywidgets. The picture is an
 ``ipywidgets.Image`` whose PNG bytes change whenever a control changes.
+
+Used in lesson 01.
 """
 
 from __future__ import annotations
