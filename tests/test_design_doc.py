@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 import json
 import re
 import subprocess
@@ -95,6 +96,7 @@ PROBE = ("import importlib, json, sys\nfor name in sys.argv[1:]: importlib.impor
          "print(json.dumps([f for f in ('torch', 'tensorflow') if f in sys.modules]))")
 
 
+@functools.cache  # some forty fresh interpreters: measured once per test process (tests/test_imports.py too)
 def module_frameworks() -> dict[str, list[str]]:
     """{module: the frameworks that importing it loads}, each measured in a fresh process.
 

@@ -2,36 +2,22 @@
 and the NumPy lessons (00–03) pull in neither."""
 
 import ast
-import json
-import subprocess
-import sys
 
 import nbformat
 import pytest
 
 from helpers import ROOT
 
-#: Every module of the two packages, dotted (``helpers.gan.train_torch``); ``__main__`` would run a command.
-MODULES = sorted(".".join(p.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
-                 for package in ("helpers", "instructor_tools") for p in (ROOT / package).rglob("*.py")
-                 if p.stem != "__main__")
-PROBE = "import importlib, json, sys; importlib.import_module(sys.argv[1]); " \
-        "print(json.dumps({'torch': 'torch' in sys.modules, 'tensorflow': 'tensorflow' in sys.modules}))"
 NUMPY_LESSONS = ("00_", "01_", "02_", "03_")
 
 
 @pytest.fixture(scope="module")
 def frameworks_loaded():
     """{module: {"torch": bool, "tensorflow": bool}} measured by importing each module in a fresh process."""
-    names = MODULES
-    procs = {n: subprocess.Popen([sys.executable, "-c", PROBE, n], cwd=ROOT, stdout=subprocess.PIPE,
-                                 stderr=subprocess.PIPE, text=True) for n in names}
-    loaded = {}
-    for name, proc in procs.items():
-        out, err = proc.communicate(timeout=300)
-        assert proc.returncode == 0, f"importing {name} failed:\n{err}"
-        loaded[name] = json.loads(out.strip().splitlines()[-1])
-    return loaded
+    from test_design_doc import module_frameworks  # one measurement, shared with the design-doc check
+
+    return {name: {"torch": "torch" in loaded, "tensorflow": "tensorflow" in loaded}
+            for name, loaded in module_frameworks().items()}
 
 
 def test_no_helpers_module_imports_both_frameworks(frameworks_loaded):

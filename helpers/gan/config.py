@@ -102,10 +102,6 @@ class GanConfig:
         names = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in names})
 
-    def same_run(self, other: GanConfig) -> bool:
-        """True when ``other`` trains the same model the same way (``samples`` may differ)."""
-        return set(self.changes(other)) <= {"samples"}
-
     def changes(self, other: GanConfig) -> dict[str, tuple]:
         """``{field: (mine, other's)}`` for every field in which ``other`` differs."""
         a, b = self.to_dict(), other.to_dict()
