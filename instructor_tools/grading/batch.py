@@ -50,6 +50,7 @@ class Graded:
     rows: list[Row]
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    isolation: str = ""  # how the kernel was confined (the sandbox's own description), for the gradebook
 
     @property
     def points(self) -> float:
