@@ -91,6 +91,18 @@ def _is_header(cell) -> bool:
     return bool(cell.get("metadata", {}).get("course", {}).get(HEADER_KEY))
 
 
+def retarget_header(nb, name: str, folder: str = NOTEBOOKS) -> int:
+    """Rewrite, in place, the header cells of a copy of lesson ``name`` (nbgrader's release, say) for ``folder``.
+
+    Only the sources change: cell ids and metadata stay, so nbgrader's checksums and cell records
+    still match. Returns how many header cells were found (0: the notebook has no course header).
+    """
+    headers = [cell for cell in nb.cells if _is_header(cell)]
+    for cell, fresh in zip(headers, header_cells(folder, name)):
+        cell.source = fresh.source
+    return len(headers)
+
+
 def _clean(cell) -> None:
     cell.metadata = {k: v for k, v in cell.get("metadata", {}).items() if k in KEPT_CELL_METADATA}
     if cell.cell_type == "code":

@@ -72,6 +72,12 @@ class PixelShuffleUp(nn.Sequential):
             nn.init.zeros_(self[0].bias)
 
 
+def resize_conv_block(in_channels: int, out_channels: int, bias: bool = False) -> nn.Module:
+    """Nearest ×2, then a 3×3 conv: the resize-convolution (lesson 07's exercise, so the grader can withhold it)."""
+    return nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"),
+                         nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=bias))
+
+
 def upsample_block(kind: str, in_channels: int, out_channels: int, bias: bool = False) -> nn.Module:
     """A ×2 upsampling layer of the given kind (see ``helpers.gan.UPSAMPLE_KINDS``)."""
     if kind == "convtranspose":  # k4 s2 p1: every output pixel gets the same number of contributions
@@ -79,8 +85,7 @@ def upsample_block(kind: str, in_channels: int, out_channels: int, bias: bool = 
     if kind == "convtranspose3":  # k3 s2: uneven overlap, the classic checkerboard
         return nn.ConvTranspose2d(in_channels, out_channels, 3, stride=2, padding=1, output_padding=1, bias=bias)
     if kind == "resize_conv":
-        return nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"),
-                             nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=bias))
+        return resize_conv_block(in_channels, out_channels, bias=bias)
     if kind == "pixel_shuffle":
         return PixelShuffleUp(in_channels, out_channels, bias=bias)
     raise ValueError(f"upsample must be one of {', '.join(UPSAMPLE_KINDS)}; got {kind!r}")

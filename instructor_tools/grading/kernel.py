@@ -30,23 +30,25 @@ from queue import Empty
 from jupyter_client import KernelManager
 from jupyter_client.kernelspec import KernelSpec
 
+from .watchdog import Watchdog
+
 PROBE_MIME = "application/vnd.course.probe+json"  # the same as helpers.checks.PROBE_MIME
-SANDBOX = Path(__file__).with_name("sandbox.py")
 MAX_RESTARTS = 3
 INTERRUPT_GRACE_S = 5.0
 START_TIMEOUT_S = 60.0
 
 
 class _SandboxedKernelManager(KernelManager):
-    """A kernel manager whose kernel command goes through :mod:`sandbox`."""
+    """A kernel manager whose kernel command is the job's launcher (bubblewrap, then :mod:`sandbox`)."""
 
-    sandbox_args: list[str] = []
+    launcher: list[str] = []
 
     @property
     def kernel_spec(self):  # the spec is built here, not looked up in the user's Jupyter folders
-        argv = [sys.executable, str(SANDBOX), *self.sandbox_args, "--connection-file", "{connection_file}", "--",
+        argv = [*self.launcher, "--connection-file", "{connection_file}", "--",
                 sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
-        return KernelSpec(argv=argv, display_name="course grader", language="python", interrupt_mode="signal")
+        # Interrupts travel as messages: a signal to the launcher would not reach a kernel in its own PID namespace.
+        return KernelSpec(argv=argv, display_name="course grader", language="python", interrupt_mode="message")
 
 
 class Kernel:
@@ -56,23 +58,28 @@ class Kernel:
         self.job = job
         self.km: _SandboxedKernelManager | None = None
         self.kc = None
+        self.watchdog: Watchdog | None = None
+        self.deadline = time.monotonic() + job.get("budget_s", float("inf"))  # the whole run's, restarts included
 
     def start(self) -> None:
         """Start the sandboxed kernel and wait until it answers; :class:`RuntimeError` if it does not."""
         job = self.job
         runtime = Path(job["runtime_dir"])
         runtime.mkdir(parents=True, exist_ok=True)
-        km = _SandboxedKernelManager(connection_file=str(runtime / f"kernel-{time.monotonic_ns()}.json"))
-        km.sandbox_args = [*sum((["--write", d] for d in job["write_dirs"]), []),
-                           "--memory-mb", str(job["memory_mb"]), "--cpu-s", str(job.get("cpu_s", 0)),
-                           "--landlock", job["landlock"]]
+        name = f"kernel-{time.monotonic_ns()}"
+        # Unix sockets in the job's runtime folder, not TCP: the kernel has no network at all.
+        km = _SandboxedKernelManager(connection_file=str(runtime / f"{name}.json"), transport="ipc",
+                                     ip=str(runtime / name))
+        km.launcher = job["launcher"]
         # The kernel's own stdout/stderr (os.write(1, ...), C libraries) bypass the output budget:
-        # they go to /dev/null and to a log file, never to a pipe that the grader would buffer.
-        log = runtime / "kernel-stderr.log"
+        # they go to /dev/null and to a log file the kernel cannot reach, never to a pipe the grader would buffer.
+        log = Path(job["pid_dir"]) / "kernel-stderr.log"
         with open(os.devnull, "wb") as devnull, open(log, "ab") as stderr:
             km.start_kernel(env=job["env"], cwd=job["cwd"], stdout=devnull, stderr=stderr)
         # The grader kills this process group if the worker itself has to be killed.
-        Path(km.connection_file).with_suffix(".pid").write_text(str(km.provisioner.pgid or km.provisioner.pid))
+        (Path(job["pid_dir"]) / f"{name}.pid").write_text(str(km.provisioner.pgid or km.provisioner.pid))
+        self.watchdog = Watchdog(km.provisioner.pid, job["memory_mb"], job["processes"])
+        self.watchdog.start()
         self.km, self.kc = km, km.client()
         self.kc.start_channels()
         try:
@@ -84,6 +91,8 @@ class Kernel:
 
     def stop(self) -> None:
         """Shut the kernel down, and kill whatever it left in its process group."""
+        if self.watchdog is not None:
+            self.watchdog.stop()
         if self.kc is not None:
             self.kc.stop_channels()
         if self.km is not None:
@@ -113,14 +122,15 @@ class Kernel:
         msg_id = kc.execute(code, store_history=False, allow_stdin=False, stop_on_error=False)
         result = {"status": None, "probes": [], "dropped_bytes": 0}
         start = time.monotonic()
-        deadline, interrupted = start + timeout, False
+        deadline, interrupted = min(start + timeout, self.deadline), False
         reply, idle = None, False
         while reply is None or not idle:
             now = time.monotonic()
             if now > deadline:
                 if interrupted:  # it ignored the interrupt: the kernel has to go
                     self.stop()
-                    return {**result, "status": "timeout", "killed": True, "seconds": round(now - start, 1)}
+                    return {**result, "status": "timeout", "killed": True, "seconds": round(now - start, 1),
+                            **self._over_budget()}
                 self.km.interrupt_kernel()
                 interrupted, deadline = True, now + INTERRUPT_GRACE_S
             if not idle:
@@ -139,17 +149,24 @@ class Kernel:
                     pass
             if (reply is None or not idle) and not self.alive():
                 code_ = self.km.provisioner.process.poll() if self.km and self.km.provisioner else None
+                killed = self.watchdog.reason if self.watchdog else None
                 self.stop()
-                return {**result, "status": "died", "exit_code": code_}
+                return {**result, "status": "died", "exit_code": code_, **({"reason": killed} if killed else {})}
         result["seconds"] = round(time.monotonic() - start, 1)
         if interrupted:
-            result["status"] = "timeout"
+            result.update(status="timeout", **self._over_budget())
         elif reply.get("status") == "ok":
             result["status"] = "ok"
         else:
             result.update(status="error", ename=str(reply.get("ename", ""))[:200],
                           evalue=str(reply.get("evalue", ""))[:1000])
         return result
+
+    def _over_budget(self) -> dict:
+        """The reason to add to a timeout that the whole run's budget caused."""
+        if time.monotonic() < self.deadline:
+            return {}
+        return {"reason": f"the submission used up the grader's time budget of {self.job['budget_s']:g} s"}
 
     @staticmethod
     def _output(msg: dict, result: dict, budget: dict) -> bool:
@@ -181,6 +198,9 @@ def run_job(job: dict) -> list[dict]:
     restarts = 0
     kernel = Kernel(job)
     while True:
+        if time.monotonic() > kernel.deadline:  # no time left to (re)start a kernel
+            reason = kernel._over_budget()["reason"]
+            return [r or {"status": "timeout", "reason": reason, "probes": []} for r in results]
         try:
             kernel.start()
         except RuntimeError as exc:
@@ -192,6 +212,10 @@ def run_job(job: dict) -> list[dict]:
         for i, code in enumerate(cells):
             if i in fatal:
                 continue
+            if time.monotonic() > kernel.deadline:  # the budget is spent: what has not run, does not
+                kernel.stop()
+                reason = kernel._over_budget()["reason"]
+                return [r or {"status": "timeout", "reason": reason, "probes": []} for r in results]
             replay = results[i] is not None
             if replay and results[i]["status"] == "timeout":
                 continue  # rebuilding the state must not cost the timeout again

@@ -3,8 +3,9 @@
 A lesson's graded run is the *solution* notebook, cell for cell, in which only the code of
 the exercise cells (nbgrader ``solution`` cells, matched by ``grade_id``) comes from the
 submission. Everything else (the setup cell, the prose, the graded test cells with their
-hidden tests) comes from the solution; whatever else the submission holds (extra cells,
-edited or deleted tests, a redefinition in a later cell) is never run.
+hidden tests, reduced to the student's side by :mod:`testcells`) comes from the solution;
+whatever else the submission holds (extra cells, edited or deleted tests, a redefinition
+in a later cell) is never run.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import build
+from .testcells import TestCellError, student_side
 
 MAX_NOTEBOOK_BYTES = 50 << 20
 
@@ -71,6 +73,10 @@ def load_lesson(path: Path) -> Lesson:
             lesson.stubs[exercise] = stub.source
         elif meta.get("grade"):
             lesson.tests.append(Test(i, meta["grade_id"], float(meta["points"]), exercise))
+            try:  # every graded run gets the test without its expected values (testcells.py says why)
+                lesson.code[i] = student_side(cell.source)
+            except TestCellError as exc:
+                raise build.BuildError(f"{path.name}: test {meta['grade_id']!r}: {exc}") from None
     return lesson
 
 

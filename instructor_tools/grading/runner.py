@@ -1,12 +1,15 @@
 """Run notebooks for grading: one worker process and one fresh, sandboxed kernel per run.
 
-Every run gets its own temporary folder::
+Every run gets its own job folder on the grader's side, which the kernel never sees whole::
 
-    job/course/helpers   a copy of the course's helpers (without the grader), read-only
-    job/course/data      a link to the batch's copy of the course's data, read-only
-    job/course/work      the kernel's working directory   } the only places the kernel
-    job/home, job/tmp    its HOME and TMPDIR               } may write (Landlock)
-    job/runtime          the kernel's connection file
+    job/runtime      the kernel's connection file and sockets (the one host folder it may write)
+    job/startup.py   the IPython startup file that caps printed output
+    job/*.pid        the kernels' process groups, for the grader to kill (outside runtime/)
+    job/sandbox      the kernel's work, HOME and TMPDIR, only when running unsandboxed
+
+Under bubblewrap (:mod:`isolation`) the kernel sees ``/course/helpers`` (the course package
+without the lesson's answers, :mod:`answers`), ``/course/data``, the Python installation and
+``/job``, a private tmpfs of ``Limits.disk_mb`` that holds its work, HOME and TMPDIR.
 
 The kernel gets a clean environment (no variable of the grader's is passed on but PATH),
 ``COURSE_PROBE=1`` so that checks report values instead of comparing them, and the smoke
@@ -20,50 +23,38 @@ import json
 import os
 import shutil
 import signal
-import stat
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from helpers import ROOT
 
-from .kernel import INTERRUPT_GRACE_S, MAX_RESTARTS, START_TIMEOUT_S
-from .sandbox import landlock_abi
+from . import isolation as iso
+from .answers import without_answers
+from .kernel import START_TIMEOUT_S
+
+SANDBOX_LAUNCHER = Path(__file__).with_name("sandbox.py")
 
 
 @dataclass
 class Limits:
-    """What one run may use: time per cell, memory, output; the run profile; whether Landlock is required."""
+    """What one run may use: time per cell and in all, memory, processes, disk, output; the profile; the sandbox."""
 
     timeout: float = 60.0  # seconds per cell
-    memory_mb: int = 4096  # address space of the kernel
+    memory_mb: int = 4096  # address space of each process, and resident memory of all of a job's together
     probe_mb: int = 64  # probe output kept per submission; other output is dropped
     output_kb: int = 1024  # printed output a kernel may send per stream
     profile: str = "smoke"
-    landlock: str = "require"  # require | off (see sandbox.py)
+    processes: int = 1024  # processes and threads of one job
+    disk_mb: int = 512  # the job's private tmpfs (and the largest file it may write)
+    budget: float | None = None  # seconds for a whole run; default :meth:`budget_s`
+    isolation: iso.Isolation = field(default_factory=iso.detect)
 
-    def hard_limit(self, cells: int) -> float:
-        """A last resort for the whole run, far above what per-cell limits allow."""
-        return START_TIMEOUT_S + (self.timeout + INTERRUPT_GRACE_S + 5) * max(cells, 1) * (MAX_RESTARTS + 1)
-
-
-def sandbox_available() -> bool:
-    """Whether this system has Landlock, without which a kernel could write outside its folder."""
-    return landlock_abi() >= 1
-
-
-def _rmtree(path: Path) -> None:
-    def unlock(func, name, _exc):  # a submission may have made its files read-only
-        try:
-            os.chmod(os.path.dirname(name), stat.S_IRWXU)
-            os.chmod(name, stat.S_IRWXU)
-            func(name)
-        except OSError:
-            pass
-
-    shutil.rmtree(path, onerror=unlock)
+    def budget_s(self) -> float:
+        """The hard wall-clock budget of one run, whatever it does: 6 × the cell timeout, plus 30 s to start."""
+        return self.budget if self.budget is not None else 6 * self.timeout + 30
 
 
 # An IPython startup file: ordinary output beyond a budget is dropped in the kernel, before
@@ -91,17 +82,17 @@ del _course_grader_cap
 """
 
 
-def _kernel_env(job: Path, limits: Limits) -> dict:
-    home, tmp = job / "home", job / "tmp"
+def _kernel_env(job_dir: str, course: str, limits: Limits) -> dict:
+    home, tmp = f"{job_dir}/home", f"{job_dir}/tmp"
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(home), "TMPDIR": str(tmp), "TMP": str(tmp), "TEMP": str(tmp),
+        "HOME": home, "TMPDIR": tmp, "TMP": tmp, "TEMP": tmp,
         "USER": "student", "LOGNAME": "student", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
         "COURSE_PROBE": "1", "COURSE_PROFILE": limits.profile, "COURSE_STUB_ERRORS": "raise",
-        "MPLBACKEND": "agg", "MPLCONFIGDIR": str(home / ".matplotlib"), "IPYTHONDIR": str(home / ".ipython"),
-        "XDG_CACHE_HOME": str(home / ".cache"), "KERAS_HOME": str(home / ".keras"), "TORCH_HOME": str(home / ".torch"),
+        "MPLBACKEND": "agg", "MPLCONFIGDIR": f"{home}/.matplotlib", "IPYTHONDIR": f"{home}/.ipython",
+        "XDG_CACHE_HOME": f"{home}/.cache", "KERAS_HOME": f"{home}/.keras", "TORCH_HOME": f"{home}/.torch",
         "PYTHONHASHSEED": "0", "PYTHONNOUSERSITE": "1", "PYTHONDONTWRITEBYTECODE": "1",
-        "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": str(job / "course"),
+        "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": course,
     }
     for name in ("CUDA_VISIBLE_DEVICES", "OMP_NUM_THREADS"):
         if name in os.environ:
@@ -119,27 +110,42 @@ def copy_learner_package(course: Path, dest: Path) -> None:
     shutil.copytree(course / LEARNER_PACKAGE, dest / LEARNER_PACKAGE, ignore=shutil.ignore_patterns("__pycache__"))
 
 
-def prepare(batch_dir: Path, name: str, limits: Limits, course: Path = ROOT) -> tuple[Path, dict]:
-    """A fresh job folder under ``batch_dir`` and the job description the worker needs."""
+def prepare(batch_dir: Path, name: str, limits: Limits, course: Path) -> tuple[Path, dict]:
+    """A fresh job folder under ``batch_dir`` and the job description the worker needs.
+
+    ``course``: a folder with the ``helpers`` package and ``data`` the kernel may use (:func:`lesson_course`).
+    """
     job = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=batch_dir))
     os.chmod(job, 0o755)
-    copy = job / "course"
-    copy_learner_package(course, copy)
-    (copy / "data").symlink_to((course / "data").resolve(), target_is_directory=True)
-    writable = [copy / "work", job / "home", job / "tmp"]
-    for d in writable:
-        d.mkdir()
-    startup = job / "home" / ".ipython" / "profile_default" / "startup"
-    startup.mkdir(parents=True)
-    (startup / "00-course-grader.py").write_text(OUTPUT_CAP.format(limit=limits.output_kb << 10))
+    runtime = job / "runtime"
+    runtime.mkdir(mode=0o700)
+    uid = limits.isolation.job_uid()
+    if uid:  # a fresh folder, before any process of the job exists: nothing can have been swapped in it
+        os.chown(runtime, uid, uid)
+    startup = job / "startup.py"
+    startup.write_text(OUTPUT_CAP.format(limit=limits.output_kb << 10))
+    if limits.isolation.kind == "bubblewrap":
+        job_dir, course_path = iso.JOB, iso.COURSE
+        prefix = iso.bwrap_argv(limits.isolation, package=course / LEARNER_PACKAGE, data=(course / "data").resolve(),
+                                runtime=runtime, launcher=SANDBOX_LAUNCHER, startup=startup, tmpfs_mb=limits.disk_mb)
+        prefix += [sys.executable, iso.LAUNCHER, "--startup", iso.STARTUP]
+    else:
+        job_dir, course_path = str(job / "sandbox"), str(course)
+        prefix = [sys.executable, str(SANDBOX_LAUNCHER), "--startup", str(startup)]
+    prefix += ["--job", job_dir, "--uid", str(uid), "--memory-mb", str(limits.memory_mb),
+               "--file-mb", str(limits.disk_mb), "--processes", str(limits.processes),
+               "--cpu-s", str(int(limits.budget_s() * (os.cpu_count() or 1)) + 1),
+               "--landlock", "auto" if limits.isolation.kind == "bubblewrap" else "require"]
     return job, {
-        "cwd": str(copy / "work"),
-        "write_dirs": [str(d) for d in writable],
-        "runtime_dir": str(job / "runtime"),
-        "env": _kernel_env(job, limits),
+        "launcher": prefix,
+        "cwd": str(job),
+        "runtime_dir": str(runtime),
+        "pid_dir": str(job),
+        "env": _kernel_env(job_dir, course_path, limits),
         "memory_mb": limits.memory_mb,
-        "landlock": limits.landlock,
+        "processes": limits.processes,
         "timeout": limits.timeout,
+        "budget_s": limits.budget_s(),
         "probe_budget_bytes": limits.probe_mb << 20,
     }
 
@@ -156,33 +162,42 @@ def snapshot(batch_dir: Path, course: Path = ROOT) -> Path:
     return copy
 
 
+def lesson_course(batch_dir: Path, frozen: Path, lesson: str) -> Path:
+    """What the kernels grading ``lesson`` may import: the snapshot's package without its answers, and the data."""
+    course = batch_dir / "courses" / lesson[:2]
+    if not course.exists():
+        without_answers(frozen / LEARNER_PACKAGE, course / LEARNER_PACKAGE, lesson)
+        (course / "data").symlink_to(frozen / "data", target_is_directory=True)
+    return course
+
+
 def run_cells(batch_dir: Path, name: str, cells: list[str], limits: Limits, course: Path = ROOT) -> list[dict]:
     """Run ``cells`` in a new worker and kernel; one result dict per cell (see kernel.py).
 
-    ``course``: where the helpers and data come from (a :func:`snapshot` when grading a batch).
+    ``course``: where the helpers and data come from (a :func:`lesson_course` when grading a batch).
     """
     job, spec = prepare(batch_dir, name, limits, course)
     spec["cells"] = cells
-    # Far above what the run may use legitimately (every core busy all along), so it only
-    # ends what outlives it: a process a submission detached from the kernel.
-    spec["cpu_s"] = int(limits.hard_limit(len(cells)) * (os.cpu_count() or 1))
     worker = subprocess.Popen(
         [sys.executable, "-m", "instructor_tools.grading.kernel"], cwd=ROOT, stdin=subprocess.PIPE,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     try:
-        out, err = worker.communicate(json.dumps(spec).encode(), timeout=limits.hard_limit(len(cells)))
+        # The worker keeps the budget itself and reports what ran; this is the backstop if it cannot.
+        out, err = worker.communicate(json.dumps(spec).encode(), timeout=limits.budget_s() + START_TIMEOUT_S)
         results = json.loads(out)["cells"]
     except subprocess.TimeoutExpired:
         _kill_job(worker, job)
-        results = _not_run("the whole run took too long and was stopped", len(cells))
+        results = _not_run(f"the whole run took longer than its budget ({limits.budget_s():g} s)", len(cells))
     except (json.JSONDecodeError, KeyError, TypeError):
         tail = err.decode(errors="replace").strip().splitlines()[-3:]
         results = _not_run(f"the grader's worker failed: {' | '.join(tail)}", len(cells))
     finally:
         _kill_job(worker, job)
-        _rmtree(job)
+        # Every process of the job is gone (its sandbox dies with its launcher): nothing can race this
+        # removal, which never follows a link (shutil's rmtree works by file descriptor on Linux).
+        shutil.rmtree(job, ignore_errors=True)
     return results
 
 
@@ -191,8 +206,8 @@ def _not_run(reason: str, cells: int) -> list[dict]:
 
 
 def _kill_job(worker: subprocess.Popen, job: Path) -> None:
-    """Stop the worker and any kernel it left behind (each kernel leads its own process group)."""
-    for pid_file in (job / "runtime").glob("*.pid"):
+    """Stop the worker and any kernel it left behind (each kernel's launcher leads its own process group)."""
+    for pid_file in job.glob("*.pid"):  # written by the worker, in a folder no kernel can write
         try:
             os.killpg(int(pid_file.read_text()), signal.SIGKILL)
         except (OSError, ValueError):

@@ -1,19 +1,21 @@
-"""Start a student's kernel inside a sandbox: ``python sandbox.py [options] -- KERNEL COMMAND``.
+"""Start a student's kernel: ``python sandbox.py [options] -- KERNEL COMMAND``, run inside bubblewrap.
 
-The grader uses this file as the kernel's launcher (it runs as a script, before the
-kernel, and then *becomes* the kernel with ``exec``), so every limit below holds for the
-kernel and for anything it starts:
+The grader starts this file as the first process inside the job's bubblewrap sandbox
+(:mod:`isolation` builds that command); it then *becomes* the kernel with ``exec``, so
+every limit below holds for the kernel and for anything it starts:
 
-* resource limits: address space (memory), CPU time, file size, no core dumps, process count;
-* when started as root: the kernel runs as ``nobody`` (no capabilities, no root files);
-* Landlock (Linux 5.13+, no privileges needed): the process may write only beneath the
-  folders named with ``--write`` (its temporary copy, HOME, TMPDIR), may not connect to
-  any TCP port nor bind any port but its own five Jupyter ports, and may not signal or
-  ptrace processes outside the sandbox (the grader, other students' kernels).
+* resource limits: address space per process, CPU time, file size, no core dumps, and
+  the process count, which Linux counts per user: started as root, the launcher takes the
+  job's *own* uid (``--uid``, no groups, no capabilities), so one job's processes cannot
+  use up another's;
+* ``no_new_privs``: no setuid program can give root back;
+* its folders (work, HOME, TMPDIR, IPython's startup file, a copy of the connection file)
+  are made in ``--job``, the sandbox's private tmpfs;
+* Landlock (Linux 5.13+), an extra layer: writes only beneath ``--job`` and the kernel's
+  socket folder, no TCP at all, and (ABI 6+) no signals or abstract sockets outside.
 
-Landlock is what makes "a submission cannot write outside its temporary folder" true
-rather than hoped for: permissions alone do not stop a process that runs as the same
-user as the grader. Where Landlock is missing (macOS, old kernels) the grader says so.
+Without bubblewrap (``--unsandboxed``: trusted submissions only) the same launcher runs
+on the host, as the grader's user, and only the limits and Landlock hold.
 
 This module must not import anything from the course: it runs before the kernel.
 """
@@ -23,10 +25,8 @@ from __future__ import annotations
 import argparse
 import ctypes
 import errno
-import json
 import os
 import resource
-import stat
 import sys
 
 # Landlock's system calls have the same numbers on every architecture that has them.
@@ -46,7 +46,6 @@ _REFER, _TRUNCATE = 1 << 13, 1 << 14  # ABI 2, ABI 3
 _BIND_TCP, _CONNECT_TCP = 1 << 0, 1 << 1  # ABI 4
 _SCOPE_ABSTRACT_UNIX, _SCOPE_SIGNAL = 1 << 0, 1 << 1  # ABI 6
 
-NOBODY = 65534
 
 
 class _PathBeneath(ctypes.Structure):
@@ -121,23 +120,6 @@ def apply_landlock(write_dirs: list[str], write_files: list[str], ports: list[in
     return abi
 
 
-def _world_usable(executable: str) -> bool:
-    """Whether any user may run ``executable`` (every folder above it searchable by others)."""
-    path = os.path.realpath(executable)
-    return bool(os.stat(path).st_mode & stat.S_IXOTH) and _reachable_by_others(os.path.dirname(path))
-
-
-def _reachable_by_others(path: str) -> bool:
-    """Whether a user other than root can reach ``path``: it and every folder above it searchable by others."""
-    path = os.path.abspath(path)
-    while True:
-        if not os.stat(path).st_mode & stat.S_IXOTH:
-            return False
-        if path == os.path.dirname(path):
-            return True
-        path = os.path.dirname(path)
-
-
 def drop_capabilities() -> None:
     """Uid 0 without capabilities, for good: no mount, no module loading, no raw sockets..."""
     libc = _libc()
@@ -160,58 +142,70 @@ def _limit(which: int, value: int) -> None:
     resource.setrlimit(which, (value, value))
 
 
-def leave_root(executable: str, write_dirs: list[str], connection_file: str) -> None:
-    """Become ``nobody`` (owning the write folders and the connection file), or stay uid 0 without capabilities.
-
-    ``nobody`` must be able to run Python (the venv's folder too) and reach its cwd and write folders;
-    a private temp folder above them (e.g. /tmp/pytest-of-root, mode 0700) rules that out.
-    """
-    reachable = [os.path.dirname(os.path.abspath(executable)), os.getcwd(), *write_dirs]
-    if not (_world_usable(executable) and all(_reachable_by_others(p) for p in reachable)):
-        drop_capabilities()  # Python lives where nobody cannot reach it
-        return
-    os.chown(connection_file, NOBODY, NOBODY)
-    for top in write_dirs:
-        for folder, _, files in os.walk(top):
-            for path in [folder, *(os.path.join(folder, f) for f in files)]:
-                os.chown(path, NOBODY, NOBODY, follow_symlinks=False)
+def become(uid: int) -> None:
+    """Leave root for ``uid`` (and the same gid), for good: the job's own user, no groups, no capabilities."""
     os.setgroups([])
-    os.setgid(NOBODY)
-    os.setuid(NOBODY)
+    os.setresgid(uid, uid, uid)
+    os.setresuid(uid, uid, uid)
+
+
+def set_up_job(job: str, connection: bytes, startup: str) -> str:
+    """The kernel's folders in the job's private, writable place; returns its copy of the connection file."""
+    os.umask(0o077)
+    for sub in ("work", "home", "tmp", "home/.ipython/profile_default/startup"):
+        os.makedirs(os.path.join(job, sub), exist_ok=True)
+    with open(os.path.join(job, "home/.ipython/profile_default/startup/00-course-grader.py"), "w") as f:
+        f.write(startup)
+    path = os.path.join(job, "home", "kernel.json")
+    with open(path, "wb") as f:
+        f.write(connection)
+    os.chdir(os.path.join(job, "work"))
+    return path
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Apply the limits, drop root, confine with Landlock, then ``exec`` the kernel command."""
+    """Apply the limits, become the job's user, set up its folders, confine with Landlock, ``exec`` the kernel."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--write", action="append", default=[], help="a folder the kernel may write beneath")
-    parser.add_argument("--connection-file", required=True, help="the kernel's connection file (ports to bind)")
+    parser.add_argument("--job", required=True, help="the job's private, writable folder (a tmpfs under bubblewrap)")
+    parser.add_argument("--uid", type=int, default=0, help="the job's own user id (when started as root)")
+    parser.add_argument("--connection-file", required=True, help="the kernel's connection file (copied into --job)")
+    parser.add_argument("--startup", required=True, help="an IPython startup file to install")
     parser.add_argument("--memory-mb", type=int, default=4096)
     parser.add_argument("--file-mb", type=int, default=256)
-    parser.add_argument("--processes", type=int, default=4096)
-    parser.add_argument("--cpu-s", type=int, default=0, help="CPU seconds (0: no limit); ends runaway daemons too")
-    parser.add_argument("--landlock", choices=("require", "auto", "off"), default="require")
+    parser.add_argument("--processes", type=int, default=1024)
+    parser.add_argument("--cpu-s", type=int, default=0, help="CPU seconds (0: no limit)")
+    parser.add_argument("--landlock", choices=("require", "auto", "off"), default="auto")
     parser.add_argument("command", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
 
+    with open(args.connection_file, "rb") as f:  # read while still allowed to: it may be root's
+        connection = f.read()
+    with open(args.startup, encoding="utf-8") as f:
+        startup = f.read()
     _limit(resource.RLIMIT_AS, args.memory_mb << 20)
     _limit(resource.RLIMIT_FSIZE, args.file_mb << 20)
     _limit(resource.RLIMIT_CORE, 0)
-    _limit(resource.RLIMIT_NPROC, args.processes)
+    _limit(resource.RLIMIT_NPROC, args.processes)  # counted per user: the job's own uid makes it the job's
     if args.cpu_s:
         _limit(resource.RLIMIT_CPU, args.cpu_s)
-
-    with open(args.connection_file, encoding="utf-8") as f:
-        ports = [int(v) for k, v in json.load(f).items() if k.endswith("_port")]
-    if os.geteuid() == 0:  # never run a student's code with root's powers
-        leave_root(command[0], args.write, args.connection_file)
+    if args.uid:
+        become(args.uid)
+    elif os.geteuid() == 0:  # no uid of its own (unsandboxed, trusted): at least no root powers
+        drop_capabilities()
+    _check(_libc().prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")  # no setuid program gives root back
+    kernel_json = set_up_job(args.job, connection, startup)
+    command = [kernel_json if a == args.connection_file else a for a in command]
     if args.landlock != "off":
         try:
-            apply_landlock(args.write, ["/dev/null"], ports)
+            apply_landlock([args.job, os.path.dirname(os.path.abspath(args.connection_file))], ["/dev/null"], [])
         except OSError as exc:
             if args.landlock == "require":
                 print(f"sandbox: {exc}", file=sys.stderr)
                 os._exit(70)
+    # ipykernel would watch this pid and quit when it is not its parent, which it never is in a PID
+    # namespace; the sandbox dies with the grader's worker anyway.
+    os.environ.pop("JPY_PARENT_PID", None)
     os.execv(command[0], command)
 
 

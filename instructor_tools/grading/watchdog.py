@@ -1,0 +1,82 @@
+"""Bound what all of a job's processes use together: resident memory and threads.
+
+Per-process limits (``RLIMIT_AS``) do not add up: a kernel that forks ten children gets ten
+times its memory. Where no cgroup can be made (cgroups v1 not writable, no systemd), the
+worker polls the process tree under the job's launcher every ``interval`` seconds and kills
+the whole sandbox (its launcher: bubblewrap takes everything in it along) when the sum of
+resident memory or of threads goes over the job's limits. The tree is read from ``/proc``;
+a process that ``setsid``s or double-forks stays in it, because inside the sandbox's PID
+namespace orphans are adopted by the namespace's init, itself a child of the launcher.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from pathlib import Path
+
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def process_table() -> dict[int, tuple[int, int, int]]:
+    """Every visible process: pid -> (parent pid, threads, resident bytes)."""
+    table = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            resident = int((entry / "statm").read_text().split()[1]) * PAGE
+        except (OSError, IndexError, ValueError):
+            continue  # it ended meanwhile
+        fields = stat[stat.rindex(")") + 2:].split()  # the command name may hold spaces and parentheses
+        table[int(entry.name)] = (int(fields[1]), int(fields[17]), resident)
+    return table
+
+
+def tree_usage(root: int, table: dict[int, tuple[int, int, int]]) -> tuple[list[int], int, int]:
+    """The processes under ``root`` (itself included), their threads and resident bytes in all."""
+    children: dict[int, list[int]] = {}
+    for pid, (ppid, _, _) in table.items():
+        children.setdefault(ppid, []).append(pid)
+    found, todo = [], [root] if root in table else []
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo += children.get(pid, [])
+    return found, sum(table[p][1] for p in found), sum(table[p][2] for p in found)
+
+
+class Watchdog(threading.Thread):
+    """Kill ``root`` (the job's launcher) when its tree uses more than ``memory_mb`` or ``threads``."""
+
+    def __init__(self, root: int, memory_mb: int, threads: int, interval: float = 0.2):
+        super().__init__(daemon=True)
+        self.root, self.limit_bytes, self.threads, self.interval = root, memory_mb << 20, threads, interval
+        self.reason: str | None = None
+        self._stopped = threading.Event()
+
+    def run(self) -> None:
+        """Poll until stopped or until the tree is over a limit (then kill it and say why)."""
+        while not self._stopped.wait(self.interval):
+            pids, threads, resident = tree_usage(self.root, process_table())
+            if not pids:
+                return
+            if resident > self.limit_bytes:
+                self.reason = (f"its processes used {resident >> 20} MB of memory together, "
+                               f"more than the grader's {self.limit_bytes >> 20} MB")
+            elif threads > self.threads:
+                self.reason = f"it ran {threads} threads and processes, more than the grader's {self.threads}"
+            else:
+                continue
+            for pid in pids:  # the launcher first: the sandbox goes with it; the others in case it does not
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+            return
+
+    def stop(self) -> None:
+        """Stop polling (the kernel is being shut down)."""
+        self._stopped.set()
