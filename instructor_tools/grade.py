@@ -15,9 +15,8 @@ from pathlib import Path
 
 from helpers.runtime import PROFILES
 
-from .grading import Limits, grade_folder, sandbox_available
-from .grading.report import write_feedback, write_gradebook, write_totals
-from .grading.sandbox import landlock_abi
+from .grading import Limits, SandboxUnavailable, detect, grade_folder
+from .grading.report import terminal_safe, write_feedback, write_gradebook, write_totals
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -32,8 +31,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--memory", type=int, default=4096, metavar="MB", help="memory cap per kernel (default 4096)")
     parser.add_argument("--profile", default="smoke", choices=PROFILES,
                         help="run profile of the graded runs (default smoke: heavy cells take seconds)")
-    parser.add_argument("--no-sandbox", action="store_true", help="run without the filesystem sandbox where "
-                        "Linux Landlock is missing (trusted submissions only)")
+    parser.add_argument("--budget", type=float, metavar="SECONDS",
+                        help="wall-clock budget of one notebook's whole run (default 6 × --timeout + 30)")
+    parser.add_argument("--disk", type=int, default=512, metavar="MB", help="private disk of each kernel (default 512)")
+    parser.add_argument("--processes", type=int, default=1024, help="processes and threads per kernel (default 1024)")
+    parser.add_argument("--unsandboxed", action="store_true",
+                        help="grade without bubblewrap where it is missing: a submission can then read your files, "
+                        "use the network and outlive its job (trusted submissions only)")
     return parser
 
 
@@ -43,19 +47,17 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not args.submissions.is_dir():
         parser.error(f"{args.submissions} is not a folder")
-    if not args.no_sandbox and not sandbox_available():
-        parser.error("this system has no Landlock (Linux 5.13+), so a submission could write outside its "
-                     "temporary folder; grade on Linux, or pass --no-sandbox if you trust the submissions")
-    if not args.no_sandbox:
-        abi = landlock_abi()
-        confined = "writes" + (", TCP" if abi >= 4 else "") + (", signals" if abi >= 6 else "")
-        print(f"sandbox: Landlock ABI {abi} confines {confined}", file=sys.stderr)
-    limits = Limits(timeout=args.timeout, memory_mb=args.memory, profile=args.profile,
-                    landlock="off" if args.no_sandbox else "require")
+    try:
+        isolation = detect(allow_unsandboxed=args.unsandboxed)
+    except SandboxUnavailable as exc:
+        parser.error(str(exc))
+    print(f"isolation: {isolation.bounds}", file=sys.stderr)
+    limits = Limits(timeout=args.timeout, memory_mb=args.memory, profile=args.profile, budget=args.budget,
+                    disk_mb=args.disk, processes=args.processes, isolation=isolation)
     start = time.monotonic()
     try:
         graded = grade_folder(args.submissions, lessons=args.lessons, limits=limits, jobs=args.jobs,
-                              progress=lambda line: print(line, file=sys.stderr, flush=True))
+                              progress=lambda line: print(terminal_safe(line), file=sys.stderr, flush=True))
     except ValueError as exc:
         parser.error(str(exc))
     totals = args.totals or args.out.with_name(f"{args.out.stem}_totals.csv")

@@ -22,7 +22,7 @@ from helpers import ROOT
 from .. import build
 from .compare import BadProbe, Probe, Unencodable, decide, parse_probe
 from .notebook import InvalidSubmission, Lesson, Submission, assemble, load_lesson, read_submission
-from .runner import Limits, run_cells, snapshot
+from .runner import Limits, lesson_course, run_cells, snapshot
 
 STATUSES = ("passed", "failed", "error", "timeout", "not_attempted", "invalid")
 
@@ -107,7 +107,7 @@ def grade_one(lesson: Lesson, expected: dict[str, list[Probe]], submission: Subm
               limits: Limits, course: Path = ROOT) -> Graded:
     """Run one submission in a fresh kernel under ``batch_dir`` and give each graded test its verdict."""
     start = time.monotonic()
-    results = run_cells(batch_dir, submission.student_id[:20], assemble(lesson, submission.code), limits, course)
+    results = run_cells(batch_dir, "student", assemble(lesson, submission.code), limits, course)
     rows = []
     for test in lesson.tests:
         exercise_cell = results[lesson.exercises[test.exercise]] if test.exercise else None
@@ -115,7 +115,8 @@ def grade_one(lesson: Lesson, expected: dict[str, list[Probe]], submission: Subm
         points = test.points if verdict.status == "passed" else 0
         rows.append(Row(submission.student_id, lesson.name, test.grade_id, points, test.points,
                         verdict.status, verdict.message, test.exercise))
-    return Graded(submission.student_id, lesson.name, rows, submission.notes, time.monotonic() - start)
+    return Graded(submission.student_id, lesson.name, rows, submission.notes, time.monotonic() - start,
+                  limits.isolation.bounds)
 
 
 def grade_folder(
@@ -134,8 +135,9 @@ def grade_folder(
     whose name is no lesson gets one ``invalid`` row (it is reported, not guessed at).
     """
     available = lessons_in(course)
-    students = sorted(p.name for p in Path(submissions).iterdir() if p.is_dir() and not p.name.startswith("."))
-    found, graded = _find_notebooks(Path(submissions), students, available)
+    students, graded = _students(Path(submissions))
+    found, misnamed = _find_notebooks(Path(submissions), students, available)
+    graded += misnamed
     wanted = _wanted_lessons(lessons, available) if lessons else sorted({name for _, name in found})
     loaded, broken = _load_lessons(wanted, available)
     # Read every submission before any kernel runs: nothing a kernel does can change them.
@@ -154,6 +156,21 @@ def grade_folder(
     return graded
 
 
+def _students(submissions: Path) -> tuple[list[str], list[Graded]]:
+    """The student folders, and an ``invalid`` result for each entry that is a link or hidden (never followed)."""
+    students, refused = [], []
+    for entry in sorted(submissions.iterdir()):
+        if entry.is_symlink():
+            refused.append(_file_row(entry.name, "", "invalid", "a symbolic link, not a folder: not followed "
+                                     "(copy the student's folder itself into the submissions folder)"))
+        elif entry.name.startswith(".") and entry.is_dir():
+            refused.append(_file_row(entry.name, "", "invalid", "a hidden folder (its name starts with '.'): "
+                                     "rename it to the student's id and grade again"))
+        elif entry.is_dir():
+            students.append(entry.name)
+    return students, refused
+
+
 def _find_notebooks(submissions: Path, students: list[str],
                     available: dict[str, Path]) -> tuple[dict[tuple[str, str], Path], list[Graded]]:
     """Each student's notebooks by lesson, and an ``invalid`` result for each file named after no lesson."""
@@ -161,7 +178,10 @@ def _find_notebooks(submissions: Path, students: list[str],
     misnamed: list[Graded] = []
     for student in students:
         for path in sorted((submissions / student).glob("*.ipynb")):
-            if path.name in available:
+            if path.is_symlink() or not path.is_file():
+                misnamed.append(_file_row(student, path.name, "invalid", "not a plain file (a symbolic link or "
+                                          "a folder): not followed; submit the notebook itself"))
+            elif path.name in available:
                 found[student, path.name] = path
             else:
                 misnamed.append(_file_row(student, path.name, "invalid", f"no lesson is named {path.name!r}: "
@@ -214,9 +234,11 @@ def _run_queue(queue: list[tuple[Lesson, Submission]], broken: dict[str, str], l
     os.chmod(batch_dir, 0o711)  # the kernels (maybe another user) must reach their own folders in it
     try:
         frozen = snapshot(batch_dir, course)
+        courses = {lesson.name: lesson_course(batch_dir, frozen, lesson.name) for lesson, _ in queue}
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
             def solution_run(lesson: Lesson) -> dict[str, list[Probe]]:
-                return expected_probes(lesson, run_cells(batch_dir, "solution", assemble(lesson, None), limits, frozen))
+                cells = assemble(lesson, None)
+                return expected_probes(lesson, run_cells(batch_dir, "solution", cells, limits, courses[lesson.name]))
 
             futures = {lesson.name: pool.submit(solution_run, lesson) for lesson, _ in queue}
             expected = {}
@@ -231,7 +253,12 @@ def _run_queue(queue: list[tuple[Lesson, Submission]], broken: dict[str, str], l
             def grade_task(lesson: Lesson, submission: Submission) -> Graded:
                 if lesson.name in broken:
                     return _file_row(submission.student_id, lesson.name, "error", broken[lesson.name])
-                return grade_one(lesson, expected[lesson.name], submission, batch_dir, limits, frozen)
+                try:
+                    return grade_one(lesson, expected[lesson.name], submission, batch_dir, limits, courses[lesson.name])
+                except Exception as exc:  # noqa: BLE001 - a grader bug costs this notebook, never the gradebook
+                    return _file_row(submission.student_id, lesson.name, "error",
+                                     f"the grader failed on this notebook ({type(exc).__name__}: {exc}); "
+                                     "tell the instructor")
 
             pending = [pool.submit(grade_task, lesson, submission) for lesson, submission in queue]
             graded = []

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +23,9 @@ from helpers.checks import STUB_MARKER, explain_mismatch
 
 MAX_DEPTH = 16
 MAX_ITEMS = 100_000
+MAX_ARRAY_BYTES = 64 << 20  # the probe budget (runner.Limits.probe_mb): no honest array is larger
+MAX_ELEMENTS = 8 << 20  # comparisons make float64 copies: 64 MB each
+MAX_MESSAGE = 500
 
 
 class BadProbe(ValueError):
@@ -38,9 +42,15 @@ class Unencodable:
         return f"<{self.type_name}>"
 
 
+def _short(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
 def decode(value: Any, depth: int = 0) -> Any:
     """Plain data from an encoded probe value; :class:`BadProbe` for anything else."""
-    if depth > MAX_DEPTH or not isinstance(value, dict):
+    if depth > MAX_DEPTH:
+        raise BadProbe("value nested too deeply")
+    if not isinstance(value, dict):
         raise BadProbe("malformed value")
     kind = value.get("kind")
     if kind == "plain":
@@ -54,24 +64,33 @@ def decode(value: Any, depth: int = 0) -> Any:
             raise BadProbe("malformed sequence")
         return tuple(decode(v, depth + 1) for v in items)
     if kind == "array":
-        dtype, shape, data = value.get("dtype"), value.get("shape"), value.get("data")
-        if not (isinstance(dtype, str) and isinstance(shape, list) and isinstance(data, str)):
-            raise BadProbe("malformed array")
-        if not all(type(n) is int and n >= 0 for n in shape) or len(shape) > 32:
-            raise BadProbe("malformed array shape")
-        try:
-            dt = np.dtype(dtype)
-            raw = base64.b64decode(data, validate=True)
-        except (TypeError, ValueError, binascii.Error):
-            raise BadProbe("malformed array data") from None
-        if dt.kind not in "biuf" or dt.hasobject:
-            raise BadProbe(f"array of {dt} cannot be graded")
-        if len(raw) != int(np.prod(shape, dtype=np.int64)) * dt.itemsize:
-            raise BadProbe("array data does not match its shape")
-        return np.frombuffer(raw, dtype=dt).reshape(shape)
+        return _decode_array(value)
     if kind == "invalid":
-        return Unencodable(str(value.get("type", "object"))[:100])
+        type_name = value.get("type")
+        return Unencodable(type_name[:100] if isinstance(type_name, str) else "object")
     raise BadProbe("malformed value")
+
+
+def _decode_array(value: dict) -> np.ndarray:
+    dtype, shape, data = value.get("dtype"), value.get("shape"), value.get("data")
+    if not (isinstance(dtype, str) and len(dtype) <= 16 and isinstance(shape, list) and isinstance(data, str)):
+        raise BadProbe("malformed array")
+    if len(shape) > 32 or not all(type(n) is int and 0 <= n <= MAX_ELEMENTS for n in shape):
+        raise BadProbe("malformed array shape")
+    # In Python ints: np.prod wraps around on a forged shape such as [2**32, 2**32], and an empty
+    # dimension must not let the others claim more than NumPy can index.
+    if math.prod(max(n, 1) for n in shape) > MAX_ELEMENTS or len(data) > MAX_ARRAY_BYTES // 3 * 4 + 4:
+        raise BadProbe(f"array larger than the grader accepts ({MAX_ELEMENTS} values, {MAX_ARRAY_BYTES >> 20} MB)")
+    try:
+        dt = np.dtype(dtype)
+        raw = base64.b64decode(data, validate=True)
+    except (TypeError, ValueError, binascii.Error):
+        raise BadProbe("malformed array data") from None
+    if dt.kind not in "biuf" or dt.hasobject:
+        raise BadProbe(f"array of {dt} cannot be graded")
+    if len(raw) != math.prod(shape) * dt.itemsize:
+        raise BadProbe("array data does not match its shape")
+    return np.frombuffer(raw, dtype=dt).reshape(shape)
 
 
 @dataclass
@@ -85,10 +104,16 @@ class Probe:
 
 def parse_probe(text: str) -> Probe:
     """A probe from its JSON text; :class:`BadProbe` for anything that is not one."""
+    if not isinstance(text, str):
+        raise BadProbe("not text")
     try:
         payload = json.loads(text)
-    except (json.JSONDecodeError, RecursionError):
+    except RecursionError:
+        raise BadProbe("nested too deeply") from None
+    except json.JSONDecodeError:
         raise BadProbe("not JSON") from None
+    except ValueError:  # an integer of more digits than Python converts (sys.get_int_max_str_digits)
+        raise BadProbe("a number too long to read") from None
     if not isinstance(payload, dict) or not isinstance(payload.get("name"), str):
         raise BadProbe("no name")
     options = payload.get("options") if isinstance(payload.get("options"), dict) else {}
@@ -107,8 +132,9 @@ def _options(options: dict) -> dict:
     """The tolerances the solution's check used (only the known keys, only numbers)."""
     out = {}
     for key in ("rtol", "atol"):
-        if isinstance(options.get(key), (int, float)) and not isinstance(options.get(key), bool):
-            out[key] = float(options[key])
+        value = options.get(key)
+        if type(value) in (int, float) and 0 <= value <= 1e300:  # not NaN, and float() cannot overflow
+            out[key] = float(value)
     if isinstance(options.get("check_dtype"), bool):
         out["check_dtype"] = options["check_dtype"]
     return out
@@ -116,6 +142,8 @@ def _options(options: dict) -> dict:
 
 def compare_probes(expected: list[Probe], texts: list[str]) -> str | None:
     """``None`` when the student's probes match the solution's, else the first reason why not."""
+    if not isinstance(texts, (list, tuple)):
+        return "the test's output was tampered with or corrupted (no list of probes)"
     got: dict[str, list[Probe]] = {}
     for text in texts:
         try:
@@ -126,7 +154,7 @@ def compare_probes(expected: list[Probe], texts: list[str]) -> str | None:
     wanted = Counter(p.name for p in expected)
     for name, probes in got.items():
         if name not in wanted:
-            return f"unexpected check {name!r} in the test's output (the test cell was changed or forged)"
+            return f"unexpected check {_short(name)!r} in the test's output (the test cell was changed or forged)"
         if len(probes) > wanted[name]:
             return f"check {name!r} reported {len(probes)} times instead of {wanted[name]}"
     seen: Counter = Counter()
@@ -149,31 +177,46 @@ def compare_probes(expected: list[Probe], texts: list[str]) -> str | None:
     return None
 
 
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
 def _failure(result: dict, timeout: float) -> Verdict | None:
     """The verdict on a cell that did not complete (``None`` if it did)."""
     status = result.get("status")
     if status == "timeout":
         return Verdict("timeout", f"stopped after {timeout:g} s: an infinite loop, or far too slow")
     if status == "died":
-        return Verdict("error", f"the kernel died (exit code {result.get('exit_code')}): "
+        code = result.get("exit_code")
+        return Verdict("error", f"the kernel died (exit code {code if type(code) is int else '?'}): "
                                 "os._exit, a crash, or out of memory")
     if status == "not_run":
-        return Verdict("error", f"not run: {result.get('reason', 'the kernel stopped')}")
+        return Verdict("error", _short(f"not run: {_text(result.get('reason')) or 'the kernel stopped'}", MAX_MESSAGE))
     if status == "error":
-        ename, evalue = result.get("ename", ""), result.get("evalue", "")
-        if ename == "NotImplementedError" and STUB_MARKER in evalue:
-            return Verdict("not_attempted", evalue)
+        ename, evalue = _text(result.get("ename")), _text(result.get("evalue"))
+        # The course's stub names itself; nbgrader's is a bare ``raise NotImplementedError()``.
+        if ename == "NotImplementedError" and (STUB_MARKER in evalue or not evalue.strip()):
+            return Verdict("not_attempted", _short(evalue, MAX_MESSAGE) or "not solved yet: NotImplementedError()")
         if ename == "MemoryError":
             return Verdict("error", "ran out of memory (the grader's memory limit)")
-        return Verdict("error", f"{ename}: {evalue}"[:500])
+        return Verdict("error", _short(f"{ename}: {evalue}", MAX_MESSAGE))
     return None
 
 
 def decide(expected: list[Probe], cell: dict, exercise_cell: dict | None, timeout: float) -> Verdict:
-    """The verdict on one graded test, from its cell's run (and its exercise cell's)."""
+    """The verdict on one graded test, from its cell's run (and its exercise cell's); never raises."""
+    try:
+        return _decide(expected, cell, exercise_cell, timeout)
+    except Exception as exc:  # a result no branch foresaw: this test's error, never the batch's
+        return Verdict("error", f"the grader could not judge this test ({type(exc).__name__}); tell the instructor")
+
+
+def _decide(expected: list[Probe], cell: dict, exercise_cell: dict | None, timeout: float) -> Verdict:
+    if not isinstance(cell, dict):
+        return Verdict("error", "the test did not complete")
     if cell.get("status") != "ok":
         # An exercise cell that failed explains its tests' failure better than the tests do.
-        if exercise_cell is not None and exercise_cell.get("status") != "ok":
+        if isinstance(exercise_cell, dict) and exercise_cell.get("status") != "ok":
             upstream = _failure(exercise_cell, timeout)
             if upstream is not None:
                 upstream.message = f"in the exercise cell: {upstream.message}"
@@ -184,4 +227,4 @@ def decide(expected: list[Probe], cell: dict, exercise_cell: dict | None, timeou
         return Verdict("passed")
     if cell.get("probe_overflow"):
         why = "the test's output exceeded the grader's limit; " + why
-    return Verdict("failed", why)
+    return Verdict("failed", _short(why, MAX_MESSAGE))

@@ -11,6 +11,8 @@ in a later cell) is never run.
 from __future__ import annotations
 
 import json
+import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -95,16 +97,26 @@ def read_submission(path: Path, lesson: Lesson, student_id: str) -> Submission:
     Deliberately not nbformat: only the few fields the grader uses are read, and a file
     that does not have them is invalid rather than "repaired".
     """
-    size = path.stat().st_size
-    if size > MAX_NOTEBOOK_BYTES:
-        raise InvalidSubmission(f"the file is {size >> 20} MB, "
-                                f"more than a notebook can be ({MAX_NOTEBOOK_BYTES >> 20} MB)")
+    try:  # never through a link, and only a plain file
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        raise InvalidSubmission(f"cannot open the file ({exc.strerror}): a symbolic link is not followed") from None
+    with os.fdopen(fd, "rb") as f:
+        info = os.fstat(f.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise InvalidSubmission("not a plain file")
+        if info.st_size > MAX_NOTEBOOK_BYTES:
+            raise InvalidSubmission(f"the file is {info.st_size >> 20} MB, "
+                                    f"more than a notebook can be ({MAX_NOTEBOOK_BYTES >> 20} MB)")
+        raw = f.read(MAX_NOTEBOOK_BYTES + 1)
     try:
-        nb = json.loads(path.read_bytes().decode("utf-8"))
+        nb = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InvalidSubmission(f"not a notebook: the file is not valid JSON ({exc})") from None
     except RecursionError:
         raise InvalidSubmission("not a notebook: the JSON is nested too deeply") from None
+    except ValueError as exc:  # e.g. an integer of more digits than Python converts
+        raise InvalidSubmission(f"not a notebook: {str(exc)[:200]}") from None
     if not isinstance(nb, dict) or not isinstance(nb.get("cells"), list) or nb.get("nbformat") != 4:
         raise InvalidSubmission("not a notebook: no nbformat 4 'cells' list")
     code: dict[str, str] = {}
