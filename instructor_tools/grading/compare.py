@@ -13,6 +13,7 @@ import base64
 import binascii
 import json
 import math
+import re
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +27,7 @@ MAX_ITEMS = 100_000
 MAX_ARRAY_BYTES = 64 << 20  # the probe budget (runner.Limits.probe_mb): no honest array is larger
 MAX_ELEMENTS = 8 << 20  # comparisons make float64 copies: 64 MB each
 MAX_MESSAGE = 500
+ARRAY_DTYPE = re.compile(r"[<>|=][biuf][1-9][0-9]?")  # byte order, kind, item size: '<f8', '|b1'
 
 
 class BadProbe(ValueError):
@@ -73,8 +75,11 @@ def decode(value: Any, depth: int = 0) -> Any:
 
 def _decode_array(value: dict) -> np.ndarray:
     dtype, shape, data = value.get("dtype"), value.get("shape"), value.get("data")
-    if not (isinstance(dtype, str) and len(dtype) <= 16 and isinstance(shape, list) and isinstance(data, str)):
+    if not (isinstance(dtype, str) and isinstance(shape, list) and isinstance(data, str)):
         raise BadProbe("malformed array")
+    # Only what encode writes (``dtype.str`` of a number array): np.dtype parses far more, with warnings.
+    if not ARRAY_DTYPE.fullmatch(dtype):
+        raise BadProbe(f"array of dtype {_short(dtype, 20)!r} cannot be graded")
     if len(shape) > 32 or not all(type(n) is int and 0 <= n <= MAX_ELEMENTS for n in shape):
         raise BadProbe("malformed array shape")
     # In Python ints: np.prod wraps around on a forged shape such as [2**32, 2**32], and an empty
@@ -86,8 +91,6 @@ def _decode_array(value: dict) -> np.ndarray:
         raw = base64.b64decode(data, validate=True)
     except (TypeError, ValueError, binascii.Error):
         raise BadProbe("malformed array data") from None
-    if dt.kind not in "biuf" or dt.hasobject:
-        raise BadProbe(f"array of {dt} cannot be graded")
     if len(raw) != math.prod(shape) * dt.itemsize:
         raise BadProbe("array data does not match its shape")
     return np.frombuffer(raw, dtype=dt).reshape(shape)

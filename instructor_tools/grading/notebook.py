@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import build
-from .testcells import TestCellError, student_side
+from .testcells import BadTestCell, student_side
 
 MAX_NOTEBOOK_BYTES = 50 << 20
 
@@ -77,7 +77,7 @@ def load_lesson(path: Path) -> Lesson:
             lesson.tests.append(Test(i, meta["grade_id"], float(meta["points"]), exercise))
             try:  # every graded run gets the test without its expected values (testcells.py says why)
                 lesson.code[i] = student_side(cell.source)
-            except TestCellError as exc:
+            except BadTestCell as exc:
                 raise build.BuildError(f"{path.name}: test {meta['grade_id']!r}: {exc}") from None
     return lesson
 

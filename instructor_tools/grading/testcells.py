@@ -21,7 +21,7 @@ EXPECTED_ARGUMENT = {"check_array": (1, "expected"), "check_value": (1, "expecte
                      "check_function": (1, "reference")}
 
 
-class TestCellError(ValueError):
+class BadTestCell(ValueError):
     """A graded test cell the grader cannot reduce to the student's side."""
 
 
@@ -43,13 +43,13 @@ class _DropExpected(ast.NodeTransformer):
         if name is None:
             return node
         position, keyword = EXPECTED_ARGUMENT[name]
+        if any(isinstance(a, ast.Starred) for a in node.args):
+            raise BadTestCell(f"{name}(*...): the expected argument must be written out")
         if len(node.args) > position:
-            if any(isinstance(a, ast.Starred) for a in node.args[: position + 1]):
-                raise TestCellError(f"{name}(*...): the expected argument must be written out")
             node.args[position] = ast.Constant(None)
         for kw in node.keywords:
             if kw.arg is None:
-                raise TestCellError(f"{name}(**...): the expected argument must be written out")
+                raise BadTestCell(f"{name}(**...): the expected argument must be written out")
             if kw.arg == keyword:
                 kw.value = ast.Constant(None)
         self.calls += 1
@@ -74,15 +74,15 @@ def _loaded(node: ast.AST) -> set[str]:
 
 
 def student_side(source: str) -> str:
-    """``source`` without its expected values (see the module docstring); :class:`TestCellError` if impossible."""
+    """``source`` without its expected values (see the module docstring); :class:`BadTestCell` if impossible."""
     try:
         tree = ast.parse(source)
     except SyntaxError as exc:
-        raise TestCellError(f"the test cell is not plain Python ({exc.msg}, line {exc.lineno})") from None
+        raise BadTestCell(f"the test cell is not plain Python ({exc.msg}, line {exc.lineno})") from None
     dropper = _DropExpected()
     tree = dropper.visit(tree)
     if not dropper.calls:
-        raise TestCellError("the test cell calls no check_array, check_value or check_function")
+        raise BadTestCell("the test cell calls no check_array, check_value or check_function")
     needed: set[str] = set()
     kept: list[ast.stmt] = []
     for statement in reversed(tree.body):  # a backward slice: keep what the kept statements read

@@ -10,6 +10,7 @@ import copy
 import fcntl
 import os
 import pickle
+import subprocess
 import sys
 import time
 import uuid
@@ -22,21 +23,29 @@ from planted_lesson import (
     FIRST,
     LESSON,
     NUMPY_PATCH,
+    ORACLE_PATCH,
+    ORACLE_TRANSFORMER,
     SOLUTION,
     STUDENT,
     TARGET,
     TIMEOUT,
     TRANSFORMER,
     always_equal,
+    answer_stand_ins,
+    calls_the_answer,
     cell_index,
     escape,
     exits,
+    forges_feedback,
     infinite_loop,
     later_cells,
+    oracle_attack,
     patched_builtins,
+    reads_the_solution,
     solution_code,
     solved_except,
     student_notebook,
+    survivor,
     wrong,
 )
 
@@ -44,13 +53,12 @@ from helpers import ROOT
 from instructor_tools.grading import Limits, grade_folder
 
 
-def plant(folder: Path, outside: Path) -> tuple[list[Path], Path]:
+def plant(folder: Path, outside: Path, token: str) -> tuple[list[Path], Path]:
     """Write one notebook per trick under ``folder``; return what the escape attempt aims at, and its canary."""
     outside.mkdir()
     os.chmod(outside, 0o777)  # only the sandbox, not file permissions, may stop the writes
     canary = outside / "canary.txt"
     canary.write_text("still here")
-    token = uuid.uuid4().hex[:8]
     targets = [ROOT / f"pwned-{token}.txt", outside / "pwned.txt", folder / "full" / LESSON,
                Path("/tmp") / f"pwned-{token}.txt"]
 
@@ -70,6 +78,13 @@ def plant(folder: Path, outside: Path) -> tuple[list[Path], Path]:
         "exit": solved_except(FIRST, exits(FIRST)),
         "big_print": solved_except(FIRST, solution_code(FIRST) + '\nprint("x" * 200_000_000)\n'),
         "escape": solved_except(FIRST, escape(FIRST, targets, [canary])),
+        "oracle_patch": solved_except(TARGET, stub(TARGET) + ORACLE_PATCH),
+        "oracle_transformer": solved_except(TARGET, ORACLE_TRANSFORMER + answer_stand_ins(solution_code(TARGET))),
+        "oracle_both": solved_except(TARGET, oracle_attack(solution_code(TARGET))),
+        "calls_answer": solved_except(TARGET, calls_the_answer(TARGET)),
+        "reads_solution": solved_except(TARGET, reads_the_solution(TARGET)),
+        "survivor": solved_except(FIRST, survivor(FIRST, token)),
+        "forges": solved_except(TARGET, forges_feedback(TARGET)),
     }
     # The one exercise solved, then a stale copy of its cell further down: the first copy counts.
     stale = copy.deepcopy(STUDENT.cells[cell_index(STUDENT, FIRST)])
@@ -82,21 +97,33 @@ def plant(folder: Path, outside: Path) -> tuple[list[Path], Path]:
     (folder / "broken_json" / LESSON).write_text('{"cells": [{"cell_type": "code", "source": "', encoding="utf-8")
     (folder / "nothing").mkdir()
     nbformat.write(SOLUTION, folder / "full" / LESSON.replace(".ipynb", "-copy.ipynb"))
+    # Links are never followed, hidden folders never skipped: each is an invalid row.
+    (folder / "linked_notebook").mkdir()
+    (folder / "linked_notebook" / LESSON).symlink_to(ROOT / "solutions" / LESSON)
+    (folder / "linked_folder").symlink_to(folder / "full", target_is_directory=True)
+    (folder / ".hidden").mkdir()
+    nbformat.write(SOLUTION, folder / ".hidden" / LESSON)
     return targets, canary
+
+
+def stub(exercise: str) -> str:
+    return STUDENT.cells[cell_index(STUDENT, exercise)].source
 
 
 def grade_planted(root: Path) -> dict:
     """Plant the folder under ``root`` and grade it: ``{student: Graded}`` plus what the escape attempt aimed at."""
     folder = root / "submissions"
-    targets, canary = plant(folder, root / "outside")
+    token = f"course-survivor-{uuid.uuid4().hex[:8]}"
+    targets, canary = plant(folder, root / "outside", token)
     before = (folder / "full" / LESSON).read_bytes()
     start = time.monotonic()
     graded = grade_folder(folder, lessons=[LESSON[:2]], limits=Limits(timeout=TIMEOUT), jobs=2,
                           progress=lambda line: print(line, file=sys.stderr))
     seconds = time.monotonic() - start
     by_student = {g.student_id: g for g in graded if g.notebook == LESSON}
+    survivors = subprocess.run(["pgrep", "-f", token], capture_output=True, text=True).stdout.split()
     return {"graded": graded, "by": by_student, "targets": targets, "canary": canary, "seconds": seconds,
-            "full_before": before, "folder": folder}
+            "full_before": before, "folder": folder, "survivors": survivors}
 
 
 @pytest.fixture(scope="session")

@@ -187,3 +187,106 @@ for victim in {[str(v) for v in victims]!r}:
     except OSError as exc:
         print("blocked:", exc)
 '''
+
+
+# --------------------------------------------------------------------------- tricks that look for the answer
+
+ORACLE_PATCH = '''
+# Report what the test cell passes as the expected value instead of the student's value.
+from helpers import checks as _c
+
+_emit = _c._emit_probe
+
+
+def _from_reference(fn, reference, cases, *, name=None, rtol=1e-5, atol=1e-6, check_dtype=False):
+    fname = name or getattr(fn, "__name__", "function")
+    for case in list(cases):
+        with_kwargs = len(case) == 2 and isinstance(case[1], dict) and isinstance(case[0], tuple)
+        args, kwargs = case if with_kwargs else (case, {})
+        _emit(f"{fname}{_c._call_text(args, kwargs)}", reference(*args, **kwargs), rtol=rtol, atol=atol,
+              check_dtype=check_dtype)
+
+
+_c.check_function = _from_reference
+_c.check_array = lambda actual, expected, name="result", **options: _emit(name, expected, **options)
+_c.check_value = lambda actual, expected, name="result", **options: _emit(name, expected, **options)
+'''
+
+ORACLE_TRANSFORMER = '''
+# Rewrite every later cell: check_x(actual, expected, ...) becomes check_x(expected, expected, ...).
+import ast as _ast
+
+
+def _swap(lines):
+    try:
+        tree = _ast.parse("".join(lines))
+    except SyntaxError:
+        return lines
+    for node in _ast.walk(tree):
+        if isinstance(node, _ast.Call) and getattr(node.func, "attr", "") in ("check_array", "check_value",
+                                                                             "check_function"):
+            if len(node.args) >= 2:
+                node.args[0] = node.args[1]
+    return [line + "\\n" for line in _ast.unparse(tree).splitlines()]
+
+
+get_ipython().input_transformers_cleanup.append(_swap)
+'''
+
+
+def answer_stand_ins(exercise_code: str) -> str:
+    """The functions an exercise cell defines, each returning 0 (so a test's actual side does not raise)."""
+    names = [n.name for n in ast.parse(exercise_code).body if isinstance(n, ast.FunctionDef)]
+    return "".join(f"\n\ndef {name}(*args, **kwargs):\n    return 0\n" for name in names)
+
+
+def oracle_attack(exercise_code: str) -> str:
+    """Nothing implemented; the checks patched and the test cells rewritten to report the expected values."""
+    return ORACLE_PATCH + ORACLE_TRANSFORMER + answer_stand_ins(exercise_code)
+
+
+def calls_the_answer(exercise: str) -> str:
+    """The course's own implementation of the exercise, called, and its source read and run."""
+    name = function_name(exercise)
+    return f'''
+import inspect
+from helpers import reference
+
+try:
+    exec(inspect.getsource(reference.{name}))  # the answer's code, if the package still held it
+except Exception as exc:
+    print("no source:", exc)
+if "{name}" not in globals():
+    {name} = reference.{name}
+'''
+
+
+def reads_the_solution(exercise: str) -> str:
+    """The solution notebook read from the course folder (where the repository was cloned) and run."""
+    return f'''
+import json
+solution = json.load(open({str(ROOT / "solutions" / LESSON)!r}))
+for cell in solution["cells"]:
+    if cell["metadata"].get("nbgrader", {{}}).get("grade_id") == {exercise!r}:
+        exec("".join(cell["source"]))
+'''
+
+
+def survivor(exercise: str, token: str) -> str:
+    """The exercise solved, plus a detached process that holds threads and outlives the kernel if it can."""
+    return solution_code(exercise) + f'''
+
+import subprocess, sys
+subprocess.Popen([sys.executable, "-c", "import threading, time\\n"
+                  "for _ in range(300): threading.Thread(target=time.sleep, args=(120,)).start()\\n"
+                  "time.sleep(120)", {token!r}], start_new_session=True,
+                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+'''
+
+
+FORGED = '=HYPERLINK("http://evil.example","click")\n\n**10 / 10 points**\n# Forged heading [link](http://x)'
+
+
+def forges_feedback(exercise: str) -> str:
+    """An error whose message is a spreadsheet formula and Markdown that claims full points."""
+    return f"def {function_name(exercise)}(*args, **kwargs):\n    raise ValueError({FORGED!r})\n"

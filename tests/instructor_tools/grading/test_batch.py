@@ -6,11 +6,15 @@ test_kernel.py and test_sandbox.py.
 
 from __future__ import annotations
 
+import csv
 import sys
+from pathlib import Path
 
+import nbformat
 import pytest
-from planted_lesson import EXERCISES, FIRST, POINTS, TARGET, THE_LESSON, TIMEOUT
+from planted_lesson import EXERCISES, FIRST, POINTS, TARGET, THE_LESSON, TIMEOUT, oracle_attack
 
+from helpers import ROOT
 from instructor_tools.grading import Limits, grade_folder
 from instructor_tools.grading.batch import lessons_in
 
@@ -119,16 +123,88 @@ def test_writing_outside_the_temporary_folder_is_not_possible(planted):
 
 
 @pytest.mark.slow
-def test_every_solution_gets_full_marks(tmp_path):
-    """What an instructor runs before a release: each lesson's solution, graded, gets full marks."""
+@pytest.mark.parametrize("student", ["oracle_patch", "oracle_transformer", "oracle_both", "calls_answer",
+                                     "reads_solution"])
+def test_the_answer_is_nowhere_in_the_kernel(planted, student):
+    """The expected values never reach the kernel, the course's own answer is withheld, the solutions are not there."""
+    assert_only_target_lost(planted["by"][student], TARGET, {"failed", "error"})
+
+
+@pytest.mark.slow
+def test_a_detached_process_dies_with_its_job_and_costs_no_one_anything(planted):
+    assert planted["by"]["survivor"].points == THE_LESSON.max_points
+    assert planted["survivors"] == []  # nothing of it is left once the batch is graded
+    honest = ("full", "escape", "big_print")  # graded before, beside or after it, by two workers
+    assert all(planted["by"][s].points == THE_LESSON.max_points for s in honest)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("entry", "words"), [("linked_notebook", "not a plain file"),
+                                              ("linked_folder", "symbolic link"), (".hidden", "hidden folder")])
+def test_links_and_hidden_folders_are_invalid_rows_never_followed(planted, entry, words):
+    [g] = [g for g in planted["graded"] if g.student_id == entry]
+    assert [(r.status, r.points) for r in g.rows] == [("invalid", 0)]
+    assert words in g.rows[0].message
+
+
+@pytest.mark.slow
+def test_a_forged_message_is_text_in_the_gradebook_and_the_feedback(planted, tmp_path):
+    from instructor_tools.grading.report import feedback_text, write_gradebook
+
+    g = planted["by"]["forges"]
+    assert_only_target_lost(g, TARGET, {"error"})
+    write_gradebook([g], tmp_path / "grades.csv")
+    rows = list(csv.DictReader(open(tmp_path / "grades.csv", encoding="utf-8")))
+    assert all(not r["message"].startswith(("=", "+", "-", "@")) for r in rows)
+    assert any("HYPERLINK" in r["message"] for r in rows)
+    lines = feedback_text(g).splitlines()
+    assert [line for line in lines if line.startswith("#")] == [f"# {g.notebook}: forges"] + [
+        line for line in lines if line.startswith("## Exercise")]  # no heading made by the message
+    assert [line for line in lines if line.startswith("**")] == [f"**{g.points:g} / {g.max_points:g} points**"]
+    assert not any(line.startswith(("<", "[", "=")) for line in lines)
+
+
+@pytest.mark.slow
+def test_every_row_says_which_isolation_graded_it(planted):
+    ran = [g for g in planted["graded"] if g.seconds]
+    assert ran and all(g.isolation.startswith("bubblewrap: pid+net+mount namespaces") for g in ran)
+
+
+def attacked(lesson: Path) -> nbformat.NotebookNode:
+    """The student notebook of ``lesson`` with every exercise replaced by the oracle attack (nothing implemented)."""
+    solution = nbformat.read(lesson, as_version=4)
+    student = nbformat.read(ROOT / "notebooks" / lesson.name, as_version=4)
+    code = {c.metadata.get("nbgrader", {}).get("grade_id"): c.source for c in solution.cells
+            if c.metadata.get("nbgrader", {}).get("solution")}
+    for cell in student.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id in code:
+            cell.source = oracle_attack(code[grade_id])
+    return student
+
+
+@pytest.mark.slow
+def test_every_solution_gets_full_marks_and_nothing_else_does(tmp_path):
+    """What an instructor runs before a release: each lesson's solution, graded, gets full marks.
+
+    Beside it, in every lesson: the student notebook untouched (zero, not attempted) and the oracle attack
+    (the checks patched and the test cells rewritten to report the expected values; nothing implemented): zero.
+    """
     folder = tmp_path / "release"
-    (folder / "solutions").mkdir(parents=True)
     lessons = lessons_in()
+    for student in ("solutions", "untouched", "attacker"):
+        (folder / student).mkdir(parents=True)
     for path in lessons.values():
         (folder / "solutions" / path.name).write_bytes(path.read_bytes())
+        (folder / "untouched" / path.name).write_bytes((ROOT / "notebooks" / path.name).read_bytes())
+        nbformat.write(attacked(path), folder / "attacker" / path.name)
     graded = grade_folder(folder, limits=Limits(timeout=600), jobs=2,
                           progress=lambda line: print(line, file=sys.stderr))
-    assert {g.notebook for g in graded} == set(lessons)
-    for g in graded:
-        assert g.points == g.max_points, [(r.grade_id, r.status, r.message) for r in g.rows]
-        assert {r.status for r in g.rows} <= {"passed"}
+    by = {(g.student_id, g.notebook): g for g in graded}
+    assert set(by) == {(s, n) for s in ("solutions", "untouched", "attacker") for n in lessons}
+    for name in lessons:
+        full, untouched, attacker = by["solutions", name], by["untouched", name], by["attacker", name]
+        assert full.points == full.max_points > 0, [(r.grade_id, r.status, r.message) for r in full.rows]
+        assert {r.status for r in full.rows} == {"passed"}
+        assert untouched.points == 0 and {r.status for r in untouched.rows} == {"not_attempted"}, name
+        assert attacker.points == 0, [(r.grade_id, r.status, r.message) for r in attacker.rows]

@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import random
+from collections import Counter
 
 import numpy as np
 import pytest
 
 from helpers import checks
-from instructor_tools.grading.compare import BadProbe, Probe, compare_probes, decode
+from instructor_tools.grading.compare import (
+    MAX_MESSAGE,
+    BadProbe,
+    Probe,
+    Verdict,
+    compare_probes,
+    decide,
+    decode,
+    parse_probe,
+)
 
 
 def probe(name, value, **options) -> str:
@@ -60,3 +72,217 @@ def test_decode_accepts_plain_data_only():
     for value in [*bad, nested]:
         with pytest.raises(BadProbe):
             decode(value)
+
+
+# --------------------------------------------------------------------------- hostile and odd values
+
+ARRAY = np.arange(6.0).reshape(2, 3)
+
+
+def raw(name, value) -> str:
+    """A probe's text with an encoded value written by hand (what a forged or broken kernel could print)."""
+    return json.dumps({"name": name, "value": value})
+
+
+def array_value(shape, dtype="<f8", data="") -> dict:
+    return {"kind": "array", "dtype": dtype, "shape": shape, "data": data}
+
+
+def nested_seq(depth: int) -> dict:
+    value = {"kind": "plain", "value": 1}
+    for _ in range(depth):
+        value = {"kind": "seq", "items": [value]}
+    return value
+
+
+HOSTILE = {  # id: (expected value, the probe's text, words the message must hold)
+    "ragged list": (ARRAY, probe("v", [[1, 2], [3]]), "expected an array of shape (2, 3), got a ragged list"),
+    "string in an array": (ARRAY, probe("v", [[1, 2, 3], ["a", 2, 3]]), "got str 'a' at position (1, 0)"),
+    "None in an array": (ARRAY, probe("v", [[1, 2, 3], [None, 2, 3]]), "got None at position (1, 0)"),
+    "number for a string": ("relu", probe("v", 3), "expected str 'relu', got int 3"),
+    "string in a sequence": ((1, 2), probe("v", (1, "2")), "v[1]: expected a number like 2, got str '2'"),
+    "mixed sequence": ((1, 2, 3), probe("v", (1, "a", None)), "v[1]: expected a number like 2, got str 'a'"),
+    "mixed sequence for an array": (ARRAY, probe("v", (1, "a", None, [2])), "ragged list"),
+    "sequence for a number": (0.75, probe("v", (0.75,)), "expected a number like 0.75, got tuple"),
+    "10**400 for a float": (0.75, probe("v", 10**400), "expected 0.75, got <int of about 401 digits>"),
+    "10**400 for an int": (3, probe("v", 10**400), "expected 3, got <int of about 401 digits>"),
+    "10**400 for an array": (ARRAY, probe("v", 10**400), "expected numbers, got int <int of about 401 digits>"),
+    "10**400 in a list": (ARRAY, probe("v", [[10**400] * 3] * 2), "at position (0, 0)"),
+    "5000-digit integer": (3, '{"name": "v", "value": {"kind": "plain", "value": 1' + "0" * 5000 + "}}",
+                           "corrupted (a number too long to read)"),
+    "shape [2**64]": (ARRAY, raw("v", array_value([2**64])), "malformed array shape"),
+    "shape of 2**36 values": (ARRAY, raw("v", array_value([4096, 4096, 4096])), "larger than the grader accepts"),
+    "empty dimension, huge others": (ARRAY, raw("v", array_value([0, 2**22, 2**22])), "larger than the grader"),
+    "negative dimension": (ARRAY, raw("v", array_value([-1])), "malformed array shape"),
+    "float dimension": (ARRAY, raw("v", array_value([2.0])), "malformed array shape"),
+    "bool dimension": (ARRAY, raw("v", array_value([True])), "malformed array shape"),
+    "empty shape, no data": (ARRAY, raw("v", array_value([])), "does not match its shape"),
+    "empty shape": (ARRAY, raw("v", array_value([], data="AAAAAAAA8D8=")), "got () (0 dimensions instead of 2)"),
+    "complex array": (ARRAY, raw("v", array_value([1], "<c16", "A" * 24)), "dtype '<c16' cannot be graded"),
+    "unknown dtype": (ARRAY, raw("v", array_value([1], "x" * 16, "AAAAAAAAAAA=")), "cannot be graded"),
+    "long dtype": (ARRAY, raw("v", array_value([1], "<f8" + " " * 100, "AAAAAAAAAAA=")), "'<f8     "),
+    "deep JSON": (3, '{"name": "v", "value": ' + "[" * 100_000 + "]" * 100_000 + "}", "nested too deeply"),
+    "deep sequence": ((1,), raw("v", nested_seq(40)), "value nested too deeply"),
+    "long sequence": ((1,), raw("v", {"kind": "seq", "items": [nested_seq(0)] * 100_001}), "malformed sequence"),
+    "NaN": (0.75, raw("v", {"kind": "plain", "value": float("nan")}), "expected 0.75, got nan"),
+    "infinity": (0.75, raw("v", {"kind": "plain", "value": float("inf")}), "expected 0.75, got inf"),
+    "inf in an array": (ARRAY, probe("v", np.full((2, 3), np.inf)), "6 of 6 values differ"),
+    "NaN in an array": (ARRAY, probe("v", np.full((2, 3), np.nan)), "NaN at position (0, 0)"),
+    "bool for an int": (1, probe("v", True), "expected a number like 1, got bool True"),
+    "int for a bool": (True, probe("v", 1), "expected bool True, got int 1"),
+    "bool array for floats": (ARRAY, probe("v", np.ones((2, 3), bool)), "values differ"),
+    "string for an array": (ARRAY, probe("v", "abc"), "expected an array of shape (2, 3), got str"),
+    "huge string": ("relu", probe("v", "x" * 1_000_000), "expected 'relu', got 'xxx"),
+    "object": (ARRAY, probe("v", object()), "not a value the grader can accept"),
+    "invalid, odd type name": (3, raw("v", {"kind": "invalid", "type": {"a": [1]}}), "got a object"),
+    "dict as a plain value": (3, raw("v", {"kind": "plain", "value": {"a": 1}}), "malformed plain value"),
+    "no value": (3, json.dumps({"name": "v"}), "malformed value"),
+    "name not a string": (3, json.dumps({"name": 5, "value": checks.encode(3)}), "no name"),
+    "not an object": (3, "[1, 2]", "no name"),
+    "not text": (3, 5, "corrupted (not text)"),
+    "long unexpected name": (3, probe("x" * 100_000, 3), "unexpected check 'xxx"),
+}
+
+
+@pytest.mark.parametrize("expected, text, words", HOSTILE.values(), ids=HOSTILE.keys())
+def test_hostile_and_odd_values_fail_with_a_message_and_never_raise(expected, text, words):
+    verdict = decide([Probe("v", expected, {})], {"status": "ok", "probes": [text]}, None, 10)
+    assert verdict.status == "failed" and words in verdict.message, verdict.message
+    assert len(verdict.message) <= MAX_MESSAGE
+
+
+@pytest.mark.parametrize("expected, actual", [
+    (0.0, -0.0), (0, -0.0), (-0.0, 0), (float("nan"), float("nan")), (ARRAY, ARRAY.tolist()), ((), ()),
+    (np.zeros((0, 3)), np.zeros((0, 3))), (2**63, 2**63), ("", ""),
+])
+def test_odd_but_right_values_pass(expected, actual):
+    assert decide([Probe("v", expected, {})], {"status": "ok", "probes": [probe("v", actual)]}, None, 10).status \
+        == "passed"
+    zero_dimensional = raw("v", array_value([], data="AAAAAAAA8D8="))  # 1.0
+    assert decide([Probe("v", 1.0, {})], {"status": "ok", "probes": [zero_dimensional]}, None, 10).status == "passed"
+
+
+@pytest.mark.parametrize("cell, status, words", [
+    ({"status": "ok", "probes": "not a list"}, "failed", "no list of probes"),
+    ({"status": "ok"}, "failed", "never ran"),
+    ({"status": "error", "ename": 5, "evalue": None}, "error", ""),
+    ({"status": "error", "ename": "ValueError", "evalue": "x" * 10_000}, "error", "ValueError: xxx"),
+    ({"status": "died", "exit_code": {"a": 1}}, "error", "exit code ?"),
+    ({"status": "not_run", "reason": ["a"]}, "error", "the kernel stopped"),
+    ({"status": object()}, "error", "did not complete"),
+    ("not a dict", "error", "did not complete"),
+    (None, "error", "did not complete"),
+])
+def test_malformed_results_never_raise(cell, status, words):
+    verdict = decide([Probe("v", 3, {})], cell, {"status": [1]}, 10)
+    assert verdict.status == status and words in verdict.message and len(verdict.message) <= MAX_MESSAGE
+
+
+def test_solution_options_that_are_not_sane_tolerances_are_ignored():
+    for bad in (10**400, float("nan"), float("inf"), -1, "1", True, None):
+        expected = [Probe("v", 1.0, {"rtol": bad, "atol": bad, "check_dtype": bad})]
+        assert "expected 1, got 2" in compare_probes(expected, [probe("v", 2.0)])
+
+
+@pytest.mark.parametrize("evalue", ["", "  ", checks.stub_message("f")])
+def test_stubs_course_and_nbgrader_are_not_attempted(evalue):
+    stub = {"status": "error", "ename": "NotImplementedError", "evalue": evalue}
+    assert decide([Probe("v", 3, {})], stub, None, 10).status == "not_attempted"
+    upstream = decide([Probe("v", 3, {})], {"status": "error", "ename": "NameError", "evalue": "f"}, stub, 10)
+    assert upstream.status == "not_attempted" and upstream.message.startswith("in the exercise cell")
+
+
+def test_other_not_implemented_errors_are_errors():
+    cell = {"status": "error", "ename": "NotImplementedError", "evalue": "strided convolution"}
+    assert decide([Probe("v", 3, {})], cell, None, 10) == Verdict("error", "NotImplementedError: strided convolution")
+
+
+# --------------------------------------------------------------------------- random JSON
+
+SCALARS = [None, True, False, 0, 1, -1, 2, 3, 2**31, 2**63, -(2**63) - 1, 10**400, 0.5, -0.0, 1e308, float("nan"),
+           float("inf"), float("-inf"), "", "a", "`", "\x1b[31m", "plain", "seq", "array", "invalid", "<f8", "|b1",
+           "<i2", "|O", "<c16", "AAAAAAAAAAA=", "AAA=", "***", "v", "w"]
+KEYS = ["kind", "value", "items", "dtype", "shape", "data", "type", "name", "options", "rtol", "atol", "check_dtype"]
+
+
+def random_json(rng, depth=0):
+    """Any JSON, leaning towards the keys and values of probes so that decoding gets deep."""
+    roll = rng.random()
+    if depth > 5 or roll < 0.35:
+        return rng.choice(SCALARS)
+    if roll < 0.55:
+        return [random_json(rng, depth + 1) for _ in range(rng.randrange(5))]
+    if roll < 0.7:
+        return {rng.choice(KEYS): random_json(rng, depth + 1) for _ in range(rng.randrange(4))}
+    kind = rng.choice(["plain", "seq", "array", "invalid", "other"])
+    if kind == "array":
+        shape = [rng.choice([0, 1, 2, 3, -1, 2**40, 1.5]) for _ in range(rng.randrange(4))]
+        data = base64.b64encode(rng.randbytes(rng.randrange(50))).decode()
+        value = {"kind": "array", "dtype": rng.choice(["<f8", "<f4", "|i1", "<u2", "|b1", "<c8", "|O", "<M8[D]", "S3"]),
+                 "shape": shape, "data": data}
+    else:
+        value = {"kind": kind, "value": random_json(rng, depth + 1),
+                 "items": [random_json(rng, depth + 1) for _ in range(rng.randrange(4))], "type": rng.choice(SCALARS)}
+    for key in rng.sample(list(value), rng.randrange(2)):  # now and then a key goes missing
+        del value[key]
+    return value
+
+
+def random_python(rng, depth=0):
+    """A value a student's function could honestly return: numbers, strings, (ragged) lists, arrays."""
+    roll = rng.random()
+    if depth > 3 or roll < 0.4:
+        return rng.choice([s for s in SCALARS if not isinstance(s, str) or len(s) < 3] + [0.75, 2.5])
+    if roll < 0.7:
+        return [random_python(rng, depth + 1) for _ in range(rng.choice([0, 2, 2, 3]))]
+    shape = rng.choice([(), (0,), (2, 3), (3, 2), (6,), (2, 3, 1)])
+    values = np.array([rng.choice([0, 1, 2.5, -0.0, np.nan, np.inf, 5]) for _ in range(int(np.prod(shape)))])
+    with np.errstate(all="ignore"):
+        return values.astype(rng.choice(["<f8", "<f4", "<i8", "|i1", "|u1", "|b1"])).reshape(shape)
+
+
+def mutate(rng, value):
+    """``value`` with one node somewhere replaced by random JSON (or left alone)."""
+    if rng.random() < 0.5:
+        return value
+    if isinstance(value, dict) and value:
+        key = rng.choice(list(value))
+        return {**value, key: mutate(rng, value[key]) if rng.random() < 0.7 else random_json(rng)}
+    if isinstance(value, list) and value:
+        i = rng.randrange(len(value))
+        return value[:i] + [mutate(rng, value[i])] + value[i + 1:]
+    return random_json(rng)
+
+
+def random_text(rng):
+    value = mutate(rng, checks.encode(random_python(rng))) if rng.random() < 0.6 else random_json(rng)
+    payload = {"name": rng.choice(["v", "v", "v", "w", "\x00", "x" * 200]), "value": value,
+               "options": random_json(rng)}
+    text = json.dumps(payload if rng.random() < 0.95 else random_json(rng))
+    if rng.random() < 0.1:  # a cut or a stray character
+        cut = rng.randrange(len(text) + 1)
+        text = text[:cut] + rng.choice(["", "}", "]", '"', "\\", "\x00"]) + text[cut + rng.randrange(3):]
+    return text
+
+
+RANDOM_EXPECTED = [ARRAY, np.arange(6, dtype=np.int8).reshape(2, 3), np.zeros(0), 0.75, 3, "relu", True, None, (1, 2),
+                   ((1, 2.5), "a"), ()]
+
+
+def test_random_json_never_raises():
+    rng = random.Random(20240601)
+    outcomes = Counter()
+    for _ in range(3000):
+        text = random_text(rng)
+        try:
+            parse_probe(text)
+            outcomes["parsed"] += 1
+        except BadProbe:
+            outcomes["bad"] += 1
+        for expected in RANDOM_EXPECTED:
+            why = compare_probes([Probe("v", expected, {})], [text, text][: rng.randrange(1, 3)])
+            assert why is None or isinstance(why, str)
+            verdict = decide([Probe("v", expected, {})], {"status": "ok", "probes": [text]}, None, 10)
+            assert verdict.status in ("passed", "failed") and len(verdict.message) <= MAX_MESSAGE
+            outcomes[verdict.status] += 1
+    assert min(outcomes.values()) > 100, outcomes  # every path was taken

@@ -1,41 +1,137 @@
-"""The kernel's sandbox: Landlock is there, and a kernel cannot write, connect or signal outside its folder."""
+"""The kernel's sandbox, attacked from inside with tiny notebooks: reads, writes, network, processes, disk, memory.
+
+Each test runs one sandboxed kernel through ``run_cells`` and checks from the grader's side
+what the kernel could reach. They need bubblewrap (``apt-get install bubblewrap``); where it
+is missing they are skipped with that instruction, except under CI, where that fails.
+"""
 
 from __future__ import annotations
 
 import os
 import socket
+import subprocess
+import uuid
+
+import pytest
 
 from helpers import ROOT
-from instructor_tools.grading import Limits, sandbox_available
+from instructor_tools.grading import Limits, SandboxUnavailable, detect
 from instructor_tools.grading.runner import run_cells
 
 
-def test_this_machine_can_sandbox_submissions():
-    assert sandbox_available(), "the grader needs Linux Landlock (5.13+) to keep submissions in their folder"
+@pytest.fixture(scope="module")
+def isolation():
+    try:
+        return detect()
+    except SandboxUnavailable as exc:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(str(exc))
 
 
-def test_sandbox_blocks_writes_connections_and_signals(tmp_path):
-    batch, outside = tmp_path / "batch", tmp_path / "outside"
-    batch.mkdir()
-    outside.mkdir()
-    os.chmod(batch, 0o711)
-    os.chmod(outside, 0o777)
-    listener = socket.create_server(("127.0.0.1", 0))
-    port = listener.getsockname()[1]
-    attempts = {
-        "write_course": f"open({str(ROOT / 'helpers' / 'pwned.py')!r}, 'w')",
-        "write_outside": f"open({str(outside / 'pwned.txt')!r}, 'w')",
-        "mkdir_outside": f"import os; os.mkdir({str(outside / 'pwned')!r})",
-        "connect": f"import socket; socket.create_connection(('127.0.0.1', {port}), timeout=2)",
-        "signal_grader": f"import os, signal; os.kill({os.getpid()}, signal.SIGTERM)",
-        "shell": f"import subprocess; subprocess.run(['touch', {str(outside / 'by_shell')!r}], check=True)",
+@pytest.fixture
+def batch(tmp_path):
+    os.chmod(tmp_path, 0o711)  # as the grader makes its batch folder
+    return tmp_path
+
+
+def outcome(result: dict) -> str:
+    return result["status"] if result["status"] != "error" else f"error {result['ename']}"
+
+
+def test_nothing_of_the_host_is_readable_or_writable(isolation, batch):
+    secret, public = batch / "secret.txt", batch / "public.txt"
+    secret.write_text("s3cret")
+    public.write_text("anyone may read this")
+    os.chmod(secret, 0o600)
+    os.chmod(public, 0o644)
+    attempts = {  # each must fail: the file is not in the sandbox, or not writable there
+        "a root-only file": f"open({str(secret)!r}).read()",
+        "a world-readable file beside the batch": f"open({str(public)!r}).read()",
+        "the solutions": f"open({str(ROOT / 'solutions' / '02_upsampling_from_scratch.ipynb')!r}).read()",
+        "the course's own helpers": f"open({str(ROOT / 'helpers' / 'reference.py')!r}).read()",
+        "root's home": "import os; os.listdir('/root')",
+        "the passwords": "open('/etc/shadow').read()",
+        "writing into its package": "open('/course/helpers/pwned.py', 'w')",
+        "writing the data": "open('/course/data/pwned', 'w')",
+        "writing the Python installation": f"open({os.path.join(os.path.dirname(os.__file__), 'pwned.py')!r}, 'w')",
     }
-    cells = list(attempts.values()) + ["open('mine.txt', 'w').write('ok'); import os, tempfile\n"
-                                       "open(os.path.join(tempfile.gettempdir(), 'x'), 'w').write('ok')"]
-    results = run_cells(batch, "t", cells, Limits(timeout=20))
-    listener.close()
-    for (what, _), r in zip(attempts.items(), results):
+    own = ("import os, tempfile\nopen('mine.txt', 'w').write('ok')\n"
+           "open(os.path.join(tempfile.gettempdir(), 'x'), 'w').write('ok')\nassert os.getcwd().startswith('/job')")
+    results = run_cells(batch, "t", [*attempts.values(), own], Limits(timeout=20, isolation=isolation))
+    for what, r in zip(attempts, results):
+        assert r["status"] == "error" and r["ename"] in ("FileNotFoundError", "PermissionError", "OSError"), (what, r)
+    assert results[-1]["status"] == "ok", results[-1]  # its own folder and TMPDIR are writable
+    assert not (ROOT / "helpers" / "pwned.py").exists()
+
+
+def test_no_network_and_no_grader_in_sight(isolation, batch):
+    tcp = socket.create_server(("127.0.0.1", 0))
+    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    udp.bind(("127.0.0.1", 0))
+    udp.settimeout(1)
+    unix = socket.socket(socket.AF_UNIX)
+    unix.bind(str(batch / "grader.sock"))
+    unix.listen()
+    attempts = {
+        "TCP to the host": f"import socket; socket.create_connection(('127.0.0.1', {tcp.getsockname()[1]}), 2)",
+        "TCP out": "import socket; socket.create_connection(('1.1.1.1', 443), 2)",
+        "a Unix socket of the host": ("import socket; socket.socket(socket.AF_UNIX)"
+                                      f".connect({str(batch / 'grader.sock')!r})"),
+        "the grader's process": f"open('/proc/{os.getpid()}/cmdline').read()",
+        "a signal to the grader": f"import os, signal; os.kill({os.getpid()}, signal.SIGTERM)",
+    }
+    udp_send = f"import socket; socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b'x', {udp.getsockname()!r})"
+    listing = ("import os\npids = [p for p in os.listdir('/proc') if p.isdigit()]\nassert len(pids) < 10, pids\n"
+               "assert all('pytest' not in open(f'/proc/{p}/cmdline').read() for p in pids)")
+    results = run_cells(batch, "t", [*attempts.values(), udp_send, listing], Limits(timeout=20, isolation=isolation))
+    for what, r in zip(attempts, results):
         assert r["status"] == "error", (what, r)
-        assert r["ename"] in ("PermissionError", "CalledProcessError"), (what, r)
-    assert results[-1]["status"] == "ok"  # its own folder and TMPDIR are writable
-    assert not (ROOT / "helpers" / "pwned.py").exists() and list(outside.iterdir()) == []
+    with pytest.raises(TimeoutError):  # sent into a network namespace of its own: nothing arrives
+        udp.recv(10)
+    assert results[-1]["status"] == "ok", results[-1]  # it sees only its own few processes
+    for s in (tcp, udp, unix):
+        s.close()
+
+
+def test_disk_threads_and_detached_children_are_bounded_and_die_with_the_job(isolation, batch):
+    token = f"course-survivor-{uuid.uuid4().hex[:8]}"
+    cells = [
+        "f = open('/job/tmp/big', 'wb')\nfor _ in range(200):\n    f.write(b'x' * (1 << 20))",  # 200 MB > 64 MB
+        "import threading, time\nfor _ in range(600):\n    threading.Thread(target=time.sleep, args=(60,)).start()",
+        f"import subprocess, sys\nsubprocess.Popen([sys.executable, '-c', 'import time; time.sleep(300)', {token!r}],"
+        " start_new_session=True)",
+        "import os\nassert os.getuid() != 0\nprint(os.getuid())",
+    ]
+    results = run_cells(batch, "t", cells, Limits(timeout=20, disk_mb=64, processes=256, isolation=isolation))
+    assert outcome(results[0]) == "error OSError"  # no space left on its tmpfs
+    assert outcome(results[1]) == "error RuntimeError"  # can't start new thread: the job's process limit
+    assert [r["status"] for r in results[2:]] == ["ok", "ok"]
+    survivors = subprocess.run(["pgrep", "-f", token], capture_output=True, text=True).stdout.split()
+    assert survivors == []
+
+
+def test_each_job_has_a_uid_of_its_own_when_graded_as_root(isolation, batch):
+    cell = "from helpers import checks\nimport os\nchecks.check_value(os.getuid(), None, name='uid')"
+    uids = [run_cells(batch, "t", [cell], Limits(timeout=20, isolation=isolation))[0]["probes"][0]
+            for _ in range(2)]
+    if isolation.as_root:
+        assert uids[0] != uids[1] and '"value": 0' not in uids[0]
+    else:  # an unprivileged user namespace keeps the grader's uid; the watchdog bounds the processes
+        assert uids[0] == uids[1] and f'"value": {os.getuid()}' in uids[0]
+
+
+def test_all_processes_of_a_job_together_are_held_to_its_memory(isolation, batch):
+    cells = ["import os, time\nfor _ in range(4):\n    if os.fork() == 0:\n        kept = b'x' * (600 << 20)\n"
+             "        time.sleep(30)\n        os._exit(0)\ntime.sleep(20)", "1 + 1"]
+    results = run_cells(batch, "t", cells, Limits(timeout=25, memory_mb=2048, isolation=isolation))
+    assert results[0]["status"] == "died" and "more than the grader's 2048 MB" in results[0]["reason"]
+    assert results[1]["status"] == "ok"  # a new kernel, and the rest of the notebook went on
+
+
+def test_the_whole_run_has_a_budget(isolation, batch):
+    cells = ["import time; time.sleep(4)"] * 6
+    results = run_cells(batch, "t", cells, Limits(timeout=5, budget=10, isolation=isolation))
+    assert [r["status"] for r in results[:2]] == ["ok", "ok"]
+    assert {r["status"] for r in results[3:]} == {"timeout"}
+    assert all("time budget of 10 s" in r["reason"] for r in results[3:])
