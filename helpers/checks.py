@@ -60,9 +60,17 @@ def to_numpy(value: Any) -> Any:
 
 
 def _fmt(value: Any) -> str:
-    if isinstance(value, (float, np.floating)):
-        return f"{float(value):.6g}"
-    text = repr(value)
+    """A value as messages show it: floats to 6 digits, anything else by its repr, cut to 80 characters."""
+    try:
+        if isinstance(value, (float, np.floating)):
+            return f"{float(value):.6g}"
+        if type(value) is int and value.bit_length() > 200:  # its repr is long, slow, or (over 4300 digits) an error
+            return f"<int of about {int(value.bit_length() * 0.30103) + 1} digits>"
+        if isinstance(value, (complex, np.complexfloating)):
+            return f"{complex(value):.6g}"
+        text = repr(value[:81] if isinstance(value, (str, bytes)) else value)
+    except Exception:  # a repr that raises or recurses too deep must not hide the mismatch
+        text = f"<{_type_name(value)}>"
     return text if len(text) <= 80 else text[:77] + "..."
 
 
@@ -79,14 +87,24 @@ def explain_mismatch(
     atol: float = 1e-6,
     check_dtype: bool = False,
 ) -> str | None:
-    """Return ``None`` when ``actual`` matches ``expected``, else a sentence saying why not."""
+    """Return ``None`` when ``actual`` matches ``expected``, else a sentence saying why not.
+
+    Total: whatever ``actual`` is, the answer is ``None`` or a message, never an exception.
+    """
+    try:
+        return _explain(actual, expected, name, rtol, atol, check_dtype)
+    except Exception:  # a value no branch foresaw (a raising __eq__, a huge list...) is a mismatch, not a crash
+        return f"{name}: expected {_fmt(expected)}, got {_type_name(actual)} {_fmt(actual)}"
+
+
+def _explain(actual: Any, expected: Any, name: str, rtol: float, atol: float, check_dtype: bool) -> str | None:
     actual, expected = to_numpy(actual), to_numpy(expected)
     if actual is None and expected is not None:
         return f"{name}: got None. Did the function forget to `return` its result?"
     if isinstance(expected, np.ndarray):
         return _explain_array(actual, expected, name, rtol, atol, check_dtype)
     if isinstance(expected, (tuple, list)):
-        if not isinstance(actual, (tuple, list, np.ndarray)):
+        if not isinstance(actual, (tuple, list, np.ndarray)) or getattr(actual, "ndim", 1) == 0:
             return f"{name}: expected a sequence like {_fmt(expected)}, got {_type_name(actual)} {_fmt(actual)}"
         if len(actual) != len(expected):
             return f"{name}: expected {len(expected)} items {_fmt(tuple(expected))}, got {len(actual)}: {_fmt(actual)}"
@@ -102,41 +120,106 @@ def explain_mismatch(
             return f"{name}: expected {_type_name(expected)} {_fmt(expected)}, got {_type_name(actual)} {_fmt(actual)}"
         return None if actual == expected else f"{name}: expected {_fmt(expected)}, got {_fmt(actual)}"
     if isinstance(expected, (int, float, np.integer, np.floating)):
-        if isinstance(actual, np.ndarray) and actual.shape == ():
-            actual = actual.item()
-        if isinstance(actual, (bool, np.bool_)) or not isinstance(actual, (int, float, np.integer, np.floating)):
-            return f"{name}: expected a number like {_fmt(expected)}, got {_type_name(actual)} {_fmt(actual)}"
-        if isinstance(expected, (int, np.integer)) and isinstance(actual, (float, np.floating)):
-            if float(actual) != float(expected):
-                return f"{name}: expected the whole number {expected}, got {_fmt(actual)}"
-            return None
-        if not np.isclose(float(actual), float(expected), rtol=rtol, atol=atol, equal_nan=True):
-            difference = abs(float(actual) - float(expected))
-            return f"{name}: expected {_fmt(expected)}, got {_fmt(actual)} (difference {difference:.3g})"
-        return None
+        return _explain_number(actual, expected, name, rtol, atol)
+    if expected is None:
+        return None if actual is None else f"{name}: expected None, got {_type_name(actual)} {_fmt(actual)}"
     return None if actual == expected else f"{name}: expected {_fmt(expected)}, got {_fmt(actual)}"
 
 
+def _explain_number(actual: Any, expected: Any, name: str, rtol: float, atol: float) -> str | None:
+    if isinstance(actual, np.ndarray) and actual.shape == ():
+        actual = actual.item()
+    if isinstance(actual, (bool, np.bool_)) or not isinstance(actual, (int, float, np.integer, np.floating)):
+        return f"{name}: expected a number like {_fmt(expected)}, got {_type_name(actual)} {_fmt(actual)}"
+    try:
+        a, e = float(actual), float(expected)
+    except OverflowError:  # an integer beyond any float: only exact equality can tell
+        return None if actual == expected else f"{name}: expected {_fmt(expected)}, got {_fmt(actual)}"
+    if isinstance(expected, (int, np.integer)) and isinstance(actual, (float, np.floating)):
+        return None if a == e else f"{name}: expected the whole number {expected}, got {_fmt(actual)}"
+    if not np.isclose(a, e, rtol=rtol, atol=atol, equal_nan=True):
+        return f"{name}: expected {_fmt(expected)}, got {_fmt(actual)} (difference {abs(a - e):.3g})"
+    return None
+
+
+#: How messages name the dtype kinds that are not numbers.
+_KINDS = {"O": "Python objects", "U": "strings", "S": "bytes", "M": "dates", "m": "time spans", "V": "records"}
+
+
+def _nested_shape(value: Any, depth: int = 0) -> tuple | str:
+    """The shape of nested lists and tuples (an array in them counts with its shape), or why they have none."""
+    if isinstance(value, np.ndarray):
+        return value.shape
+    if not isinstance(value, (list, tuple)):
+        return ()
+    if depth >= 32:
+        return "a list nested more than 32 levels deep"
+    shapes = set()
+    for item in value:
+        shape = _nested_shape(item, depth + 1)
+        if isinstance(shape, str):
+            return shape
+        shapes.add(shape)
+    if len(shapes) > 1:
+        return "a ragged list (rows of different lengths)"
+    return (len(value), *(shapes.pop() if shapes else ()))
+
+
+def _first_non_number(value: Any, pos: tuple = ()) -> tuple[tuple, Any] | None:
+    """The position and value of the first item of nested lists that NumPy cannot hold as a number."""
+    if isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            found = _first_non_number(item, (*pos, i))
+            if found:
+                return found
+        return None
+    if isinstance(value, np.ndarray):
+        return None if value.dtype.kind in "biufc" else (pos, value)
+    if isinstance(value, (int, float, complex, np.number, np.bool_)) and not (
+            type(value) is int and not -(2**63) <= value < 2**64):
+        return None
+    return pos, value
+
+
 def _explain_array(actual: Any, expected: Any, name: str, rtol: float, atol: float, check_dtype: bool) -> str | None:
-    if not isinstance(actual, np.ndarray):
-        if isinstance(actual, (list, tuple, int, float, np.number)):
-            actual = np.asarray(actual)
-        else:
-            return f"{name}: expected an array of shape {expected.shape}, got {_type_name(actual)}"
-    if actual.dtype == object:
-        return f"{name}: expected numbers, got an array of Python objects"
-    if actual.shape != expected.shape:
+    if isinstance(actual, (list, tuple)):
+        shape = _nested_shape(actual)
+        if isinstance(shape, str):
+            return f"{name}: expected an array of shape {expected.shape}, got {shape}"
+    elif not isinstance(actual, (np.ndarray, int, float, np.generic)):
+        return f"{name}: expected an array of shape {expected.shape}, got {_type_name(actual)}"
+    array = actual if isinstance(actual, np.ndarray) else np.asarray(actual)
+    if expected.dtype.kind not in "biufc":  # strings or objects: only a notebook's own check has those
+        same = array.dtype.kind == expected.dtype.kind and array.shape == expected.shape
+        if same and np.array_equal(array, expected):
+            return None
+        return f"{name}: expected {_fmt(expected)}, got {_fmt(array)}"
+    if array.dtype.kind not in "biufc":
+        odd = None if isinstance(actual, np.ndarray) else _first_non_number(actual)
+        if odd is None:
+            return f"{name}: expected numbers, got an array of {_KINDS.get(array.dtype.kind, str(array.dtype))}"
+        where = f" at position {odd[0]}" if odd[0] else ""
+        got = "None" if odd[1] is None else f"{_type_name(odd[1])} {_fmt(odd[1])}"
+        return f"{name}: expected numbers, got {got}{where}"
+    if array.shape != expected.shape:
         hint = ""
-        if actual.ndim != expected.ndim:
-            hint = f" ({actual.ndim} dimensions instead of {expected.ndim})"
-        elif actual.size == expected.size:
+        if array.ndim != expected.ndim:
+            hint = f" ({array.ndim} dimensions instead of {expected.ndim})"
+        elif array.size == expected.size:
             hint = " (same number of elements: a reshape or transpose is off?)"
-        return f"{name}: expected shape {expected.shape}, got {actual.shape}{hint}"
-    if check_dtype and actual.dtype != expected.dtype:
-        return f"{name}: expected dtype {expected.dtype}, got {actual.dtype}"
-    if expected.dtype.kind in "biu" and actual.dtype.kind == "f" and np.any(actual != np.round(actual)):
+        return f"{name}: expected shape {expected.shape}, got {array.shape}{hint}"
+    if check_dtype and array.dtype != expected.dtype:
+        return f"{name}: expected dtype {expected.dtype}, got {array.dtype}"
+    with np.errstate(all="ignore"):  # inf - inf and NaN are reported, not warned about
+        return _explain_values(array, expected, name, rtol, atol)
+
+
+def _explain_values(actual: np.ndarray, expected: np.ndarray, name: str, rtol: float, atol: float) -> str | None:
+    if expected.dtype.kind in "biu" and actual.dtype.kind == "f" and np.any(
+            np.isfinite(actual) & (actual != np.round(actual))):
         return f"{name}: expected whole numbers ({expected.dtype}), got fractions ({actual.dtype})"
-    a, e = actual.astype(np.float64, copy=False), expected.astype(np.float64, copy=False)
+    common = np.result_type(actual.dtype, expected.dtype, np.float64)  # complex stays complex
+    a, e = actual.astype(common, copy=False), expected.astype(common, copy=False)
     nan_a, nan_e = np.isnan(a), np.isnan(e)
     if np.any(nan_a & ~nan_e):
         pos = tuple(int(i) for i in np.argwhere(nan_a & ~nan_e)[0])
@@ -146,7 +229,9 @@ def _explain_array(actual: Any, expected: Any, name: str, rtol: float, atol: flo
         return None
     pos = tuple(int(i) for i in np.argwhere(wrong)[0])
     count = int(wrong.sum())
-    worst = float(np.nanmax(np.abs(a - e)))
+    difference = np.abs(a - e)
+    difference = difference[~np.isnan(difference)]  # np.nanmax would warn when all are NaN
+    worst = float(difference.max()) if difference.size else float("nan")
     return (
         f"{name}: {count} of {wrong.size} values differ; the first at position {pos}: "
         f"expected {_fmt(e[pos])}, got {_fmt(a[pos])} (largest difference {worst:.3g})"
@@ -170,7 +255,8 @@ def encode(value: Any) -> dict:
     if isinstance(value, (tuple, list)):
         return {"kind": "seq", "items": [encode(v) for v in value]}
     if isinstance(value, (np.ndarray, np.generic)):
-        array = np.ascontiguousarray(value)
+        array = np.asarray(value)  # not ascontiguousarray: it would make a 0-d array 1-d
+        array = array if array.flags.c_contiguous else array.copy(order="C")
         if array.dtype.kind not in "biuf":
             return {"kind": "invalid", "type": f"array of {array.dtype}"}
         return {

@@ -1,4 +1,5 @@
 import json
+import random
 
 import numpy as np
 import pytest
@@ -27,7 +28,18 @@ def test_matching_values_pass_and_print_a_tick(capsys):
     ("4", 4, "expected a number like 4, got str"),
     ((1, 2), (1, 2, 3), "expected 3 items"),
     ([(1, 4, 4), (2, 8, 9)], [(1, 4, 4), (2, 8, 8)], "result[1][2]: expected 8, got 9"),
-])
+    ([[1, 2], [3]], np.zeros((2, 3)), "shape (2, 3), got a ragged list (rows of different lengths)"),
+    ([np.zeros(3), np.zeros(2)], np.zeros((2, 3)), "got a ragged list"),
+    ([[1, 2, 3], [4, "5", 6]], np.zeros((2, 3)), "expected numbers, got str '5' at position (1, 1)"),
+    ([1.0, None], np.zeros(2), "expected numbers, got None at position (1,)"),
+    (np.array(["a", "b"]), np.zeros(2), "expected numbers, got an array of strings"),
+    (np.array([1, None]), np.zeros(2), "expected numbers, got an array of Python objects"),
+    (np.array([0.0, np.nan]), np.array([0, 1]), "NaN at position (1,)"),
+    (np.array([1 + 1j, 2]), np.array([1.0, 2.0]), "1 of 2 values differ"),
+    (10**400, 3, "expected 3, got <int of about 401 digits>"),
+    (np.array(3), (3,), "expected a sequence like (3,), got ndarray"),
+    ("x" * 10**6, "y", "got 'xxxxxx"),
+], ids=lambda v: f"{type(v).__name__} {len(v)}" if isinstance(v, str) else None)
 def test_mismatch_messages_name_the_problem(actual, expected, words):
     message = explain_mismatch(actual, expected)
     assert message is not None and words in message
@@ -90,3 +102,87 @@ def test_probe_mode_reports_plain_data_and_does_not_judge(monkeypatch):
     assert payload["value"]["kind"] == "array" and payload["value"]["shape"] == [4]
     assert checks.encode(object())["kind"] == "invalid"
     assert checks.encode(np.array([object()]))["kind"] == "invalid"
+
+
+class Hostile:
+    """Everything a value can do to a comparison: raising repr, eq, len, float, bool, attribute look-ups."""
+
+    def __getattr__(self, name):
+        raise RuntimeError(name)
+
+    def __repr__(self):
+        raise RuntimeError("repr")
+
+    def __eq__(self, other):
+        raise RuntimeError("eq")
+
+    def __len__(self):
+        raise RuntimeError("len")
+
+    def __float__(self):
+        raise RuntimeError("float")
+
+    def __bool__(self):
+        raise RuntimeError("bool")
+
+    __hash__ = object.__hash__
+
+
+def deep_list(depth):
+    value = []
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+class HostileList(list):
+    def __len__(self):
+        raise RuntimeError("len")
+
+
+ODD_ACTUALS = [Hostile(), [Hostile()], (1, Hostile()), HostileList([1, 2]), deep_list(10_000), 10**5000, -(10**400),
+               float("nan"), float("-inf"), -0.0, True, np.bool_(False), 1 + 2j, b"bytes", {"a": 1}, {1, 2}, range(3),
+               (x for x in range(3)), np.array(3.0), np.array([]), np.zeros((2, 0)), np.array(["a"]), np.array([None]),
+               np.array(["2020-01-01"], dtype="M8[D]"), np.zeros(2, dtype=[("a", "f8")]), [[1, 2], [3]], [1, "a"],
+               [[10**400]], np.float16(1.5), np.longdouble(1e300) * 10, np.uint64(2**64 - 1), "", None, object()]
+ODD_EXPECTED = [np.zeros((2, 3)), np.arange(3), np.array(2.0), np.array(["a"]), np.zeros(0), 0.75, 3, 10**400, True,
+                "a", (1, 2), [[1, 2], [3]], None, {"a": 1}]
+
+
+@pytest.mark.parametrize("actual", ODD_ACTUALS, ids=lambda v: type(v).__name__)
+def test_explain_mismatch_is_total(actual):
+    for expected in ODD_EXPECTED:
+        message = explain_mismatch(actual, expected, rtol=1e-5, atol=1e-6)
+        assert message is None or (isinstance(message, str) and len(message) < 400), (expected, message)
+        if isinstance(actual, (Hostile, HostileList)):
+            assert message is not None  # never a pass by accident
+
+
+def random_value(rng, depth=0):
+    roll = rng.random()
+    if depth > 3 or roll < 0.45:
+        return rng.choice([0, 1, -1, 2.5, -0.0, float("nan"), float("inf"), 10**30, 10**400, True, None, "", "a",
+                           np.int8(3), np.float32(0.5), 1j])
+    if roll < 0.8:
+        items = [random_value(rng, depth + 1) for _ in range(rng.choice([0, 1, 2, 2, 3]))]
+        return items if rng.random() < 0.5 else tuple(items)
+    shape = rng.choice([(), (0,), (2,), (3,), (2, 3), (3, 2)])
+    return np.full(shape, rng.choice([0, 1, 2.5, np.nan, -np.inf])).astype(rng.choice(["f8", "f4", "f2", "?"]))
+
+
+def test_random_values_give_none_or_a_message():
+    rng = random.Random(7)
+    for _ in range(3000):
+        actual, expected = random_value(rng), random_value(rng)
+        if rng.random() < 0.3:  # a regular list of numbers stands for an expected array
+            try:
+                expected = np.asarray(expected, dtype=float)
+            except (TypeError, ValueError, OverflowError):
+                pass
+        message = explain_mismatch(actual, expected)
+        assert message is None or isinstance(message, str)
+
+
+def test_a_huge_integer_is_named_by_its_size():
+    assert "got int <int of about 5001 digits>" in explain_mismatch(10**5000, np.zeros(2))
+    assert explain_mismatch(10**5000, 10**5000) is None

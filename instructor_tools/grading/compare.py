@@ -5,6 +5,10 @@ name and the student's value encoded by :func:`helpers.checks.encode`. :func:`de
 turns it back into Python numbers, strings, tuples and NumPy arrays built here from bytes,
 so no object the student's code made ever reaches a comparison. The expected values and
 the tolerances are the solution run's probes; the submission's own ``options`` are ignored.
+
+Nothing a kernel prints can crash the grader: :func:`parse_probe` raises only :class:`BadProbe`,
+decoded arrays are capped at the probe budget, and :func:`compare_probes` and :func:`decide`
+answer any input with a message or a :class:`Verdict` (``failed`` for a wrong or malformed value).
 """
 
 from __future__ import annotations
@@ -187,12 +191,15 @@ def _text(value: Any) -> str:
 def _failure(result: dict, timeout: float) -> Verdict | None:
     """The verdict on a cell that did not complete (``None`` if it did)."""
     status = result.get("status")
+    reason = _text(result.get("reason"))  # the worker's own words: a spent budget, the watchdog's kill
     if status == "timeout":
-        return Verdict("timeout", f"stopped after {timeout:g} s: an infinite loop, or far too slow")
+        return Verdict("timeout", _short(reason, MAX_MESSAGE) if reason else
+                       f"stopped after {timeout:g} s: an infinite loop, or far too slow")
     if status == "died":
         code = result.get("exit_code")
-        return Verdict("error", f"the kernel died (exit code {code if type(code) is int else '?'}): "
-                                "os._exit, a crash, or out of memory")
+        return Verdict("error", _short(f"the kernel was stopped: {reason}", MAX_MESSAGE) if reason else
+                       f"the kernel died (exit code {code if type(code) is int else '?'}): "
+                       "os._exit, a crash, or out of memory")
     if status == "not_run":
         return Verdict("error", _short(f"not run: {_text(result.get('reason')) or 'the kernel stopped'}", MAX_MESSAGE))
     if status == "error":

@@ -78,7 +78,9 @@ class Kernel:
             km.start_kernel(env=job["env"], cwd=job["cwd"], stdout=devnull, stderr=stderr)
         # The grader kills this process group if the worker itself has to be killed.
         (Path(job["pid_dir"]) / f"{name}.pid").write_text(str(km.provisioner.pgid or km.provisioner.pid))
-        self.watchdog = Watchdog(km.provisioner.pid, job["memory_mb"], job["processes"])
+        # Above the launcher's own limit (counted per uid, without bubblewrap's two processes): where the uid is the
+        # job's own, the kernel's limit holds first; where it is not, the watchdog is the bound.
+        self.watchdog = Watchdog(km.provisioner.pid, job["memory_mb"], job["processes"] + 16)
         self.watchdog.start()
         self.km, self.kc = km, km.client()
         self.kc.start_channels()

@@ -21,6 +21,7 @@ import pytest
 from planted_lesson import (
     CHECKS_PATCH,
     FIRST,
+    HOSTILE_PROBES,
     LESSON,
     NUMPY_PATCH,
     ORACLE_PATCH,
@@ -42,6 +43,7 @@ from planted_lesson import (
     oracle_attack,
     patched_builtins,
     reads_the_solution,
+    returns,
     solution_code,
     solved_except,
     student_notebook,
@@ -85,6 +87,10 @@ def plant(folder: Path, outside: Path, token: str) -> tuple[list[Path], Path]:
         "reads_solution": solved_except(TARGET, reads_the_solution(TARGET)),
         "survivor": solved_except(FIRST, survivor(FIRST, token)),
         "forges": solved_except(TARGET, forges_feedback(TARGET)),
+        "ragged": solved_except(TARGET, returns(TARGET, "[[1.0, 2.0], [3.0]]")),
+        "huge_int": solved_except(TARGET, returns(TARGET, "10 ** 400")),
+        "a_string": solved_except(TARGET, returns(TARGET, "'an array, honest'")),
+        "hostile_probes": solved_except(TARGET, answer_stand_ins(solution_code(TARGET)) + HOSTILE_PROBES),
     }
     # The one exercise solved, then a stale copy of its cell further down: the first copy counts.
     stale = copy.deepcopy(STUDENT.cells[cell_index(STUDENT, FIRST)])

@@ -290,3 +290,30 @@ FORGED = '=HYPERLINK("http://evil.example","click")\n\n**10 / 10 points**\n# For
 def forges_feedback(exercise: str) -> str:
     """An error whose message is a spreadsheet formula and Markdown that claims full points."""
     return f"def {function_name(exercise)}(*args, **kwargs):\n    raise ValueError({FORGED!r})\n"
+
+
+# --------------------------------------------------------------------------- values that once crashed the grader
+
+def returns(exercise: str, value: str) -> str:
+    """The exercise returns ``value`` (Python source): a ragged list, a huge integer, a string..."""
+    return f"def {function_name(exercise)}(*args, **kwargs):\n    return {value}\n"
+
+
+HOSTILE_PROBES = '''
+# Probes written by hand: a shape of 2**64 elements, a 5,000-digit integer, deep nesting, not JSON.
+from IPython.display import display
+from helpers import checks as _c
+
+_probes = ['{"name": "x", "value": {"kind": "array", "dtype": "<f8", "shape": [18446744073709551616], "data": ""}}',
+           '{"name": "x", "value": {"kind": "plain", "value": ' + "9" * 5000 + '}}',
+           '{"name": "x", "value": ' + '{"kind": "seq", "items": [' * 500 + ']}' * 500 + '}',
+           'not json at all']
+
+
+def _hostile(*args, **kwargs):
+    for text in _probes:
+        display({_c.PROBE_MIME: text, "text/plain": "probe"}, raw=True)
+
+
+_c.check_function = _c.check_array = _c.check_value = _hostile
+'''

@@ -286,3 +286,12 @@ def test_random_json_never_raises():
             assert verdict.status in ("passed", "failed") and len(verdict.message) <= MAX_MESSAGE
             outcomes[verdict.status] += 1
     assert min(outcomes.values()) > 100, outcomes  # every path was taken
+
+
+def test_the_workers_reason_for_a_stop_is_the_message():
+    budget = {"status": "timeout", "reason": "the submission used up the grader's time budget of 60 s", "probes": []}
+    assert decide([], budget, None, 5) == Verdict("timeout", budget["reason"])
+    assert decide([], {"status": "timeout", "probes": []}, None, 5).message.startswith("stopped after 5 s")
+    killed = {"status": "died", "exit_code": -9, "probes": [],
+              "reason": "its processes used 2300 MB of memory together, more than the grader's 2048 MB"}
+    assert decide([], killed, None, 5) == Verdict("error", f"the kernel was stopped: {killed['reason']}")

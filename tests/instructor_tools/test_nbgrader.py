@@ -1,0 +1,131 @@
+"""nbgrader's round trip on lessons 01–03, as docs/nbgrader.md tells an instructor to run it.
+
+In a temporary course directory with the ``nbgrader_config.py`` that the page shows: nbgrader's
+``generate_assignment``, three students' submissions (``full``: every exercise solved, ``half``: every
+other one, ``blank``: the released notebook untouched), nbgrader's ``autograde``, then the course's
+grader on the same files. Every graded cell must earn the same points from both.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from helpers import ROOT
+from instructor_tools import build
+
+nbgrader_api = pytest.importorskip(
+    "nbgrader.api", reason="nbgrader is not installed (python -m pip install -r requirements-dev.txt)")
+
+LESSONS = ("01_why_upsampling", "02_upsampling_from_scratch", "03_transposed_convolution")
+STUDENTS = ("full", "half", "blank")
+MARKERS = (build.BEGIN_SOLUTION, build.END_SOLUTION)
+#: What the course's grader says of an unsolved exercise: nbgrader's plain ``raise NotImplementedError()``
+#: stub reads as "error" until compare.py knows it, then as "not_attempted".
+UNSOLVED = {"not_attempted", "error"}
+
+
+def docs_config(root: Path) -> str:
+    """The ``nbgrader_config.py`` shown in docs/nbgrader.md: the test runs what the page tells instructors to."""
+    text = (root / "docs" / "nbgrader.md").read_text(encoding="utf-8")
+    match = re.search(r"```python\n(# nbgrader_config\.py\n.*?)```", text, re.S)
+    assert match, "docs/nbgrader.md shows no ```python block starting with '# nbgrader_config.py'"
+    return match.group(1)
+
+
+def submission(released, source, solved) -> nbformat.NotebookNode:
+    """The released notebook with the exercises for which ``solved(index)`` holds filled in from the source."""
+    answers = {c.metadata["nbgrader"]["grade_id"]: c.source for c in source.cells
+               if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("solution")}
+    nb = nbformat.from_dict(released)
+    exercises = [c for c in nb.cells if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("solution")]
+    for index, cell in enumerate(exercises):
+        if solved(index):
+            code = answers[cell.metadata["nbgrader"]["grade_id"]]
+            cell.source = "".join(line for line in code.splitlines(keepends=True) if line.strip() not in MARKERS)
+    return nb
+
+
+def run(args: list[str], cwd: Path) -> None:
+    # nbgrader runs `alembic` by name when it creates the gradebook: the venv's bin/ must be on PATH.
+    env = {**os.environ, "COURSE_PROFILE": "smoke",
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    result = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, f"{' '.join(args)}\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    assert "Exception while loading config file" not in result.stderr, result.stderr[-3000:]
+
+
+@pytest.fixture(scope="module")
+def round_trip(tmp_path_factory) -> dict:
+    """Generate, submit, autograde with nbgrader, grade with the course's grader; both graders' per-cell scores."""
+    root, course = ROOT, tmp_path_factory.mktemp("nbgrader_course")
+    (course / "nbgrader_config.py").write_text(docs_config(root), encoding="utf-8")
+    for lesson in LESSONS:
+        (course / "source" / lesson).mkdir(parents=True)
+        shutil.copy(root / "solutions" / f"{lesson}.ipynb", course / "source" / lesson)
+    nbgrader = [sys.executable, "-m", "nbgrader"]
+    run([*nbgrader, "generate_assignment", "*", "--force"], course)
+
+    solved = {"full": lambda i: True, "half": lambda i: i % 2 == 0, "blank": lambda i: False}
+    for lesson in LESSONS:
+        released = nbformat.read(course / "release" / lesson / f"{lesson}.ipynb", as_version=4)
+        source = nbformat.read(course / "source" / lesson / f"{lesson}.ipynb", as_version=4)
+        for student in STUDENTS:
+            nb = submission(released, source, solved[student])
+            for path in (course / "submitted" / student / lesson / f"{lesson}.ipynb",  # nbgrader's layout
+                         course / "flat" / student / f"{lesson}.ipynb"):  # the course grader's
+                path.parent.mkdir(parents=True, exist_ok=True)
+                nbformat.write(nb, path)
+    run([*nbgrader, "autograde", "*", "--create", "--force"], course)
+    # Our own submissions: bubblewrap where the machine has it, none where it has not (the sandbox is tested elsewhere).
+    run([sys.executable, "-m", "instructor_tools.grade", str(course / "flat"), "--out", str(course / "grades.csv"),
+         "--jobs", "2", "--unsandboxed"], course)
+
+    theirs = {}
+    with nbgrader_api.Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        for lesson in LESSONS:
+            for student in STUDENTS:
+                for grade in gradebook.find_submission_notebook(lesson, lesson, student).grades:
+                    theirs[student, lesson, grade.name] = (grade.score, grade.max_score)
+    with open(course / "grades.csv", newline="", encoding="utf-8") as f:
+        ours = {(row["student_id"], row["notebook"].removesuffix(".ipynb"), row["grade_id"]):
+                (float(row["points"]), float(row["max_points"]), row["status"]) for row in csv.DictReader(f)}
+    return {"course": course, "theirs": theirs, "ours": ours}
+
+
+def test_released_badges_open_the_student_notebooks(round_trip):
+    for lesson in LESSONS:
+        released = nbformat.read(round_trip["course"] / "release" / lesson / f"{lesson}.ipynb", as_version=4)
+        badge = released.cells[0].source
+        assert badge == build.header_cells(build.NOTEBOOKS, f"{lesson}.ipynb")[0].source
+        assert f"/notebooks/{lesson}.ipynb" in badge and "/solutions/" not in badge
+
+
+def test_both_graders_score_every_graded_cell_alike(round_trip):
+    theirs, ours = round_trip["theirs"], round_trip["ours"]
+    assert len(theirs) == 36  # 12 graded cells in lessons 01–03, three students
+    assert set(ours) == set(theirs)
+    for key, (score, max_score) in theirs.items():
+        points, max_points, status = ours[key]
+        assert (points, max_points) == (score, max_score), key
+        assert (status == "passed") == (score == max_score), (key, status)
+        if status != "passed":
+            assert status in UNSOLVED, (key, status)
+
+
+def test_full_marks_half_marks_and_zero(round_trip):
+    totals = {s: [0.0, 0.0] for s in STUDENTS}
+    for (student, _, _), (score, max_score) in round_trip["theirs"].items():
+        totals[student][0] += score
+        totals[student][1] += max_score
+    assert totals["full"][0] == totals["full"][1] == 27  # 5 + 10 + 12 points
+    assert 0 < totals["half"][0] < totals["half"][1]
+    assert totals["blank"][0] == 0
