@@ -32,7 +32,7 @@ ANSWERS: dict[str, dict[str, tuple[str, ...]]] = {
         "conv_transpose2d_scatter": ("helpers.reference:conv_transpose2d", "helpers.reference:conv_transpose2d_naive"),
         "conv_transpose_output_size": ("helpers.reference:conv_transpose2d_output_size",),
         "conv_transpose2d_via_conv": ("helpers.reference:conv_transpose2d", "helpers.reference:conv_transpose2d_naive"),
-        "adjoint_sides": (),  # a dot product of two of the course's operators: the other exercises
+        "adjoint_sides": (),  # reference.conv2d (no exercise) and the learner's own conv_transpose2d_scatter
         "pixel_shuffle": ("helpers.reference:pixel_shuffle",),
     },
     "04": {

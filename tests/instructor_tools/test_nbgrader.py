@@ -33,9 +33,9 @@ MARKERS = (build.BEGIN_SOLUTION, build.END_SOLUTION)
 UNSOLVED = {"not_attempted", "error"}
 
 
-def docs_config(root: Path) -> str:
+def docs_config() -> str:
     """The ``nbgrader_config.py`` shown in docs/nbgrader.md: the test runs what the page tells instructors to."""
-    text = (root / "docs" / "nbgrader.md").read_text(encoding="utf-8")
+    text = (ROOT / "docs" / "nbgrader.md").read_text(encoding="utf-8")
     match = re.search(r"```python\n(# nbgrader_config\.py\n.*?)```", text, re.S)
     assert match, "docs/nbgrader.md shows no ```python block starting with '# nbgrader_config.py'"
     return match.group(1)
@@ -66,11 +66,11 @@ def run(args: list[str], cwd: Path) -> None:
 @pytest.fixture(scope="module")
 def round_trip(tmp_path_factory) -> dict:
     """Generate, submit, autograde with nbgrader, grade with the course's grader; both graders' per-cell scores."""
-    root, course = ROOT, tmp_path_factory.mktemp("nbgrader_course")
-    (course / "nbgrader_config.py").write_text(docs_config(root), encoding="utf-8")
+    course = tmp_path_factory.mktemp("nbgrader_course")
+    (course / "nbgrader_config.py").write_text(docs_config(), encoding="utf-8")
     for lesson in LESSONS:
         (course / "source" / lesson).mkdir(parents=True)
-        shutil.copy(root / "solutions" / f"{lesson}.ipynb", course / "source" / lesson)
+        shutil.copy(ROOT / "solutions" / f"{lesson}.ipynb", course / "source" / lesson)
     nbgrader = [sys.executable, "-m", "nbgrader"]
     run([*nbgrader, "generate_assignment", "*", "--force"], course)
 
