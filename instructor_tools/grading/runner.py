@@ -1,8 +1,9 @@
 """Run notebooks for grading: one worker process and one fresh, sandboxed kernel per run.
 
-Every run gets its own job folder on the grader's side, which the kernel never sees whole::
+Every run gets its own job folder on the grader's side, which the kernel never sees whole,
+and a runtime folder beside it (``$TMPDIR/cg-*``, a short path): the kernel's connection file
+and sockets, the one host folder it may write. The job folder holds::
 
-    job/runtime      the kernel's connection file and sockets (the one host folder it may write)
     job/startup.py   the IPython startup file that caps printed output
     job/*.pid        the kernels' process groups, for the grader to kill (outside runtime/)
     job/sandbox      the kernel's work, HOME and TMPDIR, only when running unsandboxed
@@ -117,8 +118,8 @@ def prepare(batch_dir: Path, name: str, limits: Limits, course: Path) -> tuple[P
     """
     job = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=batch_dir))
     os.chmod(job, 0o755)
-    runtime = job / "runtime"
-    runtime.mkdir(mode=0o700)
+    # Beside the job, not in it: Unix socket paths must stay under 108 bytes, whatever the batch folder's path.
+    runtime = Path(tempfile.mkdtemp(prefix="cg-"))
     uid = limits.isolation.job_uid()
     if uid:  # a fresh folder, before any process of the job exists: nothing can have been swapped in it
         os.chown(runtime, uid, uid)
@@ -140,7 +141,7 @@ def prepare(batch_dir: Path, name: str, limits: Limits, course: Path) -> tuple[P
         "launcher": prefix,
         "cwd": str(job),
         "runtime_dir": str(runtime),
-        "pid_dir": str(job),
+        "pid_dir": str(job),  # the kernel cannot write here
         "env": _kernel_env(job_dir, course_path, limits),
         "memory_mb": limits.memory_mb,
         "processes": limits.processes,
@@ -198,6 +199,7 @@ def run_cells(batch_dir: Path, name: str, cells: list[str], limits: Limits, cour
         # Every process of the job is gone (its sandbox dies with its launcher): nothing can race this
         # removal, which never follows a link (shutil's rmtree works by file descriptor on Linux).
         shutil.rmtree(job, ignore_errors=True)
+        shutil.rmtree(spec["runtime_dir"], ignore_errors=True)
     return results
 
 
