@@ -28,8 +28,8 @@ nbgrader_api = pytest.importorskip(
 LESSONS = ("01_why_upsampling", "02_upsampling_from_scratch", "03_transposed_convolution")
 STUDENTS = ("full", "half", "blank")
 MARKERS = (build.BEGIN_SOLUTION, build.END_SOLUTION)
-#: What the course's grader says of an unsolved exercise: nbgrader's plain ``raise NotImplementedError()``
-#: stub reads as "error" until compare.py knows it, then as "not_attempted".
+#: What the course's grader says of an unsolved exercise, nbgrader's plain ``raise NotImplementedError()``:
+#: "not_attempted" where compare.py knows that stub, "error" where it does not.
 UNSOLVED = {"not_attempted", "error"}
 
 
@@ -54,13 +54,20 @@ def submission(released, source, solved) -> nbformat.NotebookNode:
     return nb
 
 
-def run(args: list[str], cwd: Path) -> None:
+def start(args: list[str], cwd: Path, log: str) -> tuple[subprocess.Popen, Path]:
     # nbgrader runs `alembic` by name when it creates the gradebook: the venv's bin/ must be on PATH.
     env = {**os.environ, "COURSE_PROFILE": "smoke",
            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-    result = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, f"{' '.join(args)}\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
-    assert "Exception while loading config file" not in result.stderr, result.stderr[-3000:]
+    with open(cwd / log, "w") as out:  # a file, not a pipe: nobody reads a pipe while the other command runs
+        return subprocess.Popen(args, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT), cwd / log
+
+
+def finish(started: tuple[subprocess.Popen, Path]) -> None:
+    process, log = started
+    returncode = process.wait(timeout=600)
+    text = log.read_text(errors="replace")
+    assert returncode == 0, f"{' '.join(map(str, process.args))}\n{text[-5000:]}"
+    assert "Exception while loading config file" not in text, text[-5000:]
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +79,7 @@ def round_trip(tmp_path_factory) -> dict:
         (course / "source" / lesson).mkdir(parents=True)
         shutil.copy(ROOT / "solutions" / f"{lesson}.ipynb", course / "source" / lesson)
     nbgrader = [sys.executable, "-m", "nbgrader"]
-    run([*nbgrader, "generate_assignment", "*", "--force"], course)
+    finish(start([*nbgrader, "generate_assignment", "*", "--force"], course, "generate.log"))
 
     solved = {"full": lambda i: True, "half": lambda i: i % 2 == 0, "blank": lambda i: False}
     for lesson in LESSONS:
@@ -84,10 +91,14 @@ def round_trip(tmp_path_factory) -> dict:
                          course / "flat" / student / f"{lesson}.ipynb"):  # the course grader's
                 path.parent.mkdir(parents=True, exist_ok=True)
                 nbformat.write(nb, path)
-    run([*nbgrader, "autograde", "*", "--create", "--force"], course)
+    # The two graders side by side: nbgrader's autograde runs one kernel at a time.
     # Our own submissions: bubblewrap where the machine has it, none where it has not (the sandbox is tested elsewhere).
-    run([sys.executable, "-m", "instructor_tools.grade", str(course / "flat"), "--out", str(course / "grades.csv"),
-         "--jobs", "2", "--unsandboxed"], course)
+    grading = start([sys.executable, "-m", "instructor_tools.grade", str(course / "flat"),
+                     "--out", str(course / "grades.csv"), "--jobs", "2", "--unsandboxed"], course, "grade.log")
+    try:
+        finish(start([*nbgrader, "autograde", "*", "--create", "--force"], course, "autograde.log"))
+    finally:
+        finish(grading)
 
     theirs = {}
     with nbgrader_api.Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
