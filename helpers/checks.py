@@ -12,18 +12,23 @@ Grading hook: when the environment variable ``COURSE_PROBE`` is set, checks do n
 compare anything. They hand ``(name, actual)`` to :func:`_emit_probe`, which the
 grader reads from the kernel's output, and return quietly.
 
+Notebook support: :func:`install_stub_handler` (the setup cell) keeps a learner's Run All going past an
+unsolved exercise or a failed check, and :func:`yours_or_reference` lets demo cells draw before the
+exercise they use is solved.
+
 Used in lessons 00, 01, 02, 03, 04, 05, 06, 07, 08 and 09.
 """
 
 from __future__ import annotations
 
+import ast
 import base64
 import functools
 import json
 import os
+import re
 import sys
 from collections.abc import Callable, Iterable
-from types import TracebackType
 from typing import Any
 
 import numpy as np
@@ -378,34 +383,135 @@ def yours_or_reference(yours: Callable, reference: Callable, name: str | None = 
             except NotImplementedError as exc:
                 if not is_stub_error(exc):
                     raise
-                where = f"{getattr(reference, '__module__', '')}.{getattr(reference, '__qualname__', reference)}"
-                print(f"{label}: not solved yet, so the cells below use the course's {where.lstrip('.')}")
+                module = getattr(reference, "__module__", None)
+                where = getattr(reference, "__qualname__", repr(reference))
+                where = f"{module}.{where}" if module and module != "__main__" else where
+                print(f"{label}: not solved yet, so the course's {where} stands in for it here")
                 current[0] = reference
         return current[0](*args, **kwargs)
 
     return call
 
 
-def _stub_handler(shell: object, etype: type[BaseException], value: BaseException, tb: TracebackType | None,
-                  tb_offset: int | None = None):
-    """Show an unsolved stub as one friendly line (a stream, not a traceback)."""
-    if is_stub_error(value):
-        print(f"NotImplementedError: {value}", file=sys.stderr)
-        return None
-    return shell.showtraceback((etype, value, tb), tb_offset=tb_offset)
+#: Set ``COURSE_STUB_ERRORS=raise`` to turn the Run-All mode off: every error stops its cell with a traceback.
+STUB_ERRORS_ENV = "COURSE_STUB_ERRORS"
+#: The environment variables that mark a grading kernel: the course's grader, nbgrader's autograde and validate.
+GRADING_ENV = ("COURSE_PROBE", "NBGRADER_EXECUTION")
+_STUB_NAME = re.compile(r"Exercise '([^']+)' " + re.escape(STUB_MARKER))
+
+
+def grading() -> bool:
+    """True where an unsolved or wrong exercise must stay an error: a grader's kernel, or ``COURSE_STUB_ERRORS=raise``.
+
+    nbgrader sets ``NBGRADER_EXECUTION`` (``autograde``, ``validate``) in the environment that its kernels
+    inherit; the course's grader sets ``COURSE_PROBE`` and ``COURSE_STUB_ERRORS=raise``.
+    """
+    return os.environ.get(STUB_ERRORS_ENV) == "raise" or any(os.environ.get(name) for name in GRADING_ENV)
+
+
+def unfinished_line(exc: BaseException) -> str | None:
+    """The one line a learner sees for an unsolved exercise or a failed check; ``None`` for any other error."""
+    if is_stub_error(exc):
+        found = _STUB_NAME.search(str(exc))
+        name = found.group(1) if found else "this exercise"
+        return f"\u2717 {name}: not solved yet (write it in its cell, run that cell, then this one)"
+    if isinstance(exc, CheckFailed):
+        return f"\u2717 {exc}"
+    return None
+
+
+def report_unfinished(exc: BaseException) -> bool:
+    """Print :func:`unfinished_line` on stderr and return True, or return False for any other error.
+
+    Called by the cells that :class:`KeepRunning` rewrote. stderr, so that the line reads as a failure, nbgrader
+    scores a cell that shows it 0 and nbval (``conftest.py``) fails on it unless it is an unsolved stub.
+    """
+    line = unfinished_line(exc)
+    if line is None:
+        return False
+    print(line, file=sys.stderr)
+    return True
+
+
+def _here(name: str) -> ast.expr:
+    """``helpers.checks.<name>`` as an expression that needs nothing in the learner's namespace (``%reset`` safe)."""
+    module = ast.Call(ast.Name("__import__", ast.Load()), [ast.Constant(__name__)],
+                      [ast.keyword("fromlist", ast.List([ast.Constant(name)], ast.Load()))])
+    return ast.Attribute(module, name, ast.Load())
+
+
+class KeepRunning(ast.NodeTransformer):
+    """IPython AST transformer: a cell stopped by an unsolved exercise or a failed check prints one line and completes.
+
+    The cell's code becomes::
+
+        try:
+            <the cell's statements>
+            _course_cell_value = <its last expression>     # only if it ends with one
+        except (NotImplementedError, CheckFailed) as _course_error:
+            if not report_unfinished(_course_error):       # any other NotImplementedError:
+                raise                                      # raised as it was, traceback unchanged
+            _course_cell_value = None
+        _course_cell_value                                 # IPython displays it, as it did the last expression
+
+    Why a transformer: JupyterLab's Run All (and Colab's) stops at the first cell whose execute reply has the
+    status ``error``, and IPython sets that status for every exception that leaves the cell's code, custom
+    exception handlers (``set_custom_exc``) included. Only code that catches the exception inside the cell
+    keeps the status ``ok``, so every later cell still runs. Every other exception (a typo, a ``NameError``,
+    a shape error in the learner's own code) still stops the cell with its traceback.
+    """
+
+    VALUE = "_course_cell_value"
+
+    def visit_Module(self, node: ast.Module) -> ast.Module:  # noqa: N802 - ast's naming
+        """Wrap the cell's statements (after any ``from __future__`` import) in the try/except above."""
+        if grading():  # checked per cell too: the variable may be set after the setup cell ran
+            return node
+        first = 0
+        while first < len(node.body) and isinstance(node.body[first], ast.ImportFrom) \
+                and node.body[first].module == "__future__":
+            first += 1
+        body = node.body[first:]
+        if not body:
+            return node
+        last = body[-1]
+        tail: list[ast.stmt] = []
+        if isinstance(last, ast.Expr):
+            store = ast.copy_location(ast.Assign([ast.Name(self.VALUE, ast.Store())], last.value), last)
+            body = [*body[:-1], store]
+            tail = [ast.copy_location(ast.Expr(ast.Name(self.VALUE, ast.Load())), last)]
+        caught = ast.Tuple([ast.Name("NotImplementedError", ast.Load()), _here("CheckFailed")], ast.Load())
+        error = "_course_error"
+        handler_body: list[ast.stmt] = [ast.If(
+            ast.UnaryOp(ast.Not(), ast.Call(_here("report_unfinished"), [ast.Name(error, ast.Load())], [])),
+            [ast.Raise()], [])]
+        if tail:
+            handler_body.append(ast.Assign([ast.Name(self.VALUE, ast.Store())], ast.Constant(None)))
+        handler = ast.ExceptHandler(caught, error, handler_body)
+        wrapped = ast.Try(body, [handler], [], [])
+        for new in (wrapped, handler, *handler_body):
+            ast.copy_location(new, last)
+        ast.copy_location(wrapped, body[0])
+        node.body = [*node.body[:first], wrapped, *tail]
+        return ast.fix_missing_locations(node)
 
 
 def install_stub_handler() -> None:
-    """In IPython: report an unsolved exercise as a short message rather than a traceback.
+    """In a learner's IPython kernel: an unsolved exercise or a failed check never stops Run All.
 
-    The cell still fails (Run All stops there). Set ``COURSE_STUB_ERRORS=raise`` to keep
-    IPython's normal traceback. Other exceptions are shown as usual.
+    Registers :class:`KeepRunning` (once), so such a cell prints one line (``✗ upsample_nearest: not solved
+    yet``, ``✗ <the check's message>``) instead of a traceback into ``helpers`` and completes; every later cell
+    runs. Off, errors raising as usual, wherever :func:`grading` holds: under the course's grader
+    (``COURSE_PROBE``), nbgrader's autograde and validate (``NBGRADER_EXECUTION``) and ``COURSE_STUB_ERRORS=raise``,
+    so that an unsolved or wrong exercise still earns nothing. Outside IPython it does nothing.
     """
     try:
         from IPython import get_ipython
     except ImportError:
         return
     shell = get_ipython()
-    if shell is None or os.environ.get("COURSE_STUB_ERRORS") == "raise":
+    if shell is None:
         return
-    shell.set_custom_exc((NotImplementedError,), _stub_handler)
+    shell.ast_transformers[:] = [t for t in shell.ast_transformers if type(t).__name__ != KeepRunning.__name__]
+    if not grading():
+        shell.ast_transformers.append(KeepRunning())

@@ -1,5 +1,11 @@
+import ast
 import json
+import os
 import random
+import subprocess
+import sys
+import textwrap
+import types
 
 import numpy as np
 import pytest
@@ -186,3 +192,116 @@ def test_random_values_give_none_or_a_message():
 def test_a_huge_integer_is_named_by_its_size():
     assert "got int <int of about 5001 digits>" in explain_mismatch(10**5000, np.zeros(2))
     assert explain_mismatch(10**5000, 10**5000) is None
+
+
+# --------------------------------------------------------------------------- notebook support: Run All
+
+def stub(name):
+    def unsolved(*args, **kwargs):
+        raise NotImplementedError(checks.stub_message(name))
+
+    unsolved.__name__ = name
+    return unsolved
+
+
+def run_cell(source, namespace):
+    """Run ``source`` in ``namespace`` as KeepRunning rewrites a cell; return the rewritten module."""
+    tree = checks.KeepRunning().visit(ast.parse(source))
+    exec(compile(tree, "<cell>", "exec"), namespace)
+    return tree
+
+
+@pytest.fixture
+def learner(monkeypatch):
+    """A learner's session: none of the graders' variables set."""
+    for name in (*checks.GRADING_ENV, checks.STUB_ERRORS_ENV):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_transformer_keeps_running_after_a_stub_or_a_failed_check(learner, capsys):
+    namespace = {"f": stub("upsample_nearest"), "checks": checks}
+    run_cell("x = 1\nf()\nx = 2", namespace)
+    assert namespace["x"] == 1  # the cell stopped at the stub, and completed
+    run_cell("checks.check_value(3, 4, name='three')", namespace)
+    err = capsys.readouterr().err
+    assert err.splitlines() == ["\u2717 upsample_nearest: not solved yet (write it in its cell, run that cell, "
+                                "then this one)", "\u2717 three: expected 4, got 3 (difference 1)"]
+
+
+def test_transformer_keeps_the_last_expression_for_display(learner):
+    namespace = {"f": stub("f")}
+    tree = run_cell("y = 6\ny * 7", namespace)
+    last = tree.body[-1]
+    assert isinstance(last, ast.Expr) and isinstance(last.value, ast.Name)  # what IPython displays
+    assert namespace[last.value.id] == 42
+    run_cell("f()\n'never'", namespace)
+    assert namespace[last.value.id] is None  # nothing to display after a stub
+    assert run_cell("z = 1", namespace).body[-1].__class__ is ast.Try  # no expression, nothing added
+    assert run_cell("from __future__ import annotations\n3", namespace).body[0].__class__ is ast.ImportFrom
+
+
+@pytest.mark.parametrize("source, error", [
+    ("prnt(1)", NameError),
+    ("raise NotImplementedError('abstract, not a stub')", NotImplementedError),
+    ("raise AssertionError('a bare assert')", AssertionError),
+    ("raise KeyboardInterrupt", KeyboardInterrupt),
+])
+def test_transformer_lets_other_errors_raise(learner, source, error):
+    with pytest.raises(error) as caught:
+        run_cell(source, {})
+    assert caught.traceback[-1].lineno == 0  # raised from the cell's own line, not from the wrapper
+
+
+@pytest.mark.parametrize("name, value", [("COURSE_PROBE", "1"), ("NBGRADER_EXECUTION", "autograde"),
+                                         ("NBGRADER_EXECUTION", "validate"), ("COURSE_STUB_ERRORS", "raise")])
+def test_graders_see_every_error(learner, monkeypatch, name, value):
+    shell = types.SimpleNamespace(ast_transformers=[])
+    monkeypatch.setattr("IPython.get_ipython", lambda: shell)
+    checks.install_stub_handler()
+    checks.install_stub_handler()  # the setup cell run twice registers it once
+    assert len(shell.ast_transformers) == 1
+    monkeypatch.setenv(name, value)
+    with pytest.raises(NotImplementedError):  # set after the setup cell: the transformer steps aside per cell
+        run_cell("f()", {"f": stub("f")})
+    checks.install_stub_handler()  # the setup cell in a grader's kernel: nothing installed
+    assert shell.ast_transformers == []
+
+
+def test_last_expression_is_displayed_by_ipython():
+    """The real thing: an IPython shell (in a child process: it takes over sys.modules['__main__'])."""
+    script = textwrap.dedent("""
+        import json
+        from IPython.core.interactiveshell import InteractiveShell
+        from traitlets.config import Config
+        config = Config()
+        config.HistoryManager.hist_file = ":memory:"
+        shell = InteractiveShell.instance(config=config)
+        from helpers import checks
+        checks.install_stub_handler()
+        shell.run_cell("from helpers import checks\\n"
+                       "def f():\\n    raise NotImplementedError(checks.stub_message('f'))")
+        results = [shell.run_cell(source, store_history=True)
+                   for source in ("6 * 7", "6 * 7;", "f()\\n1", "checks.check_value(1, 2)", "prnt(1)")]
+        print(json.dumps([[r.success, r.result, type(r.error_in_exec).__name__] for r in results]))
+    """)
+    env = {k: v for k, v in os.environ.items() if k not in (*checks.GRADING_ENV, checks.STUB_ERRORS_ENV)}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.splitlines()[-1]) == [
+        [True, 42, "NoneType"], [True, None, "NoneType"], [True, None, "NoneType"], [True, None, "NoneType"],
+        [False, None, "NameError"]]
+    assert "\u2717 f: not solved yet" in done.stderr and "\u2717 result: expected 2, got 1" in done.stderr
+
+
+def test_yours_or_reference_falls_back_only_for_the_stub(capsys):
+    draw = checks.yours_or_reference(stub("upsample_nearest"), np.negative)
+    assert draw(1) == -1 and draw(2) == -2
+    assert capsys.readouterr().out == ("upsample_nearest: not solved yet, so the course's numpy.negative "
+                                       "stands in for it here\n")
+    assert checks.yours_or_reference(np.positive, np.negative)(3) == 3
+
+    def broken(x):
+        raise NotImplementedError("a real one")
+
+    with pytest.raises(NotImplementedError, match="a real one"):
+        checks.yours_or_reference(broken, np.negative)(1)

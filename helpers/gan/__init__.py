@@ -38,6 +38,8 @@ both in ``tests/gan/test_trainer_contract.py``)::
   after that step's log and checkpoint; ``g_ema`` is the EMA generator, a model of the
   framework mapping noise ``(N, cfg.latent_dim)`` to images in [-1, 1].
 * ``progress``: a tqdm progress bar.
+* after these, a trainer may take keyword-only hooks of its own: PyTorch's ``train_step``,
+  ``ema_update`` and ``upsample_block`` let lesson 07's exercises train the model (its ``train`` says how).
 
 ``samples_uint8`` is ``(cfg.samples, 28, 28)`` uint8 from the EMA generator (its BatchNorm
 statistics recalibrated). ``info`` holds at least:

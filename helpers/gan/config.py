@@ -13,8 +13,9 @@ from pathlib import Path
 from ..runtime import PROFILES
 
 FRAMEWORKS = ("torch", "keras")
-#: The generator's upsampling block: k4 s2 transposed conv (DCGAN), k3 s2 transposed conv
-#: (uneven overlap: checkerboards), nearest resize + 3×3 conv, 3×3 conv to 4C + pixel shuffle (ICNR init).
+#: The generator's upsampling block: k4 s2 transposed conv (DCGAN as its later ports write it: even overlap, yet
+#: four different sub-kernels, one per output phase), k3 s2 transposed conv (uneven overlap: checkerboards),
+#: nearest resize + 3×3 conv, 3×3 conv to 4C + pixel shuffle (ICNR init).
 UPSAMPLE_KINDS = ("convtranspose", "convtranspose3", "resize_conv", "pixel_shuffle")
 CHECKPOINT_STEM = "checkpoint"  # each framework adds its own suffix
 #: The checkpoint's file name inside ``out_dir``, per framework (:func:`checkpoint_path`).

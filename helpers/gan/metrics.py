@@ -16,8 +16,9 @@ def checkerboard_score(images: ArrayLike) -> float:
 
     A stride-2 checkerboard alternates every pixel, so all its energy lands in the FFT's
     row ``H/2`` or column ``W/2`` (the highest frequency a 28×28 image can hold). For real
-    digits this share is small; a generator with uneven overlap (k3 s2 transposed conv)
-    puts noticeably more there, already at initialisation. Accepts ``(N, H, W)``,
+    digits this share is small; a generator built from stride-2 transposed convolutions puts
+    noticeably more there, already at initialisation: k3 s2 with its uneven overlap, and k4 s2
+    too, whose four output phases use four different sub-kernels. Accepts ``(N, H, W)``,
     ``(N, 1, H, W)``, ``(N, H, W, 1)`` or one ``(H, W)`` image, any dtype; even H and W.
     """
     x = squeeze_channel(images, np.float64)

@@ -8,7 +8,8 @@ pooling, BatchNorm everywhere except at G's output and D's input, ReLU and tanh 
 LeakyReLU(0.2) in D, N(0, 0.02) weights, Adam(2e-4, β₁ = 0.5). The generator's two
 ×2 upsampling blocks are a parameter (``helpers.gan.UPSAMPLE_KINDS``):
 
-* ``convtranspose``  — Conv2DTranspose k4 s2: every output pixel gets the same overlap;
+* ``convtranspose``  — Conv2DTranspose k4 s2: every output pixel gets the same overlap (but each of the four
+  output phases its own 2×2 sub-kernel, so it can stripe too: docs/design.md, F10);
 * ``convtranspose3`` — Conv2DTranspose k3 s2: uneven overlap, hence checkerboards;
 * ``resize_conv``    — UpSampling2D(nearest) then a 3×3 convolution;
 * ``pixel_shuffle``  — a 3×3 convolution to 4C channels, then ``tf.nn.depth_to_space``,

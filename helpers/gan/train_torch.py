@@ -11,6 +11,10 @@ switchable in ``cfg.extra`` (``amp``, ``channels_last``, ``data_on_device``, ``c
 so that their effect can be measured rather than assumed (``scripts/bench_gan_torch.py``);
 ``threads`` sets ``torch.set_num_threads`` on the CPU.
 
+Lesson 07's exercises can train the model: :func:`train` takes the learner's ``train_step``,
+``ema_update`` and ``upsample_block`` (a block like ``resize_conv_block``) in place of the reference
+pieces, with the lesson's signatures (:data:`StepFn`, :data:`EmaFn`, :data:`BlockFn`).
+
 Reproducibility: every random draw comes from two seeded generators (data order on the
 CPU, noise on the device) whose states go into the checkpoint with everything else, so
 ``resume`` continues exactly where the interrupted run stopped — or, with more ``steps``,
@@ -52,6 +56,13 @@ from .config import (
 from .outputs import atomic_write, to_uint8
 
 Autocast = Callable[[], AbstractContextManager]  # a context-manager factory: torch.autocast(...) or none
+#: Lesson 07's ``train_step(g, d, opt_g, opt_d, real, z) -> (loss_d, loss_g)``: no autocast, scaler or label target.
+StepFn = Callable[[nn.Module, nn.Module, torch.optim.Optimizer, torch.optim.Optimizer, torch.Tensor, torch.Tensor],
+                  tuple[torch.Tensor | float, torch.Tensor | float]]
+#: Lesson 07's ``ema_update(ema, model, decay)``, in place.
+EmaFn = Callable[[nn.Module, nn.Module, float], None]
+#: ``block(in_channels, out_channels) -> nn.Module``: a ×2 upsampling block, e.g. lesson 07's ``resize_conv_block``.
+BlockFn = Callable[[int, int], nn.Module]
 CHECKPOINT_FILE = CHECKPOINT_FILES["torch"]
 #: Stored as the checkpoint's ``"version"``; :func:`load_checkpoint` refuses any other.
 CHECKPOINT_VERSION = 1
@@ -72,15 +83,19 @@ class PixelShuffleUp(nn.Sequential):
             nn.init.zeros_(self[0].bias)
 
 
-def resize_conv_block(in_channels: int, out_channels: int, bias: bool = False) -> nn.Module:
-    """Nearest ×2, then a 3×3 conv: the resize-convolution (lesson 07's exercise, so the grader can withhold it)."""
+def resize_conv_block(in_channels: int, out_channels: int, bias: bool = True) -> nn.Module:
+    """Nearest ×2, then a 3×3 conv: the resize-convolution (lesson 07's exercise, so the grader can withhold it).
+
+    The default, a bias, is the exercise's: standing in for it as ``train(..., upsample_block=...)``, this
+    builds what the learner's block builds; :func:`upsample_block` passes ``bias`` explicitly.
+    """
     return nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"),
                          nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=bias))
 
 
 def upsample_block(kind: str, in_channels: int, out_channels: int, bias: bool = False) -> nn.Module:
     """A ×2 upsampling layer of the given kind (see ``helpers.gan.UPSAMPLE_KINDS``)."""
-    if kind == "convtranspose":  # k4 s2 p1: every output pixel gets the same number of contributions
+    if kind == "convtranspose":  # k4 s2 p1: even overlap, yet four sub-kernels, one per output phase (F10)
         return nn.ConvTranspose2d(in_channels, out_channels, 4, stride=2, padding=1, bias=bias)
     if kind == "convtranspose3":  # k3 s2: uneven overlap, the classic checkerboard
         return nn.ConvTranspose2d(in_channels, out_channels, 3, stride=2, padding=1, output_padding=1, bias=bias)
@@ -112,18 +127,25 @@ class Generator(nn.Module):
 
     ``refine=0`` is lesson 06's and 07's plain DCGAN generator; the cpu and gpu profiles add one
     3×3 block at 7×7, which measurably improves the digits' shapes (docs/gan_results.md).
+    ``block``, if given, builds both ``up`` blocks (``block(in_channels, out_channels)``) instead of
+    :func:`upsample_block` for ``upsample``.
     """
 
-    def __init__(self, latent_dim: int = 64, width: int = 128, upsample: str = "convtranspose", refine: int = 0):
+    def __init__(self, latent_dim: int = 64, width: int = 128, upsample: str = "convtranspose", refine: int = 0,
+                 block: BlockFn | None = None):
         super().__init__()
+
+        def up(in_channels: int, out_channels: int, bias: bool) -> nn.Module:
+            return block(in_channels, out_channels) if block is not None else upsample_block(
+                upsample, in_channels, out_channels, bias=bias)
+
         self.latent_dim, self.width = latent_dim, width
         self.project = nn.Sequential(nn.Linear(latent_dim, 7 * 7 * width, bias=False), nn.Unflatten(1, (width, 7, 7)),
                                      nn.BatchNorm2d(width), nn.ReLU(inplace=True))
         self.refine = nn.Sequential(*(layer for _ in range(refine) for layer in (
             nn.Conv2d(width, width, 3, padding=1, bias=False), nn.BatchNorm2d(width), nn.ReLU(inplace=True))))
-        self.up1 = nn.Sequential(upsample_block(upsample, width, width // 2), nn.BatchNorm2d(width // 2),
-                                 nn.ReLU(inplace=True))
-        self.up2 = upsample_block(upsample, width // 2, 1, bias=True)  # no BatchNorm at G's output
+        self.up1 = nn.Sequential(up(width, width // 2, bias=False), nn.BatchNorm2d(width // 2), nn.ReLU(inplace=True))
+        self.up2 = up(width // 2, 1, bias=True)  # no BatchNorm at G's output
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         """Noise ``(N, latent_dim)`` → images ``(N, 1, 28, 28)`` in [-1, 1]."""
@@ -153,11 +175,13 @@ class Discriminator(nn.Module):
         return self.net(x).squeeze(1)
 
 
-def build_models(cfg: GanConfig, device: str | torch.device = "cpu") -> tuple[Generator, Discriminator]:
-    """G and D for ``cfg``, DCGAN-initialised from ``cfg.seed`` (same weights on every device)."""
+def build_models(cfg: GanConfig, device: str | torch.device = "cpu", block: BlockFn | None = None
+                 ) -> tuple[Generator, Discriminator]:
+    """G and D for ``cfg``, DCGAN-initialised from ``cfg.seed`` (same weights on every device); ``block``, if
+    given, builds G's upsampling blocks (:class:`Generator`)."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(cfg.seed)
-        g = dcgan_init_(Generator(cfg.latent_dim, cfg.g_width, cfg.upsample, cfg.g_refine))
+        g = dcgan_init_(Generator(cfg.latent_dim, cfg.g_width, cfg.upsample, cfg.g_refine, block=block))
         d = dcgan_init_(Discriminator(cfg.d_width, cfg.d_hidden))
     return g.to(device), d.to(device)
 
@@ -366,16 +390,23 @@ class CompiledStep:
 class _TorchRun:
     """One training run's state (what a checkpoint holds): models, optimizers, random generators, data order, log."""
 
-    def __init__(self, cfg: GanConfig, device: torch.device) -> None:
+    def __init__(self, cfg: GanConfig, device: torch.device, step_hook: StepFn | None = None,
+                 ema_hook: EmaFn | None = None, block: BlockFn | None = None) -> None:
         from ..data import load_mnist
 
         self.cfg, self.device = cfg, device
+        self.step_hook, self.ema = step_hook, ema_hook or ema_update
         self.fast = speedups(cfg, device)
+        if step_hook is not None:
+            if cfg.label_smoothing:
+                raise ValueError("a train_step hook has no real-label argument: it needs cfg.label_smoothing = 0; "
+                                 f"got {cfg.label_smoothing}")
+            self.fast.update(amp=False, compile=False)  # the lesson's signature takes no autocast and no scaler
         if device.type == "cpu" and cfg.extra.get("threads"):
             torch.set_num_threads(int(cfg.extra["threads"]))
         if device.type == "cuda":
             torch.backends.cudnn.benchmark = True
-        self.g, self.d = build_models(cfg, device)
+        self.g, self.d = build_models(cfg, device, block=block)
         self.g_ema = copy.deepcopy(self.g).eval().requires_grad_(False)
         self.opt_g = torch.optim.Adam(self.g.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
         self.opt_d = torch.optim.Adam(self.d.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
@@ -446,8 +477,12 @@ class _TorchRun:
         real = self.data[index] if self.data.device == device else self.data[index].to(device, non_blocking=True)
         real = real.contiguous(memory_format=self.memory)
         z = torch.randn(cfg.batch_size, cfg.latent_dim, device=device, generator=self.noise_rng)
-        loss_d, loss_g = self.step_fn(real, z, real_label=1.0 - cfg.label_smoothing, autocast=self.autocast)
-        ema_update(self.g_ema, self.g, cfg.ema_decay if self.step >= cfg.ema_start else 0.0)
+        if self.step_hook is None:
+            loss_d, loss_g = self.step_fn(real, z, real_label=1.0 - cfg.label_smoothing, autocast=self.autocast)
+        else:  # a learner's losses may be floats or still need grad
+            loss_d, loss_g = (torch.as_tensor(loss, device=device).detach().reshape(())
+                              for loss in self.step_hook(self.g, self.d, self.opt_g, self.opt_d, real, z))
+        self.ema(self.g_ema, self.g, cfg.ema_decay if self.step >= cfg.ema_start else 0.0)
         self.sums += torch.stack((loss_d.float(), loss_g.float()))
         self.step += 1
 
@@ -522,13 +557,22 @@ class _TorchRun:
 
 def train(cfg: GanConfig, out_dir: str | Path, resume: bool = False, *, device: str | torch.device | None = None,
           stop_after: int | None = None, on_log: OnLog | None = None, on_epoch: OnEpoch | None = None,
-          progress: bool = True) -> tuple[np.ndarray, dict]:
+          progress: bool = True, train_step: StepFn | None = None, ema_update: EmaFn | None = None,
+          upsample_block: BlockFn | None = None) -> tuple[np.ndarray, dict]:
     """Train the DCGAN ``cfg`` describes; return ``(samples_uint8, info)``: the contract of :mod:`helpers.gan`.
 
     PyTorch specifics: ``device`` is a ``torch.device`` or its name (default
     :func:`helpers.torch_utils.device`); ``on_epoch`` gets the EMA generator as an ``nn.Module``
     in eval mode, ``(N, latent_dim)`` → ``(N, 1, 28, 28)``; ``info`` adds ``s_per_epoch_60k``,
-    ``threads``, ``speedups``, ``precision``, ``torch`` and, where ``torch.compile`` failed, ``compile_error``.
+    ``threads``, ``speedups``, ``precision``, ``torch``, ``hooks`` and, where ``torch.compile`` failed,
+    ``compile_error``.
+
+    Hooks (lesson 07 trains with the learner's exercises): ``train_step`` (:data:`StepFn`) replaces the
+    reference step, and then runs in float32 without ``torch.compile`` (its signature has no autocast or
+    gradient scaler) and needs ``cfg.label_smoothing = 0``; ``ema_update`` (:data:`EmaFn`) replaces the
+    average's update; ``upsample_block`` (:data:`BlockFn`) builds G's two upsampling blocks (name the
+    kind it builds in ``cfg.upsample``: the checkpoint records the configuration, not the code, so a
+    block with other weights than a checkpoint's cannot resume it). ``info["hooks"]`` names those given.
     """
     from ..torch_utils import device as pick_device
 
@@ -539,14 +583,17 @@ def train(cfg: GanConfig, out_dir: str | Path, resume: bool = False, *, device: 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     path = checkpoint_path(out_dir, "torch")
-    run = _TorchRun(cfg, device)
+    run = _TorchRun(cfg, device, step_hook=train_step, ema_hook=ema_update, block=upsample_block)
     if resume and path.exists():
         run.resume(path)
     elif resume:
         print(f"no checkpoint in {out_dir}: starting from scratch", flush=True)
     first_step = run.step
     run_s = run.run(path, stop_after, on_log, on_epoch, progress)
-    return run.samples(), run.info(first_step, run_s, started, path)
+    info = run.info(first_step, run_s, started, path)
+    info["hooks"] = [name for name, hook in (("train_step", train_step), ("ema_update", ema_update),
+                                             ("upsample_block", upsample_block)) if hook is not None]
+    return run.samples(), info
 
 
 def _device_name(device: torch.device) -> str:

@@ -11,6 +11,8 @@ import re
 
 import pytest
 
+from helpers import checks
+
 from .lab import Notebook, colour_counts, image_digests, progress_states, wait_for_images, wait_for_new_images, watch
 
 pytestmark = pytest.mark.browser
@@ -55,17 +57,19 @@ def test_lesson_00_environment_summary(page, lab_server):
 
 
 def test_student_notebook_shows_the_unsolved_exercise(page, lab_server):
-    """A learner's first exercise, unsolved: the check cell shows one line naming it, no traceback."""
+    """A learner's first exercise, unsolved: the check cell shows one line naming it, no traceback, and
+    Run All goes on to the last cell."""
     notebook = Notebook.open(page, lab_server, lesson(lab_server, "notebooks", "00"))
     notebook.run_all()
     check = notebook.cell_containing("checks.check_array(to_signed_range(")
     check.scroll_into_view_if_needed()
     shown = check.locator(".jp-OutputArea-output").all_inner_texts()
-    expected = ("NotImplementedError: Exercise 'to_signed_range' is not solved yet: "
-                "replace this line with your solution.")
+    expected = checks.unfinished_line(NotImplementedError(checks.stub_message("to_signed_range")))
     assert [text.strip() for text in shown] == [expected], f"the check cell shows {shown!r}"
-    # That line is the only failure on the page: no traceback, nothing else broken.
-    assert [text.strip() for text in notebook.error_outputs()] == [expected]
+    # That line is the only stderr on the page: no traceback, nothing else broken; and every cell ran.
+    assert [text.strip() for text in notebook.stderr_outputs()] == [expected]
+    assert not notebook.error_outputs()
+    assert not notebook.unexecuted_code_cells(), "Run All stopped at the unsolved exercise"
     assert not page.locator(".jp-OutputArea-output .ansi-red-fg").count(), "a traceback is shown"
 
 

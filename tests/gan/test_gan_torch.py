@@ -59,7 +59,7 @@ def test_icnr_makes_pixel_shuffle_start_as_nearest_upsampling():
 
 
 def test_checkerboard_at_initialisation():
-    """docs/design.md, F10: k3 s2 transposed convs show the checkerboard before any training;
+    """docs/design.md, F10: k3 s2 and k4 s2 transposed convs show the checkerboard before any training;
     resize-conv and ICNR pixel shuffle do not."""
     score = {}
     for kind in gan.UPSAMPLE_KINDS:
@@ -70,8 +70,9 @@ def test_checkerboard_at_initialisation():
             with torch.no_grad():
                 values.append(gan.checkerboard_score(g(torch.randn(64, g.latent_dim)).numpy()))
         score[kind] = np.mean(values)
-    assert score["convtranspose3"] > 2 * score["resize_conv"]
-    assert score["convtranspose3"] > 2 * score["pixel_shuffle"]
+    for striped in ("convtranspose", "convtranspose3"):  # k4 s2 too: its four output phases have different sub-kernels
+        assert score[striped] > 2 * score["resize_conv"]
+        assert score[striped] > 2 * score["pixel_shuffle"]
 
 
 def test_train_step_updates_both_networks():
@@ -378,3 +379,70 @@ def test_time_steps_reports_a_compile_fallback(monkeypatch, capsys):
     t = train_torch.time_steps(smoke_cfg(), "cpu", steps=1, warmup=1, compile=True)
     assert t["compiled"] is False and t["images_per_s"] > 0
     assert "torch.compile failed (CompilerMissing" in capsys.readouterr().out
+
+
+# --------------------------------------------------------------------------- lesson 07's hooks
+
+def lesson_block(in_channels, out_channels):
+    """Lesson 07's exercise as a learner solves it (with its bias)."""
+    return nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"),
+                         nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1))
+
+
+def test_hooks_are_called_and_build_the_generator(tmp_path):
+    """train(..., train_step=, ema_update=, upsample_block=) runs the given functions, every step."""
+    calls = {"train_step": 0, "ema_update": 0, "upsample_block": []}
+
+    def step(g, d, opt_g, opt_d, real, z):
+        calls["train_step"] += 1
+        loss_d, loss_g = train_torch.train_step(g, d, opt_g, opt_d, real, z)
+        return float(loss_d), loss_g  # a learner's step may return floats
+
+    def ema(avg, model, decay):
+        calls["ema_update"] += 1
+        train_torch.ema_update(avg, model, decay)
+
+    def block(in_channels, out_channels):
+        calls["upsample_block"].append((in_channels, out_channels))
+        return lesson_block(in_channels, out_channels)
+
+    cfg = smoke_cfg(upsample="resize_conv", steps=5, samples=32)
+    samples, info = train_torch.train(cfg, tmp_path, device="cpu", progress=False, train_step=step, ema_update=ema,
+                                      upsample_block=block)
+    assert calls["train_step"] == calls["ema_update"] == 5
+    assert calls["upsample_block"] == [(cfg.g_width, cfg.g_width // 2), (cfg.g_width // 2, 1)]
+    assert info["hooks"] == ["train_step", "ema_update", "upsample_block"] and info["steps"] == 5
+    assert samples.shape == (32, 28, 28) and np.isfinite(info["losses"]["d"])
+    state = train_torch.load_checkpoint(tmp_path / train_torch.CHECKPOINT_FILE)
+    assert "up1.0.1.bias" in state["g"] and "up1.0.1.bias" in state["g_ema"]  # the hook's block, bias included
+    g, _ = train_torch.build_models(cfg, block=lesson_block)
+    g.load_state_dict(state["g"])  # and the notebook can rebuild it the same way
+
+
+def test_reference_functions_as_hooks_reproduce_the_default_run(tmp_path):
+    """The hook path computes what the default path computes; the default path names no hooks."""
+    cfg = smoke_cfg(steps=6, samples=64, extra={"threads": 1})
+    default_samples, default_info = train_torch.train(cfg, tmp_path / "default", device="cpu", progress=False)
+    hooked_samples, hooked_info = train_torch.train(cfg, tmp_path / "hooked", device="cpu", progress=False,
+                                                    train_step=train_torch.train_step,
+                                                    ema_update=train_torch.ema_update)
+    assert default_info["hooks"] == [] and hooked_info["hooks"] == ["train_step", "ema_update"]
+    np.testing.assert_array_equal(hooked_samples, default_samples)
+    assert hooked_info["history"] == default_info["history"]
+
+
+def test_resize_conv_block_defaults_to_the_exercise_and_upsample_block_is_unchanged():
+    torch.manual_seed(0)
+    assert [n for n, _ in train_torch.resize_conv_block(3, 2).named_parameters()] == ["1.weight", "1.bias"]
+    assert [n for n, _ in train_torch.upsample_block("resize_conv", 3, 2).named_parameters()] == ["1.weight"]
+    g, _ = train_torch.build_models(smoke_cfg(upsample="resize_conv"))
+    assert "up1.0.1.bias" not in g.state_dict() and "up2.1.bias" in g.state_dict()
+
+
+def test_step_hook_trains_in_float32_without_compile_and_refuses_label_smoothing(tmp_path):
+    cfg = smoke_cfg(steps=2, samples=16, extra={"threads": 1, "amp": True, "compile": True})
+    _, info = train_torch.train(cfg, tmp_path / "a", device="cpu", progress=False, train_step=train_torch.train_step)
+    assert info["speedups"]["amp"] is False and info["speedups"]["compile"] is False
+    with pytest.raises(ValueError, match="label_smoothing"):
+        train_torch.train(smoke_cfg(label_smoothing=0.1), tmp_path / "b", device="cpu", progress=False,
+                          train_step=train_torch.train_step)
