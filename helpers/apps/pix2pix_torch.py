@@ -10,6 +10,9 @@
 * Discriminator: a PatchGAN. It sees (damaged input, candidate) stacked as two channels
   and outputs a grid of logits, one per overlapping patch, instead of one number.
 * Loss: pix2pix's ``adversarial + λ·L1`` with λ = 100, or L1 alone (``adversarial=False``).
+* Scores: L1, PSNR, the judge's recognition rate, and the edge energy inside the erased square
+  (:func:`hole_edge_energy`): how crisp the repaired strokes are where the generator had to
+  invent them.
 
 Imports PyTorch only (never TensorFlow).
 
@@ -61,6 +64,15 @@ def damage(clean: torch.Tensor, seed: int = 0, min_side: int = 9, max_side: int 
         left = int(rng.integers(4, w - 4 - side + 1))
         out[k, :, top: top + side, left: left + side] = 0.0
     return out
+
+
+def hole_mask(damaged: torch.Tensor) -> torch.Tensor:
+    """Where each damaged digit was erased: its pixels equal to 0 exactly.
+
+    An MNIST pixel ``v/255`` maps to ``2v/255 − 1`` in [-1, 1], which is never 0 for an integer ``v``,
+    so only the erased square is 0.
+    """
+    return damaged == 0
 
 
 def make_task(split: str = "train", n: int = 1000, seed: int = 0,
@@ -226,15 +238,17 @@ def ablation_configs(s: dict, seed: int = 0) -> list[Pix2PixConfig]:
 
 
 def train(cfg: Pix2PixConfig, damaged: torch.Tensor, clean: torch.Tensor, device: str | torch.device = "cpu",
-          generator_loss_fn: Callable = generator_loss, log_every: int = 0) -> dict:
+          generator_loss_fn: Callable = generator_loss, log_every: int = 0, decoder: Callable = decode) -> dict:
     """Train one generator (and, with ``adversarial``, its PatchGAN) on ``(damaged, clean)`` pairs.
 
     Adam 2e-4, β₁ = 0.5 as in pix2pix. Returns ``{"generator", "discriminator", "losses", "seconds",
     "cpu_seconds"}`` with the per-step losses ``{"g": [...], "d": [...], "l1": [...]}``.
+    ``generator_loss_fn`` and ``decoder`` take the place of :func:`generator_loss` and :func:`decode`
+    (lesson 09 hands in the learner's own).
     """
     torch.manual_seed(cfg.seed)
     rng = torch.Generator().manual_seed(cfg.seed)
-    g = UNet(cfg.ch, skips=cfg.skips).to(device)
+    g = UNet(cfg.ch, skips=cfg.skips, decoder=decoder).to(device)
     d = PatchGAN().to(device) if cfg.adversarial else None
     opt_g = torch.optim.Adam(g.parameters(), lr=cfg.lr, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(d.parameters(), lr=cfg.lr, betas=(0.5, 0.999)) if d is not None else None
@@ -271,12 +285,47 @@ def translate(g: nn.Module, damaged: torch.Tensor, device: str | torch.device = 
     return torch.cat([g(damaged[i: i + batch_size].to(device)).cpu() for i in range(0, len(damaged), batch_size)])
 
 
-def image_scores(output: torch.Tensor, clean: torch.Tensor, labels: torch.Tensor, judge: bool = True) -> dict:
-    """L1 and PSNR on [0, 1] images (mean over images), and the judge's recognition rate of ``output``."""
+def hole_edge_energy(images: torch.Tensor, damaged: torch.Tensor) -> float:
+    """Mean squared gradient magnitude of ``images`` on [0, 1] over the erased pixels of ``damaged``, averaged
+    over images: how crisp the strokes are where the generator had to invent them.
+
+    Squared, because the plain mean of |∇| cannot tell a step from a ramp: an edge that rises by h spreads
+    the same total |∇| = h over however many pixels it is smeared across, but its Σ|∇|² falls as h²/width.
+    A grey, low-contrast stroke lowers it too; the flat grey of the damaged input has none inside the square
+    (only at its seams). Central differences (``torch.gradient``), so the square's border pixels see the seam
+    with the undamaged digit.
+    """
+    x = ((images.detach().cpu().double() + 1) / 2).clamp(0, 1)
+    gy, gx = torch.gradient(x, dim=(-2, -1))
+    mask = hole_mask(damaged.detach().cpu()).double()
+    per_image = ((gx**2 + gy**2) * mask).flatten(1).sum(1) / mask.flatten(1).sum(1)
+    return float(per_image.mean())
+
+
+def hole_crops(images: torch.Tensor, damaged: torch.Tensor, size: int = 15) -> torch.Tensor:
+    """A ``size``×``size`` window of each image centred on its erased square (for a zoomed comparison)."""
+    crops = []
+    for image, mask in zip(images.detach().cpu(), hole_mask(damaged.detach().cpu()), strict=True):
+        rows, cols = mask.any(0).any(1).nonzero()[:, 0], mask.any(0).any(0).nonzero()[:, 0]
+        h, w = image.shape[-2:]
+        top = min(max(0, (int(rows.min()) + int(rows.max()) + 1 - size) // 2), h - size)
+        left = min(max(0, (int(cols.min()) + int(cols.max()) + 1 - size) // 2), w - size)
+        crops.append(image[..., top: top + size, left: left + size])
+    return torch.stack(crops)
+
+
+def image_scores(output: torch.Tensor, clean: torch.Tensor, labels: torch.Tensor, judge: bool = True,
+                 damaged: torch.Tensor | None = None) -> dict:
+    """L1 and PSNR on [0, 1] images (mean over images), and the judge's recognition rate of ``output``.
+
+    With ``damaged`` (the inputs), also ``"hole edge energy"``: :func:`hole_edge_energy` of ``output``.
+    """
     out = ((output.detach().cpu().double() + 1) / 2).clamp(0, 1)
     ref = (clean.detach().cpu().double() + 1) / 2
     per_image = common.psnr(out.numpy(), ref.numpy(), axis=tuple(range(1, out.ndim)))  # inf for the target itself
     row = {"L1": float((out - ref).abs().mean()), "PSNR dB": float(per_image.mean())}
+    if damaged is not None:
+        row["hole edge energy"] = hole_edge_energy(output, damaged)
     if judge:
         from .judge import accuracy
 
@@ -286,33 +335,35 @@ def image_scores(output: torch.Tensor, clean: torch.Tensor, labels: torch.Tensor
 
 def ablation(configs: list[Pix2PixConfig], train_data: tuple[torch.Tensor, torch.Tensor],
              test_data: tuple[torch.Tensor, torch.Tensor, torch.Tensor], device: str | torch.device = "cpu",
-             judge: bool = True,
-             log_every: int = 0) -> tuple[list[dict], dict]:
+             judge: bool = True, log_every: int = 0, generator_loss_fn: Callable = generator_loss,
+             decoder: Callable = decode) -> tuple[list[dict], dict]:
     """Train each configuration and score it on the held-out ``test_data``; also score the input and the target.
 
     Returns ``(rows, results)`` where ``results`` maps each configuration's name to what
-    :func:`train` returned (the generator, the loss curves, the time).
+    :func:`train` returned (the generator, the loss curves, the time). ``generator_loss_fn`` and
+    ``decoder`` are handed to :func:`train` for every configuration.
     """
     damaged, clean, labels = test_data
     rows = [{"model": "damaged input (no model)", "parameters": 0, "train s": 0.0, "train CPU s": 0.0,
-             **image_scores(damaged, clean, labels, judge)}]
+             **image_scores(damaged, clean, labels, judge, damaged)}]
     results = {}
     for cfg in configs:
-        result = train(cfg, train_data[0], train_data[1], device=device, log_every=log_every)
+        result = train(cfg, train_data[0], train_data[1], device=device, log_every=log_every,
+                       generator_loss_fn=generator_loss_fn, decoder=decoder)
         g = result["generator"]
         results[cfg.name] = result
         rows.append({"model": cfg.name, "parameters": sum(p.numel() for p in g.parameters()),
                      "train s": result["seconds"], "train CPU s": result["cpu_seconds"],
-                     **image_scores(translate(g, damaged, device), clean, labels, judge)})
+                     **image_scores(translate(g, damaged, device), clean, labels, judge, damaged)})
     rows.append({"model": "clean target", "parameters": 0, "train s": 0.0, "train CPU s": 0.0,
-                 **image_scores(clean, clean, labels, judge)})
+                 **image_scores(clean, clean, labels, judge, damaged)})
     return rows, results
 
 
 def format_table(rows: list[dict]) -> str:
     """The ablation rows as a Markdown table."""
-    columns = [c for c in ("model", "parameters", "train s", "train CPU s", "L1", "PSNR dB", "judge accuracy")
-               if c in rows[0]]
+    columns = [c for c in ("model", "parameters", "train s", "train CPU s", "L1", "PSNR dB", "hole edge energy",
+                           "judge accuracy") if c in rows[0]]
     formats = {"parameters": "{:,}", "train s": "{:.0f}", "train CPU s": "{:.0f}", "L1": "{:.4f}", "PSNR dB": "{:.2f}",
-               "judge accuracy": "{:.1%}", "model": "{}"}
+               "hole edge energy": "{:.4f}", "judge accuracy": "{:.1%}", "model": "{}"}
     return common.format_table(rows, columns, formats)

@@ -6,8 +6,10 @@
   ``skimage.data.<name>()``, because some of those functions fetch from the internet
   with pooch; a file path cannot. Training and test images are disjoint.
 * Degradation: the low-resolution (LR) image is the high-resolution (HR) one shrunk by
-  ``scale`` with antialiased bicubic interpolation (what MATLAB's ``imresize`` does in
-  the SRCNN/ESPCN papers). We work on luminance only, as those papers do.
+  ``scale`` with antialiased bicubic interpolation. Away from the borders this is what
+  MATLAB's ``imresize(..., 'bicubic')`` computes (``tests/apps/test_sr.py``), the convention
+  of the SR benchmarks and of SRCNN's released code; the SRCNN and ESPCN papers describe a
+  Gaussian blur followed by subsampling instead. We work on luminance only, as those papers do.
 * Methods: bicubic upsampling (no weights); SRCNN (Dong et al. 2014: bicubic first,
   then three convolutions at high resolution); ESPCN (Shi et al. 2016: three
   convolutions at low resolution, then a pixel shuffle, initialised with ICNR).
@@ -89,7 +91,12 @@ def load_gray(name: str) -> np.ndarray:
 
 
 def downscale(hr: torch.Tensor, scale: int) -> torch.Tensor:
-    """HR ``(N, 1, H, W)`` → LR ``(N, 1, H/scale, W/scale)``: antialiased bicubic, like MATLAB's imresize."""
+    """HR ``(N, 1, H, W)`` → LR ``(N, 1, H/scale, W/scale)``: antialiased bicubic.
+
+    The cubic kernel (a = −0.5) is stretched by ``scale``, so it low-passes before it subsamples; away
+    from the borders the result is MATLAB's ``imresize(hr, 1/scale, 'bicubic')`` (which mirrors the
+    image at the borders where PyTorch renormalises the cut kernel).
+    """
     if hr.shape[-1] % scale or hr.shape[-2] % scale:
         raise ValueError(f"image size {tuple(hr.shape[-2:])} is not divisible by scale {scale}; crop it first")
     return F.interpolate(hr, scale_factor=1 / scale, mode="bicubic", antialias=True, align_corners=False).clamp(0, 1)
@@ -308,14 +315,23 @@ def _uses_bicubic(model: nn.Module) -> bool:
 
 def train(model: nn.Module, sampler: Callable, steps: int, *, batch_size: int = 16, lr: float = 1e-3,
           device: str | torch.device = "cpu",
-          time_limit: float | None = None, log_every: int = 0, lr_decay_at: float = 0.8) -> dict:
+          time_limit: float | None = None, log_every: int = 0, lr_decay_at: float = 0.8,
+          loop: Callable | None = None) -> dict:
     """Adam on the mean squared error; the learning rate drops 10× after ``lr_decay_at`` of the steps.
 
     ``sampler(batch_size)`` gives ``(lr, up, hr)``; the model reads the one its ``input_kind``
     names. ``time_limit`` stops early after that many seconds of this process's CPU time
     (not wall-clock time, which on a shared machine also counts everyone else's work), so a
     CPU run keeps its promise. Returns ``{"losses", "steps", "seconds", "cpu_seconds"}``.
+
+    ``loop`` replaces the course's own steps by a loop with the signature of lesson 08's exercise,
+    ``loop(model, sampler, steps, batch_size, lr) -> losses`` (the learner's ``train_sr``): it is called
+    once for the steps before the drop and once, at a tenth of the learning rate, for the steps after it,
+    with batches already on ``device``. A loop cannot be stopped halfway: ``time_limit`` only skips its
+    second call, and ``log_every`` does not apply.
     """
+    if loop is not None:
+        return _train_with_loop(loop, model, sampler, steps, batch_size, lr, device, time_limit, lr_decay_at)
     model.to(device).train()
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     schedule = torch.optim.lr_scheduler.MultiStepLR(optimizer, [max(1, int(steps * lr_decay_at))], 0.1)
@@ -337,6 +353,33 @@ def train(model: nn.Module, sampler: Callable, steps: int, *, batch_size: int = 
     model.eval()
     return {"losses": losses, "steps": done, "seconds": time.perf_counter() - start,
             "cpu_seconds": time.process_time() - cpu_start}
+
+
+def _train_with_loop(loop: Callable, model: nn.Module, sampler: Callable, steps: int, batch_size: int, lr: float,
+                     device: str | torch.device, time_limit: float | None, lr_decay_at: float) -> dict:
+    """:func:`train` with a foreign loop: the same schedule in two calls, the same device, the same timing."""
+    model.to(device)
+
+    def on_device(n: int) -> tuple[torch.Tensor, ...]:
+        return tuple(t.to(device) for t in sampler(n))
+
+    before = min(steps, max(1, int(steps * lr_decay_at)))  # the milestone of train's MultiStepLR
+    losses, done, start, cpu_start = [], 0, time.perf_counter(), time.process_time()
+    for n, rate in ((before, lr), (steps - before, 0.1 * lr)):
+        if n <= 0 or (done and time_limit is not None and time.process_time() - cpu_start > time_limit):
+            continue
+        losses += [float(value) for value in loop(model, on_device, n, batch_size, rate)]
+        done += n
+    model.eval()
+    return {"losses": losses, "steps": done, "seconds": time.perf_counter() - start,
+            "cpu_seconds": time.process_time() - cpu_start}
+
+
+def plain_loop(model: nn.Module, sampler: Callable, steps: int, batch_size: int = 16, lr: float = 1e-3) -> list[float]:
+    """The course's loop with the signature of lesson 08's exercise ``train_sr``: :func:`train` at one learning
+    rate, its losses. What ``train(..., loop=...)`` runs while the learner's ``train_sr`` is not solved yet."""
+    device = next(model.parameters()).device  # stay where the caller put the model
+    return train(model, sampler, steps, batch_size=batch_size, lr=lr, device=device, lr_decay_at=1.0)["losses"]
 
 
 # --------------------------------------------------------------------------- evaluation

@@ -57,7 +57,6 @@ ANSWERS: dict[str, dict[str, tuple[str, ...]]] = {
     },
     "08": {
         "psnr": ("helpers.apps.common:psnr",),
-        "pixel_shuffle": ("helpers.reference:pixel_shuffle",),  # torch's F.pixel_shuffle stays: it is PyTorch's
         "train_sr": ("helpers.apps.sr_torch:train",),
     },
     "09": {

@@ -152,3 +152,76 @@ def test_ablation_rows_frame_the_four_generators():
     assert rows[1]["parameters"] > rows[2]["parameters"] > 0
     table = pp.format_table(rows)
     assert table.count("\n") == len(rows) + 1 and "| clean target | 0 |" in table
+
+
+def test_hole_mask_is_the_erased_square():
+    damaged, clean, _ = pp.make_task("test", 50, seed=2)
+    mask = pp.hole_mask(damaged)
+    assert ((clean != 0) | ~mask).all(), "an MNIST pixel is never exactly 0 in [-1, 1]"
+    sides = mask.flatten(1).sum(1).double().sqrt()
+    assert ((sides >= 9) & (sides <= 13) & (sides == sides.round())).all()
+
+
+def test_hole_edge_energy_is_large_for_crisp_strokes_and_zero_for_flat_holes():
+    damaged = torch.full((2, 1, 28, 28), -1.0)
+    damaged[:, :, 8:20, 8:20] = 0.0
+    flat = torch.full_like(damaged, -1.0)
+    assert pp.hole_edge_energy(flat, damaged) == 0.0
+    crisp = flat.clone()
+    crisp[:, :, :, 14:] = 1.0                      # a step from 0 to 1 (on [0, 1]) between columns 13 and 14
+    # central differences put 1/2 on columns 13 and 14, two of the hole's 12 columns: (2 · 1/4) / 12
+    assert pp.hole_edge_energy(crisp, damaged) == pytest.approx(0.5 / 12)
+    ramp = flat.clone()
+    ramp[:, :, :, 12:16] = torch.linspace(-1, 1, 6)[1:5]   # the same rise smeared over four columns
+    ramp[:, :, :, 16:] = 1.0
+    # differences 0.1, 0.2, 0.2, 0.2, 0.2, 0.1 on columns 11 to 16: 0.18 / 12, whereas mean |∇| would not change
+    assert pp.hole_edge_energy(ramp, damaged) == pytest.approx(0.18 / 12)
+    grey = flat.clone()
+    grey[:, :, :, 14:] = 0.0                       # the crisp step at half the contrast
+    assert pp.hole_edge_energy(grey, damaged) == pytest.approx(0.25 * 0.5 / 12)
+    outside = flat.clone()
+    outside[:, :, :, 24:] = 1.0                    # an edge outside the hole does not count
+    assert pp.hole_edge_energy(outside, damaged) == 0.0
+
+
+def test_hole_crops_centre_the_erased_square():
+    damaged, clean, _ = pp.make_task("test", 30, seed=3)
+    crops = pp.hole_crops(damaged, damaged, size=15)
+    assert crops.shape == (30, 1, 15, 15)
+    holes = pp.hole_mask(damaged).flatten(1).sum(1)
+    assert torch.equal((crops == 0).flatten(1).sum(1), holes), "each crop holds its whole hole"
+    assert pp.hole_crops(clean, damaged).shape == (30, 1, 15, 15)
+
+
+def test_image_scores_measure_the_hole_when_given_the_inputs():
+    damaged, clean, labels = pp.make_task("test", 100, seed=1)
+    row = pp.image_scores(clean, clean, labels, judge=False, damaged=damaged)
+    assert row["hole edge energy"] == pytest.approx(pp.hole_edge_energy(clean, damaged))
+    hurt = pp.image_scores(damaged, clean, labels, judge=False, damaged=damaged)
+    assert hurt["hole edge energy"] < row["hole edge energy"]
+    assert "hole edge energy" not in pp.image_scores(clean, clean, labels, judge=False)
+
+
+def test_ablation_trains_with_the_decoder_and_loss_it_is_given():
+    """The hooks are really called, and handing in the course's own functions changes nothing."""
+    s = dict(pp.SETTINGS["smoke"], steps=2, ch=8)
+    configs = pp.ablation_configs(s)[:2]          # with skips: adversarial, then L1 only
+    train_data, test_data = pp.make_task("train", 64, seed=0), pp.make_task("test", 32, seed=1)
+    calls = {"decode": 0, "loss": []}
+
+    def my_decode(x, skip, up, fuse):
+        calls["decode"] += 1
+        return pp.decode(x, skip, up, fuse)
+
+    def my_loss(fake_logits, fake, target, l1_weight):
+        calls["loss"].append(fake_logits is not None)
+        return pp.generator_loss(fake_logits, fake, target, l1_weight)
+
+    rows, _ = pp.ablation(configs, train_data, test_data, judge=False, generator_loss_fn=my_loss, decoder=my_decode)
+    assert calls["loss"] == [True, True, False, False]
+    assert calls["decode"] > 0
+    default_rows, _ = pp.ablation(configs, train_data, test_data, judge=False)
+    timings = ("train s", "train CPU s")
+    assert [{k: v for k, v in row.items() if k not in timings} for row in rows] == \
+        [{k: v for k, v in row.items() if k not in timings} for row in default_rows]
+    assert "hole edge energy" in rows[0] and rows[-1]["hole edge energy"] > rows[0]["hole edge energy"]

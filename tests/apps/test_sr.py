@@ -1,10 +1,12 @@
 """helpers.apps.sr_torch: offline data, degradation, the three methods, their costs, training and metrics."""
 
 import socket
+import time
 
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 from torch import nn
 
@@ -49,6 +51,43 @@ def test_downscale_and_bicubic_shapes():
         sr.downscale(torch.rand(1, 1, 31, 30), 3)
     flat = torch.full((1, 1, 12, 12), 0.3)
     torch.testing.assert_close(sr.bicubic(sr.downscale(flat, 3), 3), flat)
+
+
+def _cubic(x: np.ndarray) -> np.ndarray:
+    """Keys' cubic with a = −0.5, the kernel of MATLAB's imresize 'bicubic'."""
+    a = np.abs(x)
+    return np.where(a <= 1, 1.5 * a**3 - 2.5 * a**2 + 1, np.where(a <= 2, -0.5 * a**3 + 2.5 * a**2 - 4 * a + 2, 0.0))
+
+
+def _imresize_matrix(n_in: int, scale: float) -> np.ndarray:
+    """The (n_out, n_in) matrix of MATLAB's imresize along one axis when shrinking (``contributions`` in
+    imresize.m, antialiasing on): the kernel is stretched by 1/scale, its weights normalised, the image mirrored."""
+    n_out = int(np.ceil(n_in * scale))
+    u = np.arange(1, n_out + 1) / scale + 0.5 * (1 - 1 / scale)   # 1-based input coordinate of each output
+    width = 4 / scale
+    taps = np.floor(u - width / 2)[:, None] + np.arange(int(np.ceil(width)) + 2)[None, :]
+    weights = scale * _cubic(scale * (u[:, None] - taps))
+    weights /= weights.sum(1, keepdims=True)
+    mirror = np.concatenate([np.arange(n_in), np.arange(n_in)[::-1]])
+    matrix = np.zeros((n_out, n_in))
+    for row, (where, w) in enumerate(zip(mirror[(taps - 1).astype(int) % (2 * n_in)], weights, strict=True)):
+        np.add.at(matrix[row], where, w)
+    return matrix
+
+
+@pytest.mark.parametrize("scale", [2, 3, 4])
+def test_downscale_is_matlab_imresize_away_from_the_border(scale):
+    """Lesson 08's claim: antialiased bicubic in PyTorch computes imresize(hr, 1/scale, 'bicubic') inside the image;
+    the borders differ (MATLAB mirrors the image, PyTorch renormalises the cut kernel)."""
+    hr = np.random.default_rng(scale).random((12 * scale, 15 * scale))
+    matlab = _imresize_matrix(hr.shape[0], 1 / scale) @ hr @ _imresize_matrix(hr.shape[1], 1 / scale).T
+    ours = F.interpolate(torch.from_numpy(hr)[None, None], scale_factor=1 / scale, mode="bicubic", antialias=True,
+                         align_corners=False)[0, 0].numpy()
+    np.testing.assert_allclose(ours[3:-3, 3:-3], matlab[3:-3, 3:-3], atol=1e-12)
+    assert np.abs(ours - matlab).max() > 1e-3
+    clipped = np.clip(matlab, 0, 1)[3:-3, 3:-3]
+    np.testing.assert_allclose(sr.downscale(torch.from_numpy(hr)[None, None], scale)[0, 0].numpy()[3:-3, 3:-3],
+                               clipped, atol=1e-12)
 
 
 def test_make_pairs_crops_to_a_multiple_of_the_scale():
@@ -180,3 +219,78 @@ def test_predict_reads_the_input_the_model_expects():
     identity.input_kind = "up"
     np.testing.assert_allclose(sr.predict(identity, image), image.up[0, 0].clamp(0, 1).numpy())
     np.testing.assert_allclose(sr.predict(sr.Bicubic(3), image), image.up[0, 0].numpy(), atol=1e-6)
+
+
+def _course_loop_by_hand(model, sampler, steps, batch_size, lr, milestone):
+    """Adam on the MSE with one ten-fold drop after ``milestone`` steps: what train's default path must stay."""
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    losses = []
+    for step in range(steps):
+        if step == milestone:
+            for group in optimizer.param_groups:
+                group["lr"] = lr * 0.1
+        lr_patch, up_patch, hr_patch = sampler(batch_size)
+        loss = F.mse_loss(model(up_patch if model.input_kind == "up" else lr_patch), hr_patch)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    return losses
+
+
+def test_train_without_a_loop_is_the_course_loop():
+    """The default path: Adam, MSE, the drop after four fifths of the steps; ``plain_loop`` is the same without it."""
+    def run(fn):
+        torch.manual_seed(0)
+        model = sr.ESPCN(3, n1=8, n2=8)
+        return fn(model, sr.PatchSampler(_tiny_images(), scale=3, patch=6, seed=0))
+
+    expected = run(lambda m, s: _course_loop_by_hand(m, s, 10, 4, 1e-2, milestone=8))
+    np.testing.assert_allclose(run(lambda m, s: sr.train(m, s, 10, batch_size=4, lr=1e-2)["losses"]), expected,
+                               rtol=1e-5)
+    flat = run(lambda m, s: _course_loop_by_hand(m, s, 10, 4, 1e-2, milestone=10))
+    np.testing.assert_allclose(run(lambda m, s: sr.plain_loop(m, s, 10, 4, 1e-2)), flat, rtol=1e-5)
+
+
+def test_train_hands_its_schedule_to_a_given_loop():
+    """``loop=`` is really called: four fifths of the steps at lr, the rest at lr/10, batches on the device."""
+    calls = []
+
+    def spy(model, sampler, steps, batch_size, lr):
+        calls.append((steps, batch_size, lr))
+        lr_patch, up_patch, hr_patch = sampler(batch_size)
+        calls.append((lr_patch.device.type, tuple(lr_patch.shape), tuple(hr_patch.shape)))
+        model.train()
+        return [0.5] * steps
+
+    model = sr.ESPCN(3, n1=8, n2=8)
+    history = sr.train(model, sr.PatchSampler(_tiny_images(), scale=3, patch=6, seed=0), 10, batch_size=4, lr=1e-2,
+                       loop=spy)
+    assert calls[0] == (8, 4, 1e-2) and calls[2][:2] == (2, 4) and calls[2][2] == pytest.approx(1e-3)
+    assert calls[1] == ("cpu", (4, 1, 6, 6), (4, 1, 18, 18))
+    assert history["steps"] == 10 and history["losses"] == [0.5] * 10 and not model.training
+    assert history["seconds"] >= 0 and history["cpu_seconds"] >= 0
+
+
+def test_train_with_the_plain_loop_learns_like_the_course_loop():
+    torch.manual_seed(0)
+    model = sr.ESPCN(3, n1=16, n2=8, residual=False)
+    history = sr.train(model, sr.PatchSampler(_tiny_images(), scale=3, patch=8, seed=0), 60, batch_size=8, lr=3e-3,
+                       loop=sr.plain_loop)
+    assert history["steps"] == 60 and len(history["losses"]) == 60
+    assert np.mean(history["losses"][-10:]) < 0.5 * np.mean(history["losses"][:5])
+
+
+def test_a_time_limit_skips_the_second_call_of_a_loop():
+    calls = []
+
+    def slow(model, sampler, steps, batch_size, lr):
+        calls.append(steps)
+        start = time.process_time()
+        while time.process_time() - start < 0.05:
+            pass
+        return [0.0] * steps
+
+    history = sr.train(sr.ESPCN(2, n1=4, n2=4), sr.PatchSampler(_tiny_images(), scale=3, patch=6, seed=0), 10,
+                       loop=slow, time_limit=0.01)
+    assert calls == [8] and history["steps"] == 8
