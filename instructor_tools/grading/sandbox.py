@@ -193,7 +193,8 @@ def main(argv: list[str] | None = None) -> None:
         become(args.uid)
     elif os.geteuid() == 0:  # no uid of its own (unsandboxed, trusted): at least no root powers
         drop_capabilities()
-    _check(_libc().prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")  # no setuid program gives root back
+    if sys.platform.startswith("linux"):  # no setuid program gives root back (unsandboxed, macOS has no prctl)
+        _check(_libc().prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
     kernel_json = set_up_job(args.job, connection, startup)
     command = [kernel_json if a == args.connection_file else a for a in command]
     if args.landlock != "off":

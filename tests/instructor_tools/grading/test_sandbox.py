@@ -162,3 +162,18 @@ os.chmod(runtime, 0o777)
     assert victim.read_text() == "keep me"
     assert [(p.stat().st_mode, p.stat().st_uid) for p in (victim_dir, victim)] == before
     assert [p.name for p in batch.iterdir()] == ["victim"]  # the job folder is gone, links and all
+
+
+def test_unsandboxed_still_grades_with_the_limits_it_can_keep(batch):
+    """``--unsandboxed``: no bubblewrap, but the kernel runs, times out, and (with Landlock) writes only its folder."""
+    from instructor_tools.grading.isolation import Isolation
+    from instructor_tools.grading.sandbox import landlock_abi
+
+    cells = ["open('mine.txt', 'w').write('ok')", f"open({str(batch / 'outside.txt')!r}, 'w')",
+             "while True:\n    pass", "from helpers import checks\nchecks.check_value(1 + 1, None, name='alive')"]
+    results = run_cells(batch, "t", cells, Limits(timeout=3, isolation=Isolation("none", None, os.geteuid() == 0)))
+    assert [r["status"] for r in results[::2]] == ["ok", "timeout"] and results[3]["status"] == "ok"
+    if landlock_abi():
+        assert outcome(results[1]) == "error PermissionError" and not (batch / "outside.txt").exists()
+    else:  # the risk --unsandboxed names: nothing stops it
+        assert results[1]["status"] == "ok"
