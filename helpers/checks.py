@@ -16,7 +16,7 @@ Notebook support: :func:`install_stub_handler` (the setup cell) keeps a learner'
 unsolved exercise or a failed check, and :func:`yours_or_reference` lets demo cells draw before the
 exercise they use is solved.
 
-Used in lessons 00, 01, 02, 03, 04, 05, 06, 07, 08 and 09.
+Used in lessons 00, 01, 02, 03, 04, 05, 06, 07, 08, 09 and 10.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Imports TensorFlow and Keras only (never PyTorch).
 
-Used in lessons 04 and 06.
+Used in lessons 05 and 07.
 """
 
 from __future__ import annotations

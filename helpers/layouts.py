@@ -22,7 +22,7 @@ it, cropping ``before`` rows at the top and the rest at the bottom
 would use). When ``L - H_out`` is odd the bottom loses one row more than the top:
 PyTorch's ``padding`` crops both ends equally, so that crop needs one more step.
 
-Used in lessons 04 and 05.
+Used in lessons 05 and 06.
 """
 
 from __future__ import annotations

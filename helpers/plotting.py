@@ -4,7 +4,7 @@ a training-curve plot that updates live in Jupyter and still works headless.
 Every function takes NumPy arrays (framework tensors are converted) and returns the
 matplotlib figure, so a lesson can tweak it or a test can inspect it.
 
-Used in lessons 00, 01, 02, 03, 04, 05, 06, 07, 08 and 09.
+Used in lessons 00, 01, 02, 03, 04, 05, 06, 07, 08, 09 and 10.
 """
 
 from __future__ import annotations

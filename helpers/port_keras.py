@@ -5,7 +5,7 @@ Keras layout ``(kH, kW, out, in)`` plus a config dict with the ``get_config()`` 
 that matter for the result; :mod:`helpers.port_torch` builds the PyTorch equivalent
 from exactly that, and exports back to it.
 
-Used in lesson 04.
+Used in lesson 05.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ arrays plus a Keras-style config dict, e.g. in an ``.npz`` written by
 >>> module = conv_transpose_from_keras(kernel, bias, config)   # kernel (kH, kW, out, in), NumPy
 >>> y = module(torch.from_numpy(layouts.nhwc_to_nchw(x)))      # equals the Keras output, NCHW
 
-Used in lesson 05.
+Used in lesson 06.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ must be right rather than clever. Conventions mirror PyTorch one to one:
 
 This module is pure NumPy: it never imports a framework.
 
-Used in lessons 02, 03, 04 and 05.
+Used in lessons 02, 03, 04, 05 and 06.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ CI (``CI`` set), then ``gpu`` when a CUDA device is visible, else ``cpu``.
 This module imports neither TensorFlow nor PyTorch; the framework-specific parts are
 in :mod:`helpers.torch_utils` and :mod:`helpers.keras_utils`.
 
-Used in lessons 00, 02, 03, 04, 05, 06, 07, 08 and 09.
+Used in lessons 00, 02, 03, 04, 05, 06, 07, 08, 09 and 10.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@ MNIST as tensors, and ICNR initialisation.
 
 Imports PyTorch only (never TensorFlow).
 
-Used in lessons 05, 07, 08 and 09.
+Used in lessons 06, 08, 09 and 10.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@
     python scripts/explore_dcgan_recipe.py --evals 3000 --decay 0.5 --emas 0.99,0.995,0.999 lr=5e-4
 
 The "How the cpu profile got here" table of docs/gan_results.md was made with it: the plain DCGAN
-of lessons 06/07 is ``g_refine=0 d_hidden=0 lr=2e-4`` on top of the cpu profile. ``key=value``
+of lessons 07/08 is ``g_refine=0 d_hidden=0 lr=2e-4`` on top of the cpu profile. ``key=value``
 arguments override :class:`helpers.gan.GanConfig` fields; the options add what the config does not
 hold (separate learning rates, a linear learning-rate decay at the end, several EMA decays judged
 side by side). Each evaluation judges 2,000 samples of each EMA generator (BatchNorm recalibrated)

@@ -1,8 +1,8 @@
-"""Write ``data/keras_conv_transpose.npz``: a small Keras-trained Conv2DTranspose for lesson 05 to port.
+"""Write ``data/keras_conv_transpose.npz``: a small Keras-trained Conv2DTranspose for lesson 06 to port.
 
     python scripts/make_keras_fixture.py [--out data/keras_conv_transpose.npz] [--steps 600]
 
-Lesson 05 imports PyTorch only, so it cannot train or run a Keras layer. This script
+Lesson 06 imports PyTorch only, so it cannot train or run a Keras layer. This script
 (Keras only) trains a two-layer super-resolution model on MNIST — 14×14 digits (2×2
 averages) → ``Conv2D(8, 3, same, relu)`` → ``Conv2DTranspose(1, 3, strides=2, same)``
 → 28×28 — and saves, with :func:`helpers.layouts.save_arrays`, everything the lesson

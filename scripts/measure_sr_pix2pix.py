@@ -1,4 +1,4 @@
-"""Measure lessons 08–09's tables in one run profile: ``python scripts/measure_sr_pix2pix.py --profile cpu``.
+"""Measure lessons 09–10's tables in one run profile: ``python scripts/measure_sr_pix2pix.py --profile cpu``.
 
 Prints (Markdown) the machine's load, then
 

@@ -228,7 +228,7 @@ if __name__ == "__main__":
 
 def test_every_helpers_module_says_which_lessons_use_it():
     """CONTRIBUTING's style rule: a helpers module's docstring ends with the lessons that import it
-    ("Used in lessons 04 and 06."), or, when no lesson imports it directly, who does ("Used by …")."""
+    ("Used in lessons 05 and 07."), or, when no lesson imports it directly, who does ("Used by …")."""
     used_in = {}
     for lesson, (modules, _) in lesson_map().items():
         for module in modules:

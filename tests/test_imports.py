@@ -1,5 +1,5 @@
 """Frameworks only where used: no helpers module and no lesson pulls in both TensorFlow and PyTorch,
-and the NumPy lessons (00–03) pull in neither."""
+and the NumPy lessons (00–04) pull in neither."""
 
 import ast
 
@@ -8,7 +8,7 @@ import pytest
 
 from helpers import ROOT
 
-NUMPY_LESSONS = ("00_", "01_", "02_", "03_")
+NUMPY_LESSONS = ("00_", "01_", "02_", "03_", "04_")
 
 
 @pytest.fixture(scope="module")

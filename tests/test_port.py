@@ -180,7 +180,7 @@ def test_depth_to_space_is_pixel_shuffle_with_channels_regrouped(keras_run):
 
 
 def test_shipped_keras_fixture_ports_exactly_and_the_naive_port_does_not():
-    """data/keras_conv_transpose.npz (scripts/make_keras_fixture.py), as lesson 05 uses it."""
+    """data/keras_conv_transpose.npz (scripts/make_keras_fixture.py), as lesson 06 uses it."""
     from helpers import DATA_DIR
 
     config, arrays = layouts.load_arrays(DATA_DIR / "keras_conv_transpose.npz")

@@ -64,7 +64,7 @@ def run_python(code):
 
 
 def test_tensorflow_starts_with_nothing_on_stderr():
-    """What a learner's lesson 04/06 kernel and the Keras CLI see: the bridge module starts TensorFlow."""
+    """What a learner's lesson 05/07 kernel and the Keras CLI see: the bridge module starts TensorFlow."""
     layer = "keras.layers.Conv2D(1, 3)(np.zeros((1, 5, 5, 1), 'float32'))"
     assert run_python(f"import numpy as np; from helpers.keras_utils import keras; {layer}") == ""
     # The control: the same without the bridge is noisy, so the test above proves the filter works.

@@ -47,7 +47,7 @@ def describe(nb, index: int) -> str:
 
 
 def test_every_lesson_is_listed():
-    assert len(LESSONS) == 10, LESSONS
+    assert len(LESSONS) == 11, LESSONS
 
 
 @pytest.mark.slow

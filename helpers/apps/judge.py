@@ -19,7 +19,7 @@ they are not comparable with FID/IS computed with Inception-v3 or any other netw
 The inference is plain NumPy (im2col + matrix products), so the module runs in a
 Keras kernel without PyTorch and in a PyTorch kernel without TensorFlow.
 
-Used in lessons 06, 07 and 09.
+Used in lessons 07, 08 and 10.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""A small pix2pix (Isola et al. 2017) for lesson 09: repair damaged MNIST digits.
+"""A small pix2pix (Isola et al. 2017) for lesson 10: repair damaged MNIST digits.
 
 * Task: the input is a digit with a random square erased to mid-grey (the "damage");
   the target is the clean digit. Images are in [-1, 1] (tanh output), so the grey hole
@@ -16,7 +16,7 @@
 
 Imports PyTorch only (never TensorFlow).
 
-Used in lesson 09.
+Used in lesson 10.
 """
 
 from __future__ import annotations
@@ -244,7 +244,7 @@ def train(cfg: Pix2PixConfig, damaged: torch.Tensor, clean: torch.Tensor, device
     Adam 2e-4, β₁ = 0.5 as in pix2pix. Returns ``{"generator", "discriminator", "losses", "seconds",
     "cpu_seconds"}`` with the per-step losses ``{"g": [...], "d": [...], "l1": [...]}``.
     ``generator_loss_fn`` and ``decoder`` take the place of :func:`generator_loss` and :func:`decode`
-    (lesson 09 hands in the learner's own).
+    (lesson 10 hands in the learner's own).
     """
     torch.manual_seed(cfg.seed)
     rng = torch.Generator().manual_seed(cfg.seed)

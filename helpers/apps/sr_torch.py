@@ -1,4 +1,4 @@
-"""Super-resolution in PyTorch (lesson 08): data, the three methods, training, evaluation.
+"""Super-resolution in PyTorch (lesson 09): data, the three methods, training, evaluation.
 
 * Data that never downloads: MNIST from the course's verified archive, and natural
   images read straight from the PNG/JPEG files that ship *inside* the scikit-image
@@ -19,7 +19,7 @@
 
 Imports PyTorch only (never TensorFlow).
 
-Used in lesson 08.
+Used in lesson 09.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from torch import nn
 
 from ..torch_utils import icnr_
 from . import common
-from .common import psnr  # noqa: F401 (lesson 08 calls sr.psnr)
+from .common import psnr  # noqa: F401 (lesson 09 calls sr.psnr)
 
 #: Natural images bundled in the scikit-image wheel (file names under ``skimage/data``).
 TRAIN_IMAGES = ("astronaut.png", "coffee.png", "rocket.jpg", "motorcycle_left.png", "brick.png",
@@ -324,7 +324,7 @@ def train(model: nn.Module, sampler: Callable, steps: int, *, batch_size: int = 
     (not wall-clock time, which on a shared machine also counts everyone else's work), so a
     CPU run keeps its promise. Returns ``{"losses", "steps", "seconds", "cpu_seconds"}``.
 
-    ``loop`` replaces the course's own steps by a loop with the signature of lesson 08's exercise,
+    ``loop`` replaces the course's own steps by a loop with the signature of lesson 09's exercise,
     ``loop(model, sampler, steps, batch_size, lr) -> losses`` (the learner's ``train_sr``): it is called
     once for the steps before the drop and once, at a tenth of the learning rate, for the steps after it,
     with batches already on ``device``. A loop cannot be stopped halfway: ``time_limit`` only skips its
@@ -376,7 +376,7 @@ def _train_with_loop(loop: Callable, model: nn.Module, sampler: Callable, steps:
 
 
 def plain_loop(model: nn.Module, sampler: Callable, steps: int, batch_size: int = 16, lr: float = 1e-3) -> list[float]:
-    """The course's loop with the signature of lesson 08's exercise ``train_sr``: :func:`train` at one learning
+    """The course's loop with the signature of lesson 09's exercise ``train_sr``: :func:`train` at one learning
     rate, its losses. What ``train(..., loop=...)`` runs while the learner's ``train_sr`` is not solved yet."""
     device = next(model.parameters()).device  # stay where the caller put the model
     return train(model, sampler, steps, batch_size=batch_size, lr=lr, device=device, lr_decay_at=1.0)["losses"]

@@ -10,7 +10,7 @@ run of that length). Any other change of settings is refused with a message sayi
 This package is framework-free (NumPy only at import time): it holds what both
 framework modules share — the run configuration (:class:`GanConfig`, :func:`config_for`),
 the checkpoint's place (:func:`checkpoint_path`), atomic file writes, the outputs of a run
-(:func:`write_outputs`), the checkerboard measure used by lessons 06 and 07 — and the command
+(:func:`write_outputs`), the checkerboard measure used by lessons 07 and 08 — and the command
 line, which imports ``helpers.gan.train_torch`` or ``helpers.gan.train_keras`` only once it
 knows which one to run.
 
@@ -39,7 +39,7 @@ both in ``tests/gan/test_trainer_contract.py``)::
   framework mapping noise ``(N, cfg.latent_dim)`` to images in [-1, 1].
 * ``progress``: a tqdm progress bar.
 * after these, a trainer may take keyword-only hooks of its own: PyTorch's ``train_step``,
-  ``ema_update`` and ``upsample_block`` let lesson 07's exercises train the model (its ``train`` says how).
+  ``ema_update`` and ``upsample_block`` let lesson 08's exercises train the model (its ``train`` says how).
 
 ``samples_uint8`` is ``(cfg.samples, 28, 28)`` uint8 from the EMA generator (its BatchNorm
 statistics recalibrated). ``info`` holds at least:
@@ -71,7 +71,7 @@ loss log); each framework module's ``CHECKPOINT_VERSION`` is stored in it and ch
 ``resume``: PyTorch 1 (a ``torch.save`` dict), Keras 2 (``np.savez`` arrays and a JSON
 ``meta``; version 1 is still read).
 
-Used in lessons 06 and 07.
+Used in lessons 07 and 08.
 """
 
 from .config import (

@@ -39,7 +39,7 @@ class GanConfig:
     [g_refine × (3×3 conv → BN-ReLU) at 7×7] → up ×2 to 14×14×(g_width/2) → BN-ReLU → up ×2 to 28×28×1 → tanh;
     D: conv4×4 s2 (d_width) → LeakyReLU → conv4×4 s2 (2·d_width) → BN → LeakyReLU →
     [dense d_hidden → BN → LeakyReLU] → dense 1. With ``g_refine = d_hidden = 0`` this is the plain
-    DCGAN of lessons 06 and 07.
+    DCGAN of lessons 07 and 08.
     """
 
     framework: str = "torch"

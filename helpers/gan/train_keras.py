@@ -1,6 +1,6 @@
 """The course's reference DCGAN for 28×28 MNIST in Keras 3 (TensorFlow backend).
 
-Used by lesson 06 (the models) and by ``python -m helpers.gan --framework keras``
+Used by lesson 07 (the models) and by ``python -m helpers.gan --framework keras``
 (:func:`train`). Imports TensorFlow and Keras only, never PyTorch.
 
 The recipe is DCGAN's (Radford et al. 2015): strided (transposed) convolutions and no
@@ -23,7 +23,7 @@ ends with the same weights as an uninterrupted one. A finished run resumed with 
 the total; the loss log of the finished run's last step is dropped again if that step
 is not a multiple of ``log_every``).
 
-Used in lesson 06.
+Used in lesson 07.
 """
 
 from __future__ import annotations
@@ -157,7 +157,7 @@ def build_generator(latent_dim: int = 64, upsample: str = "convtranspose", width
     → BN-ReLU → up ×2 to ``out_shape`` → tanh.
 
     For MNIST ``out_shape`` is (28, 28, 1): 7×7×width → 14×14×width/2 → 28×28×1. ``refine=0`` is
-    lesson 06's plain DCGAN; the cpu and gpu profiles use one refining block (docs/gan_results.md).
+    lesson 07's plain DCGAN; the cpu and gpu profiles use one refining block (docs/gan_results.md).
     """
     if upsample not in UPSAMPLE_KINDS:
         raise ValueError(f"upsample must be one of {', '.join(UPSAMPLE_KINDS)}; got {upsample!r}")
@@ -183,7 +183,7 @@ def build_discriminator(width: int = 64, in_shape: tuple[int, int, int] = (28, 2
     """D: image → conv4×4 s2 (width) → LeakyReLU → conv4×4 s2 (2·width) → BN → LeakyReLU
     → [dense ``hidden`` → BN → LeakyReLU] → one logit.
 
-    ``hidden=0`` is lesson 06's plain DCGAN; the cpu and gpu profiles add the dense layer, which lets D
+    ``hidden=0`` is lesson 07's plain DCGAN; the cpu and gpu profiles add the dense layer, which lets D
     judge a digit's overall shape: the largest single gain measured (docs/gan_results.md).
     """
     image = keras.Input(tuple(in_shape), name="image")

@@ -1,6 +1,6 @@
 """The reference DCGAN in PyTorch: models, one training step, EMA, checkpoints, the training loop.
 
-Imports PyTorch only (never TensorFlow). The command line is :mod:`helpers.gan`; lesson 07
+Imports PyTorch only (never TensorFlow). The command line is :mod:`helpers.gan`; lesson 08
 uses the pieces one by one. The same code runs on CUDA, Apple ``mps`` and CPU; on CUDA it
 also keeps the whole data set on the device, runs in mixed precision (bfloat16 on cards
 that have it natively, compute capability 8.0 or more; float16 with a gradient scaler on
@@ -11,7 +11,7 @@ switchable in ``cfg.extra`` (``amp``, ``channels_last``, ``data_on_device``, ``c
 so that their effect can be measured rather than assumed (``scripts/bench_gan_torch.py``);
 ``threads`` sets ``torch.set_num_threads`` on the CPU.
 
-Lesson 07's exercises can train the model: :func:`train` takes the learner's ``train_step``,
+Lesson 08's exercises can train the model: :func:`train` takes the learner's ``train_step``,
 ``ema_update`` and ``upsample_block`` (a block like ``resize_conv_block``) in place of the reference
 pieces, with the lesson's signatures (:data:`StepFn`, :data:`EmaFn`, :data:`BlockFn`).
 
@@ -22,7 +22,7 @@ trains a finished run further exactly as a run of that length would have (nothin
 loop depends on the total number of steps: the learning rate is constant, and the loss
 log's last, partial interval is dropped again when training goes on).
 
-Used in lesson 07.
+Used in lesson 08.
 """
 
 from __future__ import annotations
@@ -56,12 +56,12 @@ from .config import (
 from .outputs import atomic_write, to_uint8
 
 Autocast = Callable[[], AbstractContextManager]  # a context-manager factory: torch.autocast(...) or none
-#: Lesson 07's ``train_step(g, d, opt_g, opt_d, real, z) -> (loss_d, loss_g)``: no autocast, scaler or label target.
+#: Lesson 08's ``train_step(g, d, opt_g, opt_d, real, z) -> (loss_d, loss_g)``: no autocast, scaler or label target.
 StepFn = Callable[[nn.Module, nn.Module, torch.optim.Optimizer, torch.optim.Optimizer, torch.Tensor, torch.Tensor],
                   tuple[torch.Tensor | float, torch.Tensor | float]]
-#: Lesson 07's ``ema_update(ema, model, decay)``, in place.
+#: Lesson 08's ``ema_update(ema, model, decay)``, in place.
 EmaFn = Callable[[nn.Module, nn.Module, float], None]
-#: ``block(in_channels, out_channels) -> nn.Module``: a ×2 upsampling block, e.g. lesson 07's ``resize_conv_block``.
+#: ``block(in_channels, out_channels) -> nn.Module``: a ×2 upsampling block, e.g. lesson 08's ``resize_conv_block``.
 BlockFn = Callable[[int, int], nn.Module]
 CHECKPOINT_FILE = CHECKPOINT_FILES["torch"]
 #: Stored as the checkpoint's ``"version"``; :func:`load_checkpoint` refuses any other.
@@ -84,7 +84,7 @@ class PixelShuffleUp(nn.Sequential):
 
 
 def resize_conv_block(in_channels: int, out_channels: int, bias: bool = True) -> nn.Module:
-    """Nearest ×2, then a 3×3 conv: the resize-convolution (lesson 07's exercise, so the grader can withhold it).
+    """Nearest ×2, then a 3×3 conv: the resize-convolution (lesson 08's exercise, so the grader can withhold it).
 
     The default, a bias, is the exercise's: standing in for it as ``train(..., upsample_block=...)``, this
     builds what the learner's block builds; :func:`upsample_block` passes ``bias`` explicitly.
@@ -125,7 +125,7 @@ def dcgan_init_(module: nn.Module) -> nn.Module:
 class Generator(nn.Module):
     """z → 7×7×w → [``refine`` × (3×3 conv, BN, ReLU) at 7×7] → (up, BN, ReLU) 14×14×w/2 → (up) 28×28×1 → tanh.
 
-    ``refine=0`` is lesson 06's and 07's plain DCGAN generator; the cpu and gpu profiles add one
+    ``refine=0`` is lesson 07's and 08's plain DCGAN generator; the cpu and gpu profiles add one
     3×3 block at 7×7, which measurably improves the digits' shapes (docs/gan_results.md).
     ``block``, if given, builds both ``up`` blocks (``block(in_channels, out_channels)``) instead of
     :func:`upsample_block` for ``upsample``.
@@ -567,7 +567,7 @@ def train(cfg: GanConfig, out_dir: str | Path, resume: bool = False, *, device: 
     ``threads``, ``speedups``, ``precision``, ``torch``, ``hooks`` and, where ``torch.compile`` failed,
     ``compile_error``.
 
-    Hooks (lesson 07 trains with the learner's exercises): ``train_step`` (:data:`StepFn`) replaces the
+    Hooks (lesson 08 trains with the learner's exercises): ``train_step`` (:data:`StepFn`) replaces the
     reference step, and then runs in float32 without ``torch.compile`` (its signature has no autocast or
     gradient scaler) and needs ``cfg.label_smoothing = 0``; ``ema_update`` (:data:`EmaFn`) replaces the
     average's update; ``upsample_block`` (:data:`BlockFn`) builds G's two upsampling blocks (name the

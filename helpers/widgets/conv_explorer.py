@@ -1,4 +1,4 @@
-"""Lesson 03's transposed-convolution explorer: kernel size, stride, padding → where each
+"""Lesson 04's transposed-convolution explorer: kernel size, stride, padding → where each
 input pixel's kernel copy lands, and how many copies overlap on each output pixel.
 
 :func:`scatter_data` is the pure part (numbers in, arrays out) so it can be tested;
@@ -6,7 +6,7 @@ input pixel's kernel copy lands, and how many copies overlap on each output pixe
 picture is an ``ipywidgets.Image`` (class ``course-conv-explorer-image``) whose PNG bytes
 change whenever one of the sliders ``kernel``, ``stride`` or ``padding`` moves.
 
-Used in lesson 03.
+Used in lesson 04.
 """
 
 from __future__ import annotations

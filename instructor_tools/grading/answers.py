@@ -33,33 +33,36 @@ ANSWERS: dict[str, dict[str, tuple[str, ...]]] = {
         "conv_transpose_output_size": ("helpers.reference:conv_transpose2d_output_size",),
         "conv_transpose2d_via_conv": ("helpers.reference:conv_transpose2d", "helpers.reference:conv_transpose2d_naive"),
         "adjoint_sides": (),  # reference.conv2d (no exercise) and the learner's own conv_transpose2d_scatter
-        "pixel_shuffle": ("helpers.reference:pixel_shuffle",),
     },
     "04": {
+        "overlap_count": ("helpers.reference:overlap_count",),
+        "pixel_shuffle": ("helpers.reference:pixel_shuffle",),
+    },
+    "05": {
         "conv_params": (),  # Keras' count_params
         "keras_kernel_to_torch": ("helpers.layouts:keras_conv_transpose_kernel_to_torch",),
         "same_crop": ("helpers.layouts:keras_conv_transpose_crop",),
     },
-    "05": {
+    "06": {
         "nearest_source_index": (),  # PyTorch's own interpolate
         "padding_for_size": (),
         "keras_same_in_torch": ("helpers.layouts:torch_equivalent",),
     },
-    "06": {
+    "07": {
         "build_generator": ("helpers.gan.train_keras:build_generator",),
         "build_discriminator": ("helpers.gan.train_keras:build_discriminator",),
         "gan_losses": ("helpers.gan.train_keras:discriminator_loss", "helpers.gan.train_keras:generator_loss"),
     },
-    "07": {
+    "08": {
         "resize_conv_block": ("helpers.gan.train_torch:resize_conv_block",),
         "train_step": ("helpers.gan.train_torch:train_step",),
         "ema_update": ("helpers.gan.train_torch:ema_update",),
     },
-    "08": {
+    "09": {
         "psnr": ("helpers.apps.common:psnr",),
         "train_sr": ("helpers.apps.sr_torch:train",),
     },
-    "09": {
+    "10": {
         "decode": ("helpers.apps.pix2pix_torch:decode",),
         "patch_grid_size": ("helpers.apps.pix2pix_torch:patch_grid_size",),
         "generator_loss": ("helpers.apps.pix2pix_torch:generator_loss",),

@@ -77,7 +77,7 @@ def _imresize_matrix(n_in: int, scale: float) -> np.ndarray:
 
 @pytest.mark.parametrize("scale", [2, 3, 4])
 def test_downscale_is_matlab_imresize_away_from_the_border(scale):
-    """Lesson 08's claim: antialiased bicubic in PyTorch computes imresize(hr, 1/scale, 'bicubic') inside the image;
+    """Lesson 09's claim: antialiased bicubic in PyTorch computes imresize(hr, 1/scale, 'bicubic') inside the image;
     the borders differ (MATLAB mirrors the image, PyTorch renormalises the cut kernel)."""
     hr = np.random.default_rng(scale).random((12 * scale, 15 * scale))
     matlab = _imresize_matrix(hr.shape[0], 1 / scale) @ hr @ _imresize_matrix(hr.shape[1], 1 / scale).T

@@ -113,8 +113,8 @@ def nudge(page, control, key: str) -> None:
     page.keyboard.press(key)
 
 
-def test_lesson_03_conv_transpose_explorer_reacts(page, lab_server):
-    run_lesson(page, lab_server, "solutions", "03")
+def test_lesson_04_conv_transpose_explorer_reacts(page, lab_server):
+    run_lesson(page, lab_server, "solutions", "04")
     explorer = page.locator(".course-conv-explorer")
     explorer.scroll_into_view_if_needed()
     assert explorer.locator("img.course-conv-explorer-image").count() == 1, "the explorer shows no picture"
@@ -137,11 +137,11 @@ def test_lesson_03_conv_transpose_explorer_reacts(page, lab_server):
 
 
 def test_training_lesson_progress_and_live_loss_plot(page, lab_server):
-    """Lesson 06 in the smoke profile: each epoch's tqdm bar runs to 100 %, the loss plot is drawn while training.
+    """Lesson 07 in the smoke profile: each epoch's tqdm bar runs to 100 %, the loss plot is drawn while training.
 
     The epoch bars close when they finish (``leave=False``), so the page is watched while it runs.
     """
-    notebook = run_lesson(page, lab_server, "solutions", "06", watching=True)
+    notebook = run_lesson(page, lab_server, "solutions", "07", watching=True)
     training = notebook.cell_index("plotting.LivePlot(")
     states = [state for state in progress_states(page) if state["cell"] == training]
     assert states, "no progress bar appeared in the training cell"

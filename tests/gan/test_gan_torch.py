@@ -381,10 +381,10 @@ def test_time_steps_reports_a_compile_fallback(monkeypatch, capsys):
     assert "torch.compile failed (CompilerMissing" in capsys.readouterr().out
 
 
-# --------------------------------------------------------------------------- lesson 07's hooks
+# --------------------------------------------------------------------------- lesson 08's hooks
 
 def lesson_block(in_channels, out_channels):
-    """Lesson 07's exercise as a learner solves it (with its bias)."""
+    """Lesson 08's exercise as a learner solves it (with its bias)."""
     return nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"),
                          nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1))
 

@@ -45,7 +45,7 @@ def test_both_trainers_have_the_documented_signature():
                   ("resume", "POSITIONAL_OR_KEYWORD", False), ("device", "KEYWORD_ONLY", None),
                   ("stop_after", "KEYWORD_ONLY", None), ("on_log", "KEYWORD_ONLY", None),
                   ("on_epoch", "KEYWORD_ONLY", None), ("progress", "KEYWORD_ONLY", True)]
-    hooks = {"torch": ["train_step", "ema_update", "upsample_block"], "keras": []}  # lesson 07's exercises
+    hooks = {"torch": ["train_step", "ema_update", "upsample_block"], "keras": []}  # lesson 08's exercises
     for framework in FRAMEWORKS:
         parameters = list(inspect.signature(trainer(framework).train).parameters.values())
         assert [(p.name, p.kind.name, p.default) for p in parameters[:len(documented)]] == documented, framework
