@@ -76,6 +76,23 @@ def solution_cell(nb, grade_id):
     return next(c for c in nb["cells"] if c["metadata"].get("nbgrader", {}).get("grade_id") == grade_id)
 
 
+def answers_cell(cell):
+    cell["metadata"] = {"course": {"answers": True}}
+    return cell
+
+
+def test_answers_stay_in_the_solution_only(course):
+    secret = "1. Because the stride divides the kernel size."
+    edit(lesson(course, folder="solutions"), lambda nb: nb["cells"].append(answers_cell(nbformat.v4.new_markdown_cell(secret))))
+    assert build.build(course) == []
+    solution = nbformat.read(lesson(course, folder="solutions"), as_version=4)
+    student = nbformat.read(lesson(course), as_version=4)
+    assert solution.cells[-1].source == secret and solution.cells[-1].metadata == {"course": {"answers": True}}
+    assert student.cells[-1].source == build.ANSWERS_PLACEHOLDER and student.cells[-1].metadata == solution.cells[-1].metadata
+    assert secret not in lesson(course).read_text()
+    assert build.build(course, check=True) == []
+
+
 @pytest.mark.parametrize("change, words", [
     (lambda nb: solution_cell(nb, "shrink").update(source="def shrink(i, f):\n    ### BEGIN SOLUTION\n    return i\n"),
      "'### BEGIN SOLUTION' is never closed"),
@@ -87,6 +104,8 @@ def solution_cell(nb, grade_id):
     (lambda nb: solution_cell(nb, "test_shrink")["metadata"]["nbgrader"].pop("points"), "has no points"),
     (lambda nb: nb["cells"].append(nbformat.v4.new_code_cell("### BEGIN HIDDEN TESTS\nx = 1\n### END HIDDEN TESTS")),
      "hidden tests in a cell that is not a graded test cell"),
+    (lambda nb: nb["cells"].append(answers_cell(nbformat.v4.new_code_cell("x = 1"))),
+     "an answers cell must be a markdown cell, not code"),
 ])
 def test_malformed_regions_are_rejected(course, change, words):
     edit(lesson(course, folder="solutions"), change)
