@@ -4,7 +4,7 @@ The course ships ``data/mnist.npz`` (see ``data/README.md`` for its provenance) 
 checks its SHA-256 before the first use in a process. Nothing is downloaded unless
 you call :func:`download_mnist` yourself.
 
-Used in lessons 00, 01, 02, 04 and 05.
+Used in lessons 00, 01, 02, 04, 05 and 06.
 """
 
 from __future__ import annotations
