@@ -118,6 +118,8 @@ def test_released_badges_open_the_student_notebooks(round_trip):
         badge = released.cells[0].source
         assert badge == build.header_cells(build.NOTEBOOKS, f"{lesson}.ipynb")[0].source
         assert f"/notebooks/{lesson}.ipynb" in badge and "/solutions/" not in badge
+        answers = [c for c in released.cells if c.metadata.get("course", {}).get("answers")]
+        assert [c.source for c in answers] == [build.ANSWERS_PLACEHOLDER]  # the preprocessor hid them
 
 
 def test_both_graders_score_every_graded_cell_alike(round_trip):
