@@ -1,0 +1,120 @@
+"""Regenerate ``data/expected/``: the picture each long lesson cell ends with in the cpu profile, and its time.
+
+    python scripts/make_expected.py                      # every lesson with a tagged cell, smoke and cpu
+    python scripts/make_expected.py --lessons 09 10 --profiles cpu
+
+A cell is tagged in ``solutions/`` with the metadata ``course: {expected: NAME}``. Each lesson runs top to
+bottom in a fresh kernel per profile (nbclient, as the tests do). For every tagged cell the script records
+how long it took; from the cpu run it also keeps the last picture drawn by that cell or by the code cells
+right after it (up to the next Markdown cell), shrunk to at most 900 pixels wide, as ``NAME.png``.
+Run it on a quiet machine: the times are shown to learners (``_run.load`` in ``times.json`` keeps each
+run's load average before and after).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import datetime as dt
+import io
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from helpers import ROOT, expected  # noqa: E402
+
+MAX_WIDTH = 900
+
+
+def tag(cell) -> str | None:
+    return cell.get("metadata", {}).get("course", {}).get("expected")
+
+
+def tagged_lessons(root: Path = ROOT) -> list[Path]:
+    return [p for p in sorted((root / "solutions").glob("[0-9][0-9]_*.ipynb"))
+            if any(tag(c) for c in nbformat.read(p, as_version=4).cells)]
+
+
+def cell_seconds(cell) -> float:
+    """Wall time of an executed cell, from the timestamps nbclient records."""
+    timing = cell.metadata.get("execution", {})
+    start, end = timing.get("iopub.execute_input"), timing.get("shell.execute_reply")
+    if not (start and end):
+        raise ValueError(f"cell {cell.get('id')} has no execution timing")
+    parse = dt.datetime.fromisoformat
+    return (parse(end.replace("Z", "+00:00")) - parse(start.replace("Z", "+00:00"))).total_seconds()
+
+
+def results(nb) -> dict[str, tuple[float, bytes | None]]:
+    """``{name: (seconds, last PNG of the cell and the code cells after it)}`` for an executed notebook."""
+    out = {}
+    for i, cell in enumerate(nb.cells):
+        name = tag(cell)
+        if not name:
+            continue
+        png = None
+        for following in nb.cells[i:]:
+            if following.cell_type != "code":
+                break
+            for output in following.get("outputs", []):
+                if "image/png" in output.get("data", {}):
+                    png = base64.b64decode(output["data"]["image/png"])
+        out[name] = (cell_seconds(cell), png)
+    return out
+
+
+def shrink(png: bytes) -> bytes:
+    image = Image.open(io.BytesIO(png)).convert("RGB")
+    if image.width > MAX_WIDTH:
+        image = image.resize((MAX_WIDTH, round(image.height * MAX_WIDTH / image.width)), Image.LANCZOS)
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG", optimize=True)
+    return buffer.getvalue()
+
+
+def run(path: Path, profile: str, timeout: int) -> nbformat.NotebookNode:
+    nb = nbformat.read(path, as_version=4)
+    os.environ["COURSE_PROFILE"] = profile
+    NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=True,
+                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    return nb
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--lessons", nargs="*", help="lesson numbers (default: every lesson with a tagged cell)")
+    parser.add_argument("--profiles", nargs="*", default=["smoke", "cpu"])
+    parser.add_argument("--out", type=Path, default=expected.EXPECTED_DIR)
+    parser.add_argument("--timeout", type=int, default=1800, help="seconds per cell")
+    args = parser.parse_args(argv)
+    lessons = [p for p in tagged_lessons() if not args.lessons or p.name[:2] in args.lessons]
+    args.out.mkdir(parents=True, exist_ok=True)
+    times = expected.load_times(args.out)
+    for path in lessons:
+        for profile in args.profiles:
+            load, started = os.getloadavg()[0], time.perf_counter()
+            found = results(run(path, profile, args.timeout))
+            print(f"{path.name} {profile}: {time.perf_counter() - started:.0f} s, load {load:.1f} → "
+                  f"{os.getloadavg()[0]:.1f}; " + ", ".join(f"{k} {v[0]:.0f} s" for k, v in found.items()), flush=True)
+            for name, (seconds, png) in found.items():
+                times.setdefault(name, {})[profile] = round(seconds, 1)
+                if profile == "cpu":
+                    if png is None:
+                        raise SystemExit(f"{path.name}: the cells of {name!r} drew no picture")
+                    (args.out / f"{name}.png").write_bytes(shrink(png))
+            record = times.setdefault("_run", {})
+            record.update(date=dt.date.today().isoformat(), cores=os.cpu_count())
+            record.setdefault("load", {})[f"{path.name[:2]} {profile}"] = [round(load, 1), round(os.getloadavg()[0], 1)]
+            (args.out / expected.TIMES).write_text(json.dumps(times, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
