@@ -77,10 +77,15 @@ class BuildError(ValueError):
     """A solution notebook breaks the authoring conventions."""
 
 
+def colab_url(folder: str, name: str) -> str:
+    """Where a Colab badge opens lesson ``name`` of ``folder`` (the README's badges and the header's)."""
+    return f"https://colab.research.google.com/github/{GITHUB_REPOSITORY}/blob/{GIT_REF}/{folder}/{name}"
+
+
 def header_cells(folder: str, name: str) -> list:
     """The shared header of a lesson in ``folder``: its Colab badge and the setup cell."""
     badge = (
-        f'<a href="https://colab.research.google.com/github/{GITHUB_REPOSITORY}/blob/{GIT_REF}/{folder}/{name}" '
+        f'<a href="{colab_url(folder, name)}" '
         'target="_parent"><img src="https://colab.research.google.com/assets/colab-badge.svg" '
         'alt="Open In Colab"/></a>'
     )
@@ -92,7 +97,8 @@ def header_cells(folder: str, name: str) -> list:
     return cells
 
 
-def _is_header(cell) -> bool:
+def is_header(cell) -> bool:
+    """The cell is one of the shared header's (badge, setup), stamped by the build."""
     return bool(cell.get("metadata", {}).get("course", {}).get(HEADER_KEY))
 
 
@@ -117,7 +123,7 @@ def retarget_header(nb, name: str, folder: str = NOTEBOOKS) -> int:
     Only the sources change: cell ids and metadata stay, so nbgrader's checksums and cell records
     still match. Returns how many header cells were found (0: the notebook has no course header).
     """
-    headers = [cell for cell in nb.cells if _is_header(cell)]
+    headers = [cell for cell in nb.cells if is_header(cell)]
     for cell, fresh in zip(headers, header_cells(folder, name)):
         cell.source = fresh.source
     return len(headers)
@@ -199,7 +205,7 @@ def validate(nb, where: str) -> None:
 def normalise_solution(nb, name: str):
     """The solution as it should be on disk: current header, no outputs, stable ids."""
     nb = copy.deepcopy(nb)
-    nb.cells = header_cells(SOLUTIONS, name) + [c for c in nb.cells if not _is_header(c)]
+    nb.cells = header_cells(SOLUTIONS, name) + [c for c in nb.cells if not is_header(c)]
     for cell in nb.cells:
         _clean(cell)
     _cell_ids(nb, "s")
@@ -210,7 +216,7 @@ def student_version(solution, name: str):
     """The student notebook of a normalised solution: stubs for solutions, no hidden tests."""
     validate(solution, f"{SOLUTIONS}/{name}")
     nb = copy.deepcopy(solution)
-    nb.cells = header_cells(NOTEBOOKS, name) + [c for c in nb.cells if not _is_header(c)]
+    nb.cells = header_cells(NOTEBOOKS, name) + [c for c in nb.cells if not is_header(c)]
     hide_answers(nb)
     for index, cell in enumerate(nb.cells):
         _clean(cell)

@@ -4,7 +4,8 @@ input pixel's kernel copy lands, and how many copies overlap on each output pixe
 :func:`scatter_data` is the pure part (numbers in, arrays out) so it can be tested;
 :func:`figure_png` draws it; :func:`conv_transpose_explorer` wraps it in ipywidgets. The
 picture is an ``ipywidgets.Image`` (class ``course-conv-explorer-image``) whose PNG bytes
-change whenever one of the sliders ``kernel``, ``stride`` or ``padding`` moves.
+change whenever one of the sliders ``kernel``, ``stride`` or ``padding`` moves; a page without a
+kernel shows the first picture (:mod:`helpers.widgets.fallback`).
 
 Used in lesson 04.
 """
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .. import reference
+from .fallback import picture_box
 
 if TYPE_CHECKING:  # for annotations only: importing them costs the lesson's start-up time
     import ipywidgets
@@ -155,6 +157,6 @@ def conv_transpose_explorer(input_size: int = 3, kernel_size: int = 3, stride: i
 
     for control in (kernel, step, pad):
         control.observe(redraw, names="value")
-    box = widgets.VBox([widgets.HBox([kernel, step, pad]), picture])
+    box = picture_box([widgets.HBox([kernel, step, pad]), picture], picture)
     box.add_class("course-conv-explorer")
     return box

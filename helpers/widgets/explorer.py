@@ -2,7 +2,8 @@
 
 :func:`render` is the pure part (arrays in, arrays and numbers out) so it can be tested;
 :func:`upsampling_explorer` wraps it in ipywidgets. The picture is an
-``ipywidgets.Image`` whose PNG bytes change whenever a control changes.
+``ipywidgets.Image`` whose PNG bytes change whenever a control changes; a page without a kernel
+shows the first picture (:mod:`helpers.widgets.fallback`).
 
 Used in lesson 01.
 """
@@ -16,6 +17,7 @@ import numpy as np
 
 from .. import reference
 from ..apps.common import psnr
+from .fallback import picture_box
 
 if TYPE_CHECKING:  # for annotations only: importing them costs the lesson's start-up time
     import ipywidgets
@@ -89,7 +91,7 @@ def upsampling_explorer(images: np.ndarray) -> ipywidgets.VBox:
 
     for control in (method, factor, index):
         control.observe(redraw, names="value")
-    box = widgets.VBox([widgets.HBox([method, index]), factor, picture])
+    box = picture_box([widgets.HBox([method, index]), factor, picture], picture)
     box.add_class("course-upsampling-explorer")
     return box
 
