@@ -2,13 +2,16 @@
 
     python scripts/make_expected.py                      # every lesson with a tagged cell, smoke and cpu
     python scripts/make_expected.py --lessons 09 10 --profiles cpu
+    python scripts/make_expected.py --from-book _build/book      # from the book's runs (docs/book.md)
 
 A cell is tagged in ``solutions/`` with the metadata ``course: {expected: NAME}``. Each lesson runs top to
 bottom in a fresh kernel per profile (nbclient, as the tests do). For every tagged cell the script records
 how long it took; from the cpu run it also keeps the last picture drawn by that cell or by the code cells
 right after it (up to the next Markdown cell), shrunk to at most 900 pixels wide, as ``NAME.png``.
-Run it on a quiet machine: the times are shown to learners (``_run.load`` in ``times.json`` keeps each
-run's load average before and after).
+With ``--from-book`` nothing runs: the notebooks come from the book's cache
+(``python -m instructor_tools.book --profile smoke`` and ``--profile cpu`` first), which records the same
+timings, so one cpu run serves both. Run it on a quiet machine: the times are shown to learners
+(``_run.load`` in ``times.json`` keeps the load average around each run; not with ``--from-book``).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from helpers import ROOT, expected  # noqa: E402
+from instructor_tools.book import execute  # noqa: E402
 
 MAX_WIDTH = 900
 
@@ -87,12 +91,23 @@ def run(path: Path, profile: str, timeout: int) -> nbformat.NotebookNode:
     return nb
 
 
+def from_book(path: Path, profile: str, book: Path) -> nbformat.NotebookNode:
+    """The book's executed copy of lesson ``path`` in ``profile``, made from exactly today's sources."""
+    nb = nbformat.read(path, as_version=4)
+    stored = book / "cache" / profile / f"{path.stem}.{execute.cache_key(nb, profile, execute.inputs_digest())}.ipynb"
+    if not stored.is_file():
+        raise SystemExit(f"{stored} is missing: build the book first "
+                         f"(python -m instructor_tools.book --profile {profile} --out {book})")
+    return nbformat.read(stored, as_version=4)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--lessons", nargs="*", help="lesson numbers (default: every lesson with a tagged cell)")
     parser.add_argument("--profiles", nargs="*", default=["smoke", "cpu"])
     parser.add_argument("--out", type=Path, default=expected.EXPECTED_DIR)
     parser.add_argument("--timeout", type=int, default=1800, help="seconds per cell")
+    parser.add_argument("--from-book", type=Path, help="take the executed lessons from this book folder's cache")
     args = parser.parse_args(argv)
     lessons = [p for p in tagged_lessons() if not args.lessons or p.name[:2] in args.lessons]
     args.out.mkdir(parents=True, exist_ok=True)
@@ -100,7 +115,8 @@ def main(argv: list[str] | None = None) -> int:
     for path in lessons:
         for profile in args.profiles:
             load, started = os.getloadavg()[0], time.perf_counter()
-            found = results(run(path, profile, args.timeout))
+            nb = from_book(path, profile, args.from_book) if args.from_book else run(path, profile, args.timeout)
+            found = results(nb)
             print(f"{path.name} {profile}: {time.perf_counter() - started:.0f} s, load {load:.1f} → "
                   f"{os.getloadavg()[0]:.1f}; " + ", ".join(f"{k} {v[0]:.0f} s" for k, v in found.items()), flush=True)
             for name, (seconds, png) in found.items():

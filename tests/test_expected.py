@@ -100,3 +100,29 @@ def test_every_long_cell_has_its_picture_and_times_and_shows_them_first():
     assert len(names) == len(set(names)) >= 6
     shipped = {p.stem for p in expected.EXPECTED_DIR.glob("*.png")}
     assert shipped == set(names), "pictures in data/expected/ that no cell shows, or the reverse"
+
+
+def test_from_book_reads_the_cache_entry_of_todays_sources(tmp_path):
+    from instructor_tools.book import execute
+
+    lesson = make_expected.tagged_lessons()[0]
+    with pytest.raises(SystemExit, match="build the book first"):
+        make_expected.from_book(lesson, "smoke", tmp_path)
+    nb = nbformat.read(lesson, as_version=4)
+    key = execute.cache_key(nb, "smoke", execute.inputs_digest())
+    (tmp_path / "cache" / "smoke").mkdir(parents=True)
+    nb.cells[0].source = "the executed copy"
+    nbformat.write(nb, tmp_path / "cache" / "smoke" / f"{lesson.stem}.{key}.ipynb")
+    assert make_expected.from_book(lesson, "smoke", tmp_path).cells[0].source == "the executed copy"
+
+
+def test_the_pictures_do_not_invalidate_the_book_that_made_them(tmp_path):
+    from instructor_tools.book import execute
+
+    for folder in ("helpers", "data/expected"):
+        (tmp_path / folder).mkdir(parents=True)
+    before = execute.inputs_digest(tmp_path)
+    (tmp_path / "data" / "expected" / "demo.png").write_bytes(png(2, 2, 1))
+    assert execute.inputs_digest(tmp_path) == before
+    (tmp_path / "data" / "mnist.npz").write_bytes(b"other data")
+    assert execute.inputs_digest(tmp_path) != before
