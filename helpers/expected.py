@@ -43,9 +43,16 @@ def describe(name: str, folder: Path = EXPECTED_DIR) -> str:
 
 
 def show(name: str, folder: Path = EXPECTED_DIR, size: float = 9.0) -> plt.Figure | None:
-    """Print :func:`describe` and draw the picture the cpu-profile reference run ended with."""
+    """Print :func:`describe` and draw the picture the cpu-profile reference run ended with (or show its table)."""
     print(describe(name, folder))
     path = folder / f"{name}.png"
+    table = folder / f"{name}.md"
+    if not path.is_file() and table.is_file():
+        from IPython.display import Markdown, display
+
+        print("what a healthy run ends with: the course's reference run, cpu profile")
+        display(Markdown(table.read_text(encoding="utf-8")))
+        return None
     if not path.is_file():
         print(f"(no picture: {path.name} is missing; python scripts/make_expected.py makes it)")
         return None

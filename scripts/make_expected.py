@@ -7,7 +7,9 @@
 A cell is tagged in ``solutions/`` with the metadata ``course: {expected: NAME}``. Each lesson runs top to
 bottom in a fresh kernel per profile (nbclient, as the tests do). For every tagged cell the script records
 how long it took; from the cpu run it also keeps the last picture drawn by that cell or by the code cells
-right after it (up to the next Markdown cell), shrunk to at most 900 pixels wide, as ``NAME.png``.
+right after it (up to the next Markdown cell), shrunk to at most 900 pixels wide, as ``NAME.png`` (the
+metadata ``picture: -2`` takes the one before the last, and so on); cells that draw nothing but print a
+table keep that table, as ``NAME.md``.
 With ``--from-book`` nothing runs: the notebooks come from the book's cache
 (``python -m instructor_tools.book --profile smoke`` and ``--profile cpu`` first), which records the same
 timings, so one cpu run serves both. Run it on a quiet machine: the times are shown to learners
@@ -56,21 +58,25 @@ def cell_seconds(cell) -> float:
     return (parse(end.replace("Z", "+00:00")) - parse(start.replace("Z", "+00:00"))).total_seconds()
 
 
-def results(nb) -> dict[str, tuple[float, bytes | None]]:
-    """``{name: (seconds, last PNG of the cell and the code cells after it)}`` for an executed notebook."""
+def results(nb) -> dict[str, tuple[float, bytes | None, str | None]]:
+    """``{name: (seconds, the chosen PNG, the last table)}`` of the cell and the code cells after it."""
     out = {}
     for i, cell in enumerate(nb.cells):
         name = tag(cell)
         if not name:
             continue
-        png = None
+        pictures, table = [], None
         for following in nb.cells[i:]:
             if following.cell_type != "code":
                 break
             for output in following.get("outputs", []):
-                if "image/png" in output.get("data", {}):
-                    png = base64.b64decode(output["data"]["image/png"])
-        out[name] = (cell_seconds(cell), png)
+                data = output.get("data", {})
+                if "image/png" in data:
+                    pictures.append(base64.b64decode(data["image/png"]))
+                elif "text/markdown" in data:
+                    table = data["text/markdown"]
+        index = cell.metadata["course"].get("picture", -1)
+        out[name] = (cell_seconds(cell), pictures[index] if pictures else None, table)
     return out
 
 
@@ -119,12 +125,15 @@ def main(argv: list[str] | None = None) -> int:
             found = results(nb)
             print(f"{path.name} {profile}: {time.perf_counter() - started:.0f} s, load {load:.1f} → "
                   f"{os.getloadavg()[0]:.1f}; " + ", ".join(f"{k} {v[0]:.0f} s" for k, v in found.items()), flush=True)
-            for name, (seconds, png) in found.items():
+            for name, (seconds, png, table) in found.items():
                 times.setdefault(name, {})[profile] = round(seconds, 1)
                 if profile == "cpu":
-                    if png is None:
-                        raise SystemExit(f"{path.name}: the cells of {name!r} drew no picture")
-                    (args.out / f"{name}.png").write_bytes(shrink(png))
+                    if png is not None:
+                        (args.out / f"{name}.png").write_bytes(shrink(png))
+                    elif table is not None:
+                        (args.out / f"{name}.md").write_text(table.strip() + "\n", encoding="utf-8")
+                    else:
+                        raise SystemExit(f"{path.name}: the cells of {name!r} drew no picture and printed no table")
             record = times.setdefault("_run", {})
             record.update(date=dt.date.today().isoformat(), cores=os.cpu_count())
             if not args.from_book:  # the book's run was earlier: its load is in the book's own log

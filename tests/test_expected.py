@@ -47,9 +47,21 @@ def test_results_take_the_time_of_the_tagged_cell_and_the_last_picture_before_th
     later.outputs = [image_output(png(6, 6, 30))]
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# x"), train, after,
                                          nbformat.v4.new_markdown_cell("text"), later])
-    (name, (seconds, picture)), = make_expected.results(nb).items()
-    assert name == "demo" and seconds == pytest.approx(90.5)
+    (name, (seconds, picture, table)), = make_expected.results(nb).items()
+    assert name == "demo" and seconds == pytest.approx(90.5) and table is None
     assert Image.open(io.BytesIO(picture)).size == (5, 5)  # the following code cell's, not the one after the text
+    train.metadata["course"]["picture"] = -2  # the one before the last
+    assert Image.open(io.BytesIO(make_expected.results(nb)["demo"][1])).size == (4, 4)
+
+
+def test_a_cell_that_prints_a_table_keeps_the_table(tmp_path, capsys):
+    cell = timed(nbformat.v4.new_code_cell("time_it()"), "2026-11-26T10:00:00Z", "2026-11-26T10:00:02Z")
+    cell.metadata["course"] = {"expected": "demo"}
+    cell.outputs = [nbformat.v4.new_output("display_data", data={"text/markdown": "| a |\n|---|\n| 1 |"})]
+    assert make_expected.results(nbformat.v4.new_notebook(cells=[cell]))["demo"] == (2.0, None, "| a |\n|---|\n| 1 |")
+    (tmp_path / "demo.md").write_text("| a |\n|---|\n| 1 |\n")
+    assert expected.show("demo", tmp_path) is None
+    assert "what a healthy run ends with" in capsys.readouterr().out
 
 
 def test_a_tagged_cell_without_timing_is_an_error():
@@ -95,10 +107,11 @@ def test_every_long_cell_has_its_picture_and_times_and_shows_them_first():
         name = make_expected.tag(cells[i])
         names.append(name)
         assert cells[i - 1].source.startswith(f'expected.show("{name}")'), f"{lesson} cell {i - 1}"
-        assert (expected.EXPECTED_DIR / f"{name}.png").is_file(), f"{name}.png: python scripts/make_expected.py"
+        assert any((expected.EXPECTED_DIR / f"{name}{suffix}").is_file() for suffix in (".png", ".md")), \
+            f"{name}: no picture or table (python scripts/make_expected.py)"
         assert {"smoke", "cpu"} <= set(times.get(name, {})), f"{name}: times missing"
     assert len(names) == len(set(names)) >= 6
-    shipped = {p.stem for p in expected.EXPECTED_DIR.glob("*.png")}
+    shipped = {p.stem for p in [*expected.EXPECTED_DIR.glob("*.png"), *expected.EXPECTED_DIR.glob("*.md")]}
     assert shipped == set(names), "pictures in data/expected/ that no cell shows, or the reverse"
 
 
