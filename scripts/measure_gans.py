@@ -66,7 +66,7 @@ def verdict(framework: str, profile: str, m: dict, wall: float | None) -> str:
     wall_max, is_min, cov_min, fid_max = TARGETS.get((framework, profile), (None,) * 4)
     missed = []
     if wall_max and wall is not None and wall > wall_max:
-        missed.append(f"wall > {wall_max} s")
+        missed.append(f"wall > {wall_max} s by {wall - wall_max:.0f} s (+{100 * (wall / wall_max - 1):.0f} %)")
     if is_min and m["inception_score"] < is_min:
         missed.append(f"IS < {is_min}")
     if cov_min and m["coverage"] < cov_min:

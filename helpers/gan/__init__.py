@@ -79,6 +79,7 @@ from .config import (
     CHECKPOINT_STEM,
     FRAMEWORK_SETTINGS,
     FRAMEWORKS,
+    LOSSES,
     PROFILE_SETTINGS,
     PROFILES,
     RESUMABLE_CHANGES,
@@ -108,7 +109,7 @@ from .outputs import (
 )
 
 __all__ = [
-    "CHECKPOINT_FILES", "CHECKPOINT_STEM", "FRAMEWORKS", "FRAMEWORK_SETTINGS", "PROFILES", "PROFILE_SETTINGS",
+    "CHECKPOINT_FILES", "CHECKPOINT_STEM", "FRAMEWORKS", "FRAMEWORK_SETTINGS", "LOSSES", "PROFILES", "PROFILE_SETTINGS",
     "RESUMABLE_CHANGES", "UPSAMPLE_KINDS", "CheckpointError", "GanConfig", "OnEpoch", "OnLog",
     "atomic_write", "check_losses", "check_resume", "check_samples", "checkerboard_score", "checkpoint_path",
     "config_for", "current_umask", "drop_partial_log", "json_text", "last_losses", "new_history",

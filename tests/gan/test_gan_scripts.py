@@ -31,6 +31,15 @@ def test_explorer_judges_each_ema_at_each_requested_step(capsys):
     assert rows[0]["fid"] != rows[1]["fid"]  # the EMA copy is a different generator from the raw one
 
 
+def test_explorer_takes_a_profile_and_copies_g_until_ema_start(capsys):
+    explore = load_script("explore_dcgan_recipe")
+    assert explore.main(["--profile", "smoke", "--evals", "3", "--emas", "0,0.9", "--samples", "100",
+                         "ema_start=5", "loss=hinge"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["ema"] for r in rows] == [0.0, 0.9]
+    assert rows[0]["fid"] == rows[1]["fid"]  # before ema_start the average is a copy of G
+
+
 def test_explorer_rejects_unknown_config_fields():
     explore = load_script("explore_dcgan_recipe")
     with pytest.raises(TypeError, match="no_such_field"):
@@ -54,6 +63,6 @@ def test_results_table_marks_targets(tmp_path):
     text = measure.table("cpu", tmp_path, ["torch"], ["convtranspose", "resize_conv", "pixel_shuffle"])
     lines = text.splitlines()
     assert lines[2].endswith("| met |")
-    assert "missed: wall > 300 s, IS < 9.0, FID > 10.0× real" in lines[3]
+    assert "missed: wall > 300 s by 120 s (+40 %), IS < 9.0, FID > 10.0× real" in lines[3]
     assert "`pixel_shuffle` | not measured" in lines[4]
     assert lines[5].startswith("| real training digits (5,000)")
