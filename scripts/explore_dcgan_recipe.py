@@ -53,9 +53,11 @@ def main(argv=None) -> int:
     parser.add_argument("--samples", type=int, default=2000)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--profile", default="cpu", choices=("smoke", "cpu", "gpu"),
+                        help="the profile whose settings the overrides change (default: cpu)")
     args = parser.parse_args(argv)
     evals = sorted(int(s) for s in args.evals.split(","))
-    cfg = gan.config_for("torch", "cpu", seed=args.seed, steps=evals[-1], **dict(args.overrides))
+    cfg = gan.config_for("torch", args.profile, seed=args.seed, steps=evals[-1], **dict(args.overrides))
     torch.set_num_threads(args.threads)
 
     g, d = train_torch.build_models(cfg)
@@ -81,9 +83,10 @@ def main(argv=None) -> int:
             order = torch.randperm(len(data), generator=rng)
         real = data[order[position * cfg.batch_size:(position + 1) * cfg.batch_size]]
         z = torch.randn(cfg.batch_size, cfg.latent_dim, generator=rng)
-        loss_d, loss_g = train_torch.train_step(g, d, opt_g, opt_d, real, z, real_label=1.0 - cfg.label_smoothing)
-        for ema, decay in zip(emas, decays):
-            train_torch.ema_update(ema, g, decay)
+        loss_d, loss_g = train_torch.train_step(g, d, opt_g, opt_d, real, z, real_label=1.0 - cfg.label_smoothing,
+                                                loss=cfg.loss, r1_gamma=cfg.r1_gamma)
+        for ema, decay in zip(emas, decays):  # a copy of G until cfg.ema_start, as in the trainers
+            train_torch.ema_update(ema, g, decay if step >= cfg.ema_start else 0.0)
         trained += time.perf_counter() - started
         if step + 1 not in evals:
             continue

@@ -3,12 +3,20 @@
     python scripts/measure_gans.py                      # cpu profile, both frameworks, all four kinds
     python scripts/measure_gans.py --frameworks torch --kinds convtranspose --write
     python scripts/measure_gans.py --table-only --write # rebuild the table from runs already made
+    python scripts/measure_gans.py --profile gpu --frameworks torch --kinds convtranspose \
+        --stages 1000,2000,5000,10000 --write            # one long run, judged along the way
 
 Each run is a separate ``python -m helpers.gan`` process (so no process imports both frameworks),
 timed from start to exit — the "whole CLI run" of the targets, judging included. Results go to
 ``runs/measure/<profile>/<framework>_<kind>/``; the table (one row per framework and kind, plus the
 judge's real-data reference row, the targets met or missed, and the machine's load average before
-and after each run) is printed and, with ``--write``, written to ``docs/gan_results.md``.
+and after each run) is printed and, with ``--write``, written to ``docs/gan_results.md``, replacing
+that profile's table only.
+
+``--stages`` trains one run in stages — the first stage from scratch, each later one with ``--resume``
+and ``--steps`` set to the next count — and judges it at the end of each, so a long recipe (the gpu
+profile's, on a CPU) is scored along the way. A stage already recorded in ``stages.jsonl`` is not run
+again: the same command, run again after an interruption, goes on from the last finished stage.
 
 Timings are only meaningful on a quiet machine: the load average is recorded beside each run.
 """
@@ -26,6 +34,7 @@ from pathlib import Path
 
 from helpers import ROOT
 from helpers.gan import UPSAMPLE_KINDS
+from helpers.gan.config import CHECKPOINT_STEM
 
 #: docs/design.md, "GAN targets": (wall seconds, inception-style score, coverage, FID ÷ real-vs-real) per profile.
 TARGETS = {
@@ -42,12 +51,13 @@ def load_average() -> str:
         return "n/a"
 
 
-def run_one(framework: str, kind: str, profile: str, out: Path, seed: int, threads: int | None) -> dict:
+def run_one(framework: str, kind: str, profile: str, out: Path, seed: int, threads: int | None,
+            extra: tuple[str, ...] = ()) -> dict:
     env = dict(os.environ)
     if threads:
         env["OMP_NUM_THREADS"] = str(threads)
     command = [sys.executable, "-m", "helpers.gan", "--framework", framework, "--profile", profile,
-               "--upsample", kind, "--out", str(out), "--seed", str(seed)]
+               "--upsample", kind, "--out", str(out), "--seed", str(seed), *extra]
     load_before = load_average()
     started = time.perf_counter()
     result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
@@ -66,7 +76,7 @@ def verdict(framework: str, profile: str, m: dict, wall: float | None) -> str:
     wall_max, is_min, cov_min, fid_max = TARGETS.get((framework, profile), (None,) * 4)
     missed = []
     if wall_max and wall is not None and wall > wall_max:
-        missed.append(f"wall > {wall_max} s")
+        missed.append(f"wall > {wall_max} s by {wall - wall_max:.0f} s (+{100 * (wall / wall_max - 1):.0f} %)")
     if is_min and m["inception_score"] < is_min:
         missed.append(f"IS < {is_min}")
     if cov_min and m["coverage"] < cov_min:
@@ -74,6 +84,58 @@ def verdict(framework: str, profile: str, m: dict, wall: float | None) -> str:
     if fid_max and m["fid_ratio"] > fid_max:
         missed.append(f"FID > {fid_max}× real")
     return "met" if not missed else "missed: " + ", ".join(missed)
+
+
+def run_stages(framework: str, kind: str, profile: str, out: Path, seed: int, threads: int | None,
+               stages: list[int]) -> None:
+    """Train to each count in ``stages`` in turn (resuming the checkpoint), appending each stage's scores
+    and timing to ``out/stages.jsonl``; stages already there are skipped."""
+    log = out / "stages.jsonl"
+    done = {r["steps"] for r in read_stages(log)}
+    for steps in stages:
+        if steps in done:
+            continue
+        resume = ("--resume",) if any(out.glob(f"{CHECKPOINT_STEM}*")) else ()
+        print(f"  stage {steps:,} steps (load {load_average()}) …", flush=True)
+        record = run_one(framework, kind, profile, out, seed, threads, ("--steps", str(steps), *resume))
+        if not record:
+            raise SystemExit(f"{framework}/{kind}: the stage to {steps} steps failed; see {out / 'cli.log'}")
+        metrics = json.loads((out / "metrics.json").read_text())
+        if metrics["steps"] != steps:
+            raise SystemExit(f"{framework}/{kind}: asked for {steps} steps, the run reports {metrics['steps']}")
+        with log.open("a") as f:
+            f.write(json.dumps({**metrics, **record}) + "\n")
+        print(f"  {steps:,} steps: inception-style {metrics['inception_score']:.2f}, FID ÷ real "
+              f"{metrics['fid_ratio']:.1f} ({record['cli_wall_s']:.0f} s)", flush=True)
+
+
+def read_stages(log: Path) -> list[dict]:
+    return [json.loads(line) for line in log.read_text().splitlines() if line.strip()] if log.exists() else []
+
+
+def stage_table(profile: str, base: Path, frameworks, kinds) -> str:
+    """One row per stage of each run made with ``--stages``."""
+    lines = ["| framework | upsampling | steps | FID | FID ÷ real | inception-style | confident | coverage | "
+             "train images/s | stage wall s | load avg before → after | device | targets |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for framework in frameworks:
+        for kind in kinds:
+            for r in read_stages(base / f"{framework}_{kind}" / "stages.jsonl"):
+                lines.append(
+                    f"| {framework} | `{kind}` | {r['steps']:,} | {r['fid']:.2f} | {r['fid_ratio']:.1f} | "
+                    f"{r['inception_score']:.2f} | {r['confident']:.3f} | {r['coverage']:.3f} | "
+                    f"{r['images_per_s']:,.0f} | {r['cli_wall_s']:.0f} | {r['load_before']} → {r['load_after']} | "
+                    f"{r['device']} | {verdict(framework, profile, r, None)} |")
+    return "\n".join(lines)
+
+
+def write_section(path: Path, key: str, body: str) -> None:
+    """Put ``body`` under the marker ``<!-- table:key -->`` in ``path``, replacing that section only."""
+    text = path.read_text() if path.exists() else "# GAN results\n\n"
+    head, *sections = text.split("<!-- table:")
+    kept = {s.split(" -->", 1)[0]: s for s in sections}
+    kept[key] = f"{key} -->\n{body}\n"
+    path.write_text(head + "".join("<!-- table:" + kept[k] for k in kept))
 
 
 def table(profile: str, base: Path, frameworks, kinds) -> str:
@@ -113,30 +175,35 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=None, help="OMP_NUM_THREADS for each run (default: all cores)")
     parser.add_argument("--runs", type=Path, default=ROOT / "runs" / "measure")
+    parser.add_argument("--stages", type=lambda text: sorted(int(s) for s in text.split(",")), default=None,
+                        help="train one run in stages, judged at each of these step counts (comma-separated)")
     parser.add_argument("--table-only", action="store_true", help="do not train; tabulate the runs already there")
     parser.add_argument("--write", action="store_true", help="write the table into docs/gan_results.md")
     args = parser.parse_args(argv)
-    base = args.runs / args.profile
+    staged = args.stages is not None
+    base = args.runs / (f"{args.profile}-stages" if staged else args.profile)
     if not args.table_only:
         for framework in args.frameworks:
             for kind in args.kinds:
                 out = base / f"{framework}_{kind}"
                 print(f"{framework}/{kind}: training ({args.profile} profile, load {load_average()}) …", flush=True)
+                if staged:
+                    run_stages(framework, kind, args.profile, out, args.seed, args.threads, args.stages)
+                    continue
                 record = run_one(framework, kind, args.profile, out, args.seed, args.threads)
                 if record:
                     print(f"  done in {record['cli_wall_s']:.0f} s", flush=True)
-    text = table(args.profile, base, args.frameworks, args.kinds)
+    text = (stage_table if staged else table)(args.profile, base, args.frameworks, args.kinds)
     print(text)
     if args.write:
+        key = f"{args.profile}-stages" if staged else args.profile
+        title = f"the {args.profile} profile's run, judged in stages" if staged else f"{args.profile} profile"
+        stamp = (f"## Results, {title}\n\nTable written {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on "
+                 f"{platform.node()} ({os.cpu_count()} CPUs) by `python scripts/measure_gans.py --profile "
+                 f"{args.profile}{' --stages ' + ','.join(map(str, args.stages)) if staged else ''}` from the runs "
+                 f"in `runs/measure/{key}/` (seed {args.seed}; the load average of each run is in its row).\n\n")
         path = ROOT / "docs" / "gan_results.md"
-        intro = path.read_text().split("<!-- table:")[0] if path.exists() else ""
-        path.parent.mkdir(exist_ok=True)
-        stamp = (f"<!-- table:{args.profile} -->\n## Results, {args.profile} profile\n\nTable written "
-                 f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {platform.node()} "
-                 f"({os.cpu_count()} CPUs) by `python scripts/measure_gans.py --profile {args.profile}` "
-                 f"from the runs in `runs/measure/{args.profile}/` "
-                 f"(seed {args.seed}; the load average of each run is in its row).\n\n")
-        path.write_text((intro or "# GAN results\n\n") + stamp + text + "\n")
+        write_section(path, key, stamp + text)
         print(f"wrote {path}")
     return 0
 

@@ -79,6 +79,7 @@ from .config import (
     CHECKPOINT_STEM,
     FRAMEWORK_SETTINGS,
     FRAMEWORKS,
+    LOSSES,
     PROFILE_SETTINGS,
     PROFILES,
     RESUMABLE_CHANGES,
@@ -94,6 +95,7 @@ from .config import (
     last_losses,
     new_history,
 )
+from . import results
 from .metrics import checkerboard_score
 from .outputs import (
     atomic_write,
@@ -108,9 +110,9 @@ from .outputs import (
 )
 
 __all__ = [
-    "CHECKPOINT_FILES", "CHECKPOINT_STEM", "FRAMEWORKS", "FRAMEWORK_SETTINGS", "PROFILES", "PROFILE_SETTINGS",
+    "CHECKPOINT_FILES", "CHECKPOINT_STEM", "FRAMEWORKS", "FRAMEWORK_SETTINGS", "LOSSES", "PROFILES", "PROFILE_SETTINGS",
     "RESUMABLE_CHANGES", "UPSAMPLE_KINDS", "CheckpointError", "GanConfig", "OnEpoch", "OnLog",
     "atomic_write", "check_losses", "check_resume", "check_samples", "checkerboard_score", "checkpoint_path",
-    "config_for", "current_umask", "drop_partial_log", "json_text", "last_losses", "new_history",
+    "config_for", "current_umask", "results", "drop_partial_log", "json_text", "last_losses", "new_history",
     "save_grid_png", "to_uint8", "write_json", "write_outputs",
 ]

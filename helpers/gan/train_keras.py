@@ -152,12 +152,13 @@ def upsample_block(x: keras.KerasTensor, channels: int, kind: str, *, use_bias: 
 
 
 def build_generator(latent_dim: int = 64, upsample: str = "convtranspose", width: int = 128,
-                    out_shape: tuple[int, int, int] = (28, 28, 1), refine: int = 0) -> keras.Model:
-    """G: z → dense (H/4)·(W/4)·width → BN-ReLU → [``refine`` × (3×3 conv → BN-ReLU)] → up ×2 (width/2)
-    → BN-ReLU → up ×2 to ``out_shape`` → tanh.
+                    out_shape: tuple[int, int, int] = (28, 28, 1), refine: int = 0, hidden: int = 0) -> keras.Model:
+    """G: z → [dense ``hidden`` → BN-ReLU] → dense (H/4)·(W/4)·width → BN-ReLU → [``refine`` × (3×3 conv → BN-ReLU)]
+    → up ×2 (width/2) → BN-ReLU → up ×2 to ``out_shape`` → tanh.
 
     For MNIST ``out_shape`` is (28, 28, 1): 7×7×width → 14×14×width/2 → 28×28×1. ``refine=0`` is
     lesson 07's plain DCGAN; the cpu and gpu profiles use one refining block (docs/gan_results.md).
+    ``hidden`` puts a dense layer between z and the projection, as in the DCGAN authors' own MNIST generator.
     """
     if upsample not in UPSAMPLE_KINDS:
         raise ValueError(f"upsample must be one of {', '.join(UPSAMPLE_KINDS)}; got {upsample!r}")
@@ -167,7 +168,11 @@ def build_generator(latent_dim: int = 64, upsample: str = "convtranspose", width
     if h % 4 or w % 4:
         raise ValueError(f"out_shape must have a height and width divisible by 4 (two ×2 upsamplings); got {out_shape}")
     z = keras.Input((latent_dim,), name="z")
-    x = layers.Dense(h // 4 * (w // 4) * width, use_bias=False, kernel_initializer=_init(), name="project")(z)
+    x = z
+    if hidden:
+        x = layers.Dense(hidden, use_bias=False, kernel_initializer=_init(), name="hidden")(x)
+        x = layers.ReLU(name="relu_hidden")(_batch_norm("bn_hidden")(x))
+    x = layers.Dense(h // 4 * (w // 4) * width, use_bias=False, kernel_initializer=_init(), name="project")(x)
     x = layers.Reshape((h // 4, w // 4, width), name="reshape")(x)
     x = layers.ReLU(name="relu_7")(_batch_norm("bn_7")(x))
     for i in range(refine):
@@ -179,38 +184,84 @@ def build_generator(latent_dim: int = 64, upsample: str = "convtranspose", width
     return keras.Model(z, x, name=f"generator_{upsample}")
 
 
-def build_discriminator(width: int = 64, in_shape: tuple[int, int, int] = (28, 28, 1), hidden: int = 0) -> keras.Model:
-    """D: image → conv4×4 s2 (width) → LeakyReLU → conv4×4 s2 (2·width) → BN → LeakyReLU
+@keras.saving.register_keras_serializable(package="course")
+class MinibatchStd(layers.Layer):
+    """Append one feature map: the standard deviation of each feature over the batch, averaged over all features
+    and positions (ProGAN, Karras et al. 2018). ``(N, H, W, C)`` → ``(N, H, W, C + 1)``."""
+
+    def call(self, x: tf.Tensor) -> tf.Tensor:
+        """``x`` with the batch's mean standard deviation appended as a constant channel."""
+        std = keras.ops.mean(keras.ops.sqrt(keras.ops.var(x, axis=0) + 1e-8))
+        shape = keras.ops.shape(x)
+        return keras.ops.concatenate([x, keras.ops.broadcast_to(std, (shape[0], shape[1], shape[2], 1))], axis=-1)
+
+    def compute_output_shape(self, shape: tuple) -> tuple:
+        """One more channel."""
+        return (*shape[:-1], shape[-1] + 1)
+
+
+def build_discriminator(width: int = 64, in_shape: tuple[int, int, int] = (28, 28, 1), hidden: int = 0,
+                        spectral_norm: bool = False, mbstd: bool = False) -> keras.Model:
+    """D: image → conv4×4 s2 (width) → LeakyReLU → conv4×4 s2 (2·width) → BN → LeakyReLU → [minibatch std]
     → [dense ``hidden`` → BN → LeakyReLU] → one logit.
 
     ``hidden=0`` is lesson 07's plain DCGAN; the cpu and gpu profiles add the dense layer, which lets D
     judge a digit's overall shape: the largest single gain measured (docs/gan_results.md).
+    ``spectral_norm`` wraps every layer in ``keras.layers.SpectralNormalization`` (Miyato et al. 2018) and
+    drops D's BatchNorm; ``mbstd`` adds a :class:`MinibatchStd` feature map at 7×7.
     """
+    def sn(layer: keras.layers.Layer) -> keras.layers.Layer:
+        return layers.SpectralNormalization(layer, name=f"sn_{layer.name}") if spectral_norm else layer
+
+    def norm(x: keras.KerasTensor, name: str) -> keras.KerasTensor:
+        return x if spectral_norm else _batch_norm(name)(x)
+
     image = keras.Input(tuple(in_shape), name="image")
-    x = layers.Conv2D(width, 4, strides=2, padding="same", kernel_initializer=_init(), name="conv14")(image)
+    x = sn(layers.Conv2D(width, 4, strides=2, padding="same", kernel_initializer=_init(), name="conv14"))(image)
     x = layers.LeakyReLU(0.2, name="lrelu14")(x)
-    x = layers.Conv2D(2 * width, 4, strides=2, padding="same", use_bias=False, kernel_initializer=_init(),
-                      name="conv7")(x)
-    x = layers.LeakyReLU(0.2, name="lrelu7")(_batch_norm("bn7")(x))
+    x = sn(layers.Conv2D(2 * width, 4, strides=2, padding="same", use_bias=spectral_norm, kernel_initializer=_init(),
+                         name="conv7"))(x)
+    x = layers.LeakyReLU(0.2, name="lrelu7")(norm(x, "bn7"))
+    if mbstd:
+        x = MinibatchStd(name="mbstd")(x)
     x = layers.Flatten(name="flatten")(x)
     if hidden:
-        x = layers.Dense(hidden, use_bias=False, kernel_initializer=_init(), name="hidden")(x)
-        x = layers.LeakyReLU(0.2, name="lrelu_hidden")(_batch_norm("bn_hidden")(x))
-    logit = layers.Dense(1, kernel_initializer=_init(), name="logit")(x)
+        x = sn(layers.Dense(hidden, use_bias=spectral_norm, kernel_initializer=_init(), name="hidden"))(x)
+        x = layers.LeakyReLU(0.2, name="lrelu_hidden")(norm(x, "bn_hidden"))
+    logit = sn(layers.Dense(1, kernel_initializer=_init(), name="logit"))(x)
     return keras.Model(image, logit, name="discriminator")
 
 
-def discriminator_loss(real_logits: tf.Tensor, fake_logits: tf.Tensor, real_target: float = 1.0) -> tf.Tensor:
-    """Binary cross-entropy: real digits towards ``real_target`` (1, or less with label smoothing), fakes towards 0."""
+def discriminator_loss(real_logits: tf.Tensor, fake_logits: tf.Tensor, real_target: float = 1.0,
+                       loss: str = "bce") -> tf.Tensor:
+    """``loss="bce"``: binary cross-entropy, real digits towards ``real_target`` (1, or less with label
+    smoothing), fakes towards 0; ``"hinge"``: max(0, 1 − D(x)) + max(0, 1 + D(G(z)))."""
+    if loss == "hinge":
+        return (keras.ops.mean(keras.ops.relu(1.0 - real_logits))
+                + keras.ops.mean(keras.ops.relu(1.0 + fake_logits)))
     bce = keras.losses.binary_crossentropy
     return (keras.ops.mean(bce(keras.ops.full_like(real_logits, real_target), real_logits, from_logits=True))
             + keras.ops.mean(bce(keras.ops.zeros_like(fake_logits), fake_logits, from_logits=True)))
 
 
-def generator_loss(fake_logits: tf.Tensor) -> tf.Tensor:
-    """The non-saturating loss: G wants D to call its fakes real (−log D(G(z)))."""
+def generator_loss(fake_logits: tf.Tensor, loss: str = "bce") -> tf.Tensor:
+    """``"bce"``: the non-saturating loss, G wants D to call its fakes real (−log D(G(z))); ``"hinge"``: −D(G(z))."""
+    if loss == "hinge":
+        return -keras.ops.mean(fake_logits)
     return keras.ops.mean(keras.losses.binary_crossentropy(keras.ops.ones_like(fake_logits), fake_logits,
                                                            from_logits=True))
+
+
+def r1_penalty(d: keras.Model, real: tf.Tensor, gamma: float) -> tuple[tf.Tensor, tf.Tensor]:
+    """``(D(real), γ/2 · E‖∇ₓD(x)‖²)``: D's logits on the real batch and the R1 penalty (Mescheder et al. 2018).
+
+    Called inside the tape that differentiates D's loss, the penalty's own gradient is taken through it."""
+    with tf.GradientTape() as tape:
+        tape.watch(real)
+        logits = d(real, training=True)
+        total = tf.reduce_sum(logits)  # inside the tape: it must see the sum too
+    grad = tape.gradient(total, real)
+    return logits, gamma / 2 * tf.reduce_mean(tf.reduce_sum(tf.square(grad), axis=[1, 2, 3]))
 
 
 # --------------------------------------------------------------------------- training
@@ -221,9 +272,12 @@ class _Run:
     def __init__(self, cfg: GanConfig) -> None:
         self.cfg = cfg
         keras.utils.set_random_seed(cfg.seed)  # the initial weights
-        self.g = build_generator(cfg.latent_dim, cfg.upsample, cfg.g_width, refine=cfg.g_refine)
-        self.d = build_discriminator(cfg.d_width, hidden=cfg.d_hidden)
-        self.ema = build_generator(cfg.latent_dim, cfg.upsample, cfg.g_width, refine=cfg.g_refine)
+        self.g = build_generator(cfg.latent_dim, cfg.upsample, cfg.g_width, refine=cfg.g_refine,
+                                 hidden=cfg.g_hidden)
+        self.d = build_discriminator(cfg.d_width, hidden=cfg.d_hidden, spectral_norm=cfg.d_spectral_norm,
+                                     mbstd=cfg.d_mbstd)
+        self.ema = build_generator(cfg.latent_dim, cfg.upsample, cfg.g_width, refine=cfg.g_refine,
+                                   hidden=cfg.g_hidden)
         self.ema.set_weights(self.g.get_weights())
         self.opt_g = keras.optimizers.Adam(cfg.lr, beta_1=cfg.beta1, beta_2=cfg.beta2)
         self.opt_d = keras.optimizers.Adam(cfg.lr, beta_1=cfg.beta1, beta_2=cfg.beta2)
@@ -241,25 +295,33 @@ class _Run:
     def _step(self, real: tf.Tensor, z: tf.Tensor, ema_decay: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         cfg = self.cfg
         real_target = 1.0 - cfg.label_smoothing
+        loss_kind = cfg.loss
+
+        def d_real() -> tuple[tf.Tensor, tf.Tensor | float]:  # D(real) and the R1 penalty (0 without)
+            if cfg.r1_gamma:
+                return r1_penalty(self.d, real, cfg.r1_gamma)
+            return self.d(real, training=True), 0.0
+
         if cfg.extra.get("update", "simultaneous") == "alternating":
             # PyTorch-style: update D first, then G through the *updated* D (one more D pass).
             with tf.GradientTape() as tape_g:
                 fake = self.g(z, training=True)
                 with tf.GradientTape() as tape_d:
-                    loss_d = discriminator_loss(self.d(real, training=True),
-                                                self.d(tf.stop_gradient(fake), training=True), real_target)
+                    real_logits, penalty = d_real()
+                    loss_d = discriminator_loss(real_logits, self.d(tf.stop_gradient(fake), training=True),
+                                                real_target, loss_kind) + penalty
                 grads_d = tape_d.gradient(loss_d, self.d.trainable_variables)
                 self.opt_d.apply_gradients(zip(grads_d, self.d.trainable_variables, strict=True))
-                loss_g = generator_loss(self.d(fake, training=True))
+                loss_g = generator_loss(self.d(fake, training=True), loss_kind)
             grads_g = tape_g.gradient(loss_g, self.g.trainable_variables)
         else:
             # One forward pass serves both losses (as in TensorFlow's DCGAN tutorial): cheaper on a CPU.
             with tf.GradientTape() as tape_g, tf.GradientTape() as tape_d:
                 fake = self.g(z, training=True)
-                real_logits = self.d(real, training=True)
+                real_logits, penalty = d_real()
                 fake_logits = self.d(fake, training=True)
-                loss_d = discriminator_loss(real_logits, fake_logits, real_target)
-                loss_g = generator_loss(fake_logits)
+                loss_d = discriminator_loss(real_logits, fake_logits, real_target, loss_kind) + penalty
+                loss_g = generator_loss(fake_logits, loss_kind)
             grads_d = tape_d.gradient(loss_d, self.d.trainable_variables)
             grads_g = tape_g.gradient(loss_g, self.g.trainable_variables)
             self.opt_d.apply_gradients(zip(grads_d, self.d.trainable_variables, strict=True))

@@ -38,6 +38,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.nn.utils import parametrize
+from torch.nn.utils.parametrizations import spectral_norm as _spectral_norm  # (the name is D's argument)
 
 from ..torch_utils import MixedPrecision, icnr_, mixed_precision
 from .config import (
@@ -110,7 +112,9 @@ def dcgan_init_(module: nn.Module) -> nn.Module:
     """Radford et al.: conv weights N(0, 0.02), BatchNorm scale N(1, 0.02), biases 0; ICNR for pixel shuffle."""
     for m in module.modules():
         if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
-            nn.init.normal_(m.weight, 0.0, 0.02)
+            # under spectral normalisation the parameter is the unnormalised weight
+            nn.init.normal_(m.parametrizations.weight.original if parametrize.is_parametrized(m, "weight")
+                            else m.weight, 0.0, 0.02)
             if m.bias is not None:
                 nn.init.zeros_(m.bias)
         elif isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
@@ -123,16 +127,18 @@ def dcgan_init_(module: nn.Module) -> nn.Module:
 
 
 class Generator(nn.Module):
-    """z → 7×7×w → [``refine`` × (3×3 conv, BN, ReLU) at 7×7] → (up, BN, ReLU) 14×14×w/2 → (up) 28×28×1 → tanh.
+    """z → [dense ``hidden``, BN, ReLU] → 7×7×w → [``refine`` × (3×3 conv, BN, ReLU) at 7×7] → (up, BN, ReLU)
+    14×14×w/2 → (up) 28×28×1 → tanh.
 
     ``refine=0`` is lesson 07's and 08's plain DCGAN generator; the cpu and gpu profiles add one
     3×3 block at 7×7, which measurably improves the digits' shapes (docs/gan_results.md).
     ``block``, if given, builds both ``up`` blocks (``block(in_channels, out_channels)``) instead of
-    :func:`upsample_block` for ``upsample``.
+    :func:`upsample_block` for ``upsample``. ``hidden`` puts a dense layer between z and the 7×7 projection, as
+    in the DCGAN authors' own MNIST generator (1,024 units) and InfoGAN's.
     """
 
     def __init__(self, latent_dim: int = 64, width: int = 128, upsample: str = "convtranspose", refine: int = 0,
-                 block: BlockFn | None = None):
+                 block: BlockFn | None = None, hidden: int = 0):
         super().__init__()
 
         def up(in_channels: int, out_channels: int, bias: bool) -> nn.Module:
@@ -140,8 +146,10 @@ class Generator(nn.Module):
                 upsample, in_channels, out_channels, bias=bias)
 
         self.latent_dim, self.width = latent_dim, width
-        self.project = nn.Sequential(nn.Linear(latent_dim, 7 * 7 * width, bias=False), nn.Unflatten(1, (width, 7, 7)),
-                                     nn.BatchNorm2d(width), nn.ReLU(inplace=True))
+        dense = ([nn.Linear(latent_dim, hidden, bias=False), nn.BatchNorm1d(hidden), nn.ReLU(inplace=True)]
+                 if hidden else [])
+        self.project = nn.Sequential(*dense, nn.Linear(hidden or latent_dim, 7 * 7 * width, bias=False),
+                                     nn.Unflatten(1, (width, 7, 7)), nn.BatchNorm2d(width), nn.ReLU(inplace=True))
         self.refine = nn.Sequential(*(layer for _ in range(refine) for layer in (
             nn.Conv2d(width, width, 3, padding=1, bias=False), nn.BatchNorm2d(width), nn.ReLU(inplace=True))))
         self.up1 = nn.Sequential(up(width, width // 2, bias=False), nn.BatchNorm2d(width // 2), nn.ReLU(inplace=True))
@@ -152,23 +160,43 @@ class Generator(nn.Module):
         return torch.tanh(self.up2(self.up1(self.refine(self.project(z)))))
 
 
+class MinibatchStd(nn.Module):
+    """Append one feature map: the standard deviation of each feature over the batch, averaged over all features
+    and positions (ProGAN, Karras et al. 2018). It lets D see how varied a batch is, and so penalise a G that
+    collapses onto a few modes. ``(N, C, H, W)`` → ``(N, C + 1, H, W)``."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``x`` with the batch's mean standard deviation appended as a constant channel."""
+        std = torch.sqrt(x.float().var(dim=0, unbiased=False) + 1e-8).mean().to(x.dtype)
+        return torch.cat((x, std.expand(x.shape[0], 1, *x.shape[2:])), dim=1)
+
+
 class Discriminator(nn.Module):
-    """28×28×1 → conv4 s2 (w) → LeakyReLU → conv4 s2 (2w) → BN → LeakyReLU → [dense ``hidden`` → BN → LeakyReLU]
-    → one logit (no BN at D's input).
+    """28×28×1 → conv4 s2 (w) → LeakyReLU → conv4 s2 (2w) → BN → LeakyReLU → [minibatch std]
+    → [dense ``hidden`` → BN → LeakyReLU] → one logit (no BN at D's input).
 
     ``hidden=0`` is the lessons' plain DCGAN discriminator; the cpu and gpu profiles add the dense
     layer, which gives D the capacity to judge a digit's overall shape: the largest single gain measured.
+    ``spectral_norm`` normalises every layer's weight by its largest singular value (Miyato et al. 2018)
+    and drops D's BatchNorm; ``mbstd`` adds a :class:`MinibatchStd` feature map at 7×7.
     """
 
-    def __init__(self, width: int = 64, hidden: int = 0):
+    def __init__(self, width: int = 64, hidden: int = 0, spectral_norm: bool = False, mbstd: bool = False):
         super().__init__()
-        features = 2 * width * 7 * 7
-        head = ([nn.Linear(features, hidden, bias=False), nn.BatchNorm1d(hidden), nn.LeakyReLU(0.2, inplace=True),
-                 nn.Linear(hidden, 1)] if hidden else [nn.Linear(features, 1)])
+        sn = _spectral_norm if spectral_norm else (lambda layer: layer)
+
+        def norm(layer: nn.Module) -> list[nn.Module]:
+            return [] if spectral_norm else [layer]
+
+        features = (2 * width + int(mbstd)) * 7 * 7
+        head = ([sn(nn.Linear(features, hidden, bias=spectral_norm)), *norm(nn.BatchNorm1d(hidden)),
+                 nn.LeakyReLU(0.2, inplace=True), sn(nn.Linear(hidden, 1))] if hidden
+                else [sn(nn.Linear(features, 1))])
         self.net = nn.Sequential(
-            nn.Conv2d(1, width, 4, stride=2, padding=1), nn.LeakyReLU(0.2, inplace=True),
-            nn.Conv2d(width, 2 * width, 4, stride=2, padding=1, bias=False), nn.BatchNorm2d(2 * width),
-            nn.LeakyReLU(0.2, inplace=True), nn.Flatten(), *head)
+            sn(nn.Conv2d(1, width, 4, stride=2, padding=1)), nn.LeakyReLU(0.2, inplace=True),
+            sn(nn.Conv2d(width, 2 * width, 4, stride=2, padding=1, bias=spectral_norm)),
+            *norm(nn.BatchNorm2d(2 * width)), nn.LeakyReLU(0.2, inplace=True), *([MinibatchStd()] if mbstd else []),
+            nn.Flatten(), *head)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Images ``(N, 1, 28, 28)`` → logits ``(N,)``."""
@@ -181,8 +209,9 @@ def build_models(cfg: GanConfig, device: str | torch.device = "cpu", block: Bloc
     given, builds G's upsampling blocks (:class:`Generator`)."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(cfg.seed)
-        g = dcgan_init_(Generator(cfg.latent_dim, cfg.g_width, cfg.upsample, cfg.g_refine, block=block))
-        d = dcgan_init_(Discriminator(cfg.d_width, cfg.d_hidden))
+        g = dcgan_init_(Generator(cfg.latent_dim, cfg.g_width, cfg.upsample, cfg.g_refine, block=block,
+                                  hidden=cfg.g_hidden))
+        d = dcgan_init_(Discriminator(cfg.d_width, cfg.d_hidden, cfg.d_spectral_norm, cfg.d_mbstd))
     return g.to(device), d.to(device)
 
 
@@ -190,24 +219,36 @@ def build_models(cfg: GanConfig, device: str | torch.device = "cpu", block: Bloc
 
 def train_step(g: nn.Module, d: nn.Module, opt_g: torch.optim.Optimizer, opt_d: torch.optim.Optimizer,
                real: torch.Tensor, z: torch.Tensor, *, real_label: float = 1.0, autocast: Autocast | None = None,
-               scaler: torch.amp.GradScaler | None = None
+               scaler: torch.amp.GradScaler | None = None, loss: str = "bce", r1_gamma: float = 0.0
                ) -> tuple[torch.Tensor, torch.Tensor]:
-    """One DCGAN update: D on a real and a fake batch, then G with the non-saturating loss.
+    """One GAN update: D on a real and a fake batch, then G.
 
-    Returns ``(loss_d, loss_g)`` as detached 0-d tensors (no device sync). ``autocast`` is a
-    context-manager factory for mixed precision, ``scaler`` a ``torch.amp.GradScaler`` (float16).
+    ``loss="bce"`` is DCGAN's: binary cross-entropy for D (real towards ``real_label``), the non-saturating
+    −log D(G(z)) for G; ``"hinge"``: max(0, 1 − D(x)) + max(0, 1 + D(G(z))) for D, −D(G(z)) for G.
+    ``r1_gamma`` > 0 adds the R1 penalty γ/2 · E‖∇ₓD(x)‖² on the real batch to D's loss (and to the
+    ``loss_d`` returned). Returns ``(loss_d, loss_g)`` as detached 0-d tensors (no device sync).
+    ``autocast`` is a context-manager factory for mixed precision, ``scaler`` a ``torch.amp.GradScaler`` (float16).
     """
     autocast = autocast or _no_autocast
+    if r1_gamma:
+        real = real.detach().requires_grad_(True)
     with autocast():
         fake = g(z)
         logits_real, logits_fake = d(real), d(fake.detach())
-        loss_d = (F.binary_cross_entropy_with_logits(logits_real, torch.full_like(logits_real, real_label))
-                  + F.binary_cross_entropy_with_logits(logits_fake, torch.zeros_like(logits_fake)))
+        if loss == "hinge":
+            loss_d = F.relu(1.0 - logits_real).mean() + F.relu(1.0 + logits_fake).mean()
+        else:
+            loss_d = (F.binary_cross_entropy_with_logits(logits_real, torch.full_like(logits_real, real_label))
+                      + F.binary_cross_entropy_with_logits(logits_fake, torch.zeros_like(logits_fake)))
+    if r1_gamma:
+        (grad,) = torch.autograd.grad(logits_real.float().sum(), real, create_graph=True)
+        loss_d = loss_d + r1_gamma / 2 * grad.float().pow(2).flatten(1).sum(1).mean()
     opt_d.zero_grad(set_to_none=True)
     _backward_step(loss_d, opt_d, scaler)
     with autocast():
         logits = d(fake)
-        loss_g = F.binary_cross_entropy_with_logits(logits, torch.ones_like(logits))
+        loss_g = (-logits.float().mean() if loss == "hinge"
+                  else F.binary_cross_entropy_with_logits(logits, torch.ones_like(logits)))
     opt_g.zero_grad(set_to_none=True)
     _backward_step(loss_g, opt_g, scaler)
     if scaler is not None:
@@ -401,6 +442,9 @@ class _TorchRun:
             if cfg.label_smoothing:
                 raise ValueError("a train_step hook has no real-label argument: it needs cfg.label_smoothing = 0; "
                                  f"got {cfg.label_smoothing}")
+            if cfg.loss != "bce" or cfg.r1_gamma:
+                raise ValueError("a train_step hook brings its own losses: it needs cfg.loss = 'bce' and "
+                                 f"cfg.r1_gamma = 0; got {cfg.loss!r} and {cfg.r1_gamma}")
             self.fast.update(amp=False, compile=False)  # the lesson's signature takes no autocast and no scaler
         if device.type == "cpu" and cfg.extra.get("threads"):
             torch.set_num_threads(int(cfg.extra["threads"]))
@@ -478,7 +522,8 @@ class _TorchRun:
         real = real.contiguous(memory_format=self.memory)
         z = torch.randn(cfg.batch_size, cfg.latent_dim, device=device, generator=self.noise_rng)
         if self.step_hook is None:
-            loss_d, loss_g = self.step_fn(real, z, real_label=1.0 - cfg.label_smoothing, autocast=self.autocast)
+            loss_d, loss_g = self.step_fn(real, z, real_label=1.0 - cfg.label_smoothing, autocast=self.autocast,
+                                          loss=cfg.loss, r1_gamma=cfg.r1_gamma)
         else:  # a learner's losses may be floats or still need grad
             loss_d, loss_g = (torch.as_tensor(loss, device=device).detach().reshape(())
                               for loss in self.step_hook(self.g, self.d, self.opt_g, self.opt_d, real, z))
@@ -638,7 +683,7 @@ def time_steps(cfg: GanConfig, device: str | torch.device | None = None, steps: 
         real = pool[(i % 16) * cfg.batch_size:(i % 16 + 1) * cfg.batch_size]
         real = real.to(device, non_blocking=True).contiguous(memory_format=memory)
         z = torch.randn(cfg.batch_size, cfg.latent_dim, device=device)
-        step_fn(real, z, autocast=autocast)
+        step_fn(real, z, autocast=autocast, loss=cfg.loss, r1_gamma=cfg.r1_gamma)
 
     for i in range(warmup):
         one_step(i)

@@ -311,3 +311,12 @@ def test_umask_is_read_without_proc_too(tmp_path, umask, monkeypatch):
     assert os.umask(0o027) == 0o027  # and it is left as it was
     path = gan.atomic_write(tmp_path / "x.bin", lambda f: f.write(b"x"))
     assert path.stat().st_mode & 0o777 == 0o640
+
+
+def test_fingerprint_names_a_configuration():
+    cfg = gan.config_for("torch", "cpu")
+    assert cfg.fingerprint() == gan.config_for("torch", "cpu").fingerprint()  # stable across calls
+    assert len(cfg.fingerprint()) == 8 and int(cfg.fingerprint(), 16) >= 0
+    others = {gan.config_for("torch", "cpu", g_hidden=0).fingerprint(), gan.config_for("keras", "cpu").fingerprint(),
+              gan.config_for("torch", "cpu", "resize_conv").fingerprint(), cfg.fingerprint()}
+    assert len(others) == 4  # a changed field, framework or upsampling kind: another folder

@@ -16,10 +16,12 @@ from helpers.gan.train_keras import (
     CHECKPOINT_FILE,
     ICNR,
     DepthToSpace,
+    MinibatchStd,
     build_discriminator,
     build_generator,
     discriminator_loss,
     generator_loss,
+    r1_penalty,
     train,
 )
 
@@ -275,6 +277,15 @@ def test_refine_and_hidden_add_the_documented_layers():
     assert d(g(np.zeros((3, 8), "float32"), training=False)).shape == (3, 1)
 
 
+def test_hidden_adds_a_dense_layer_before_the_generators_projection():
+    w, h, latent = 16, 40, 8
+    trainable = lambda m: sum(int(np.prod(v.shape)) for v in m.trainable_weights)  # noqa: E731
+    plain, g = build_generator(latent, "convtranspose", w), build_generator(latent, "convtranspose", w, hidden=h)
+    assert trainable(g) - trainable(plain) == latent * h + 2 * h + (h - latent) * 49 * w
+    assert g.get_layer("project").input.shape[1:] == (h,)
+    assert g(np.zeros((3, latent), "float32"), training=False).shape == (3, 28, 28, 1)
+
+
 def test_a_version_1_checkpoint_is_still_resumed(smoke_run, tmp_path):
     """Version 1 kept the loss log as ``[[step, {"d", "g"}], …]`` under ``"format": 1``."""
     cfg, out, samples, info = smoke_run
@@ -290,3 +301,53 @@ def test_a_version_1_checkpoint_is_still_resumed(smoke_run, tmp_path):
     again, resumed = train(cfg, tmp_path, resume=True, progress=False)
     assert resumed["resumed_from"] == cfg.steps and resumed["history"] == info["history"]
     np.testing.assert_array_equal(again, samples)
+
+
+# --------------------------------------------------------------------------- recipe options: loss, R1, SN, mbstd
+
+def test_hinge_losses_and_the_r1_penalty_have_their_textbook_values():
+    real, fake = np.array([[2.0], [-1.0]], "float32"), np.array([[0.5], [-3.0]], "float32")
+    assert float(discriminator_loss(real, fake, loss="hinge")) == pytest.approx((0 + 2) / 2 + (1.5 + 0) / 2)
+    assert float(generator_loss(fake, loss="hinge")) == pytest.approx(1.25)
+    image = keras.Input((28, 28, 1))
+    linear = keras.Model(image, keras.layers.Dense(1, name="w")(keras.layers.Flatten()(image)))
+    w = np.linspace(-0.01, 0.01, 784, dtype="float32")
+    linear.get_layer("w").set_weights([w[:, None], np.array([0.3], "float32")])
+    x = tf.random.stateless_uniform((5, 28, 28, 1), seed=(1, 2))
+    logits, penalty = r1_penalty(linear, x, 10.0)  # D linear: ∇ₓD = w for every image
+    assert float(penalty) == pytest.approx(5.0 * float(np.sum(w.astype("float64") ** 2)), rel=1e-5)
+    np.testing.assert_allclose(logits.numpy()[:, 0], x.numpy().reshape(5, -1) @ w + 0.3, rtol=1e-5)
+
+
+def test_minibatch_std_appends_the_batch_spread():
+    x = np.zeros((2, 7, 7, 3), "float32")
+    x[1] = 4.0  # every feature: values 0 and 4, standard deviation 2
+    out = MinibatchStd()(x).numpy()
+    assert out.shape == (2, 7, 7, 4)
+    np.testing.assert_allclose(out[..., :3], x)
+    np.testing.assert_allclose(out[..., 3], 2.0, rtol=1e-6)
+
+
+def test_spectral_norm_and_mbstd_build_the_documented_discriminator():
+    d = build_discriminator(8, hidden=16, spectral_norm=True, mbstd=True)
+    assert not any(isinstance(layer, keras.layers.BatchNormalization) for layer in d.layers)
+    wrapped = [layer for layer in d.layers if isinstance(layer, keras.layers.SpectralNormalization)]
+    assert len(wrapped) == 4
+    assert d.get_layer("mbstd").output.shape[1:] == (7, 7, 17)
+    x = tf.random.stateless_normal((4, 28, 28, 1), seed=(0, 1))
+    for _ in range(30):  # one power iteration per training call
+        d(x, training=True)
+    for layer in wrapped:  # Keras divides the kernel itself by its largest singular value at each training call
+        kernel = layer.layer.kernel.numpy()
+        assert np.linalg.norm(kernel.reshape(-1, kernel.shape[-1]), ord=2) == pytest.approx(1.0, abs=0.05)
+    assert d(x, training=False).shape == (4, 1)
+
+
+@pytest.mark.parametrize("options", [dict(loss="hinge", d_spectral_norm=True), dict(d_mbstd=True, r1_gamma=1.0)])
+def test_recipe_options_train(options, tmp_path):
+    cfg = smoke_cfg(steps=2, checkpoint_every=2, log_every=1, **options)
+    samples, info = train(cfg, tmp_path / "run", progress=False)
+    gan.check_losses(info["losses"])
+    gan.check_samples(samples, cfg.samples)
+    plain, _ = train(smoke_cfg(steps=2, checkpoint_every=2, log_every=1), tmp_path / "plain", progress=False)
+    assert not np.array_equal(samples, plain)  # the options changed what G learned

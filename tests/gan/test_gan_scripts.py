@@ -31,6 +31,15 @@ def test_explorer_judges_each_ema_at_each_requested_step(capsys):
     assert rows[0]["fid"] != rows[1]["fid"]  # the EMA copy is a different generator from the raw one
 
 
+def test_explorer_takes_a_profile_and_copies_g_until_ema_start(capsys):
+    explore = load_script("explore_dcgan_recipe")
+    assert explore.main(["--profile", "smoke", "--evals", "3", "--emas", "0,0.9", "--samples", "100",
+                         "ema_start=5", "loss=hinge"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["ema"] for r in rows] == [0.0, 0.9]
+    assert rows[0]["fid"] == rows[1]["fid"]  # before ema_start the average is a copy of G
+
+
 def test_explorer_rejects_unknown_config_fields():
     explore = load_script("explore_dcgan_recipe")
     with pytest.raises(TypeError, match="no_such_field"):
@@ -54,6 +63,33 @@ def test_results_table_marks_targets(tmp_path):
     text = measure.table("cpu", tmp_path, ["torch"], ["convtranspose", "resize_conv", "pixel_shuffle"])
     lines = text.splitlines()
     assert lines[2].endswith("| met |")
-    assert "missed: wall > 300 s, IS < 9.0, FID > 10.0× real" in lines[3]
+    assert "missed: wall > 300 s by 120 s (+40 %), IS < 9.0, FID > 10.0× real" in lines[3]
     assert "`pixel_shuffle` | not measured" in lines[4]
     assert lines[5].startswith("| real training digits (5,000)")
+
+
+def test_writing_one_profiles_table_keeps_the_others(tmp_path):
+    measure = load_script("measure_gans")
+    path = tmp_path / "results.md"
+    path.write_text("# Results\n\nprose\n\n<!-- table:cpu -->\nold cpu table\n")
+    measure.write_section(path, "gpu-stages", "gpu rows")
+    measure.write_section(path, "cpu", "new cpu table")
+    text = path.read_text()
+    assert text == "# Results\n\nprose\n\n<!-- table:cpu -->\nnew cpu table\n<!-- table:gpu-stages -->\ngpu rows\n"
+
+
+def test_stages_resume_the_same_run_and_skip_stages_already_judged(tmp_path, capsys):
+    """Two CLI runs of the smoke profile: the second command asks for stages 2 and 4 and trains only the
+    second, from the first one's checkpoint."""
+    measure = load_script("measure_gans")
+    args = ["--profile", "smoke", "--frameworks", "torch", "--kinds", "convtranspose", "--threads", "1",
+            "--runs", str(tmp_path)]
+    assert measure.main([*args, "--stages", "2"]) == 0
+    assert measure.main([*args, "--stages", "4,2"]) == 0
+    folder = tmp_path / "smoke-stages" / "torch_convtranspose"
+    rows = measure.read_stages(folder / "stages.jsonl")
+    assert [r["steps"] for r in rows] == [2, 4]
+    assert (rows[1]["resumed_from"], rows[1]["steps_this_run"]) == (2, 2)  # stage 4 continued stage 2's checkpoint
+    table = measure.stage_table("smoke", tmp_path / "smoke-stages", ["torch"], ["convtranspose"]).splitlines()
+    assert [line.split(" | ")[2] for line in table[2:]] == ["2", "4"]
+    assert capsys.readouterr().out.count("stage ") == 2  # stage 2 was not trained twice

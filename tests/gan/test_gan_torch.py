@@ -8,7 +8,9 @@ import warnings
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
+from torch.nn.utils import parametrize
 
 from helpers import gan, torch_utils
 from helpers.gan import train_torch
@@ -162,6 +164,20 @@ def test_refine_and_hidden_add_the_documented_layers():
     assert x.shape == (4, 1, 28, 28) and d(x).shape == (4,)
     with pytest.raises(ValueError, match="g_refine must be 0 or more"):
         smoke_cfg(g_refine=-1)
+
+
+def test_g_hidden_adds_a_dense_layer_before_the_projection():
+    """g_hidden: z → dense (no bias) → BN → ReLU → the 7×7 projection, as in the DCGAN authors' MNIST G."""
+    w, h, latent = 16, 40, 8
+    plain, _ = train_torch.build_models(smoke_cfg(g_width=w, latent_dim=latent, g_hidden=0))
+    g, _ = train_torch.build_models(smoke_cfg(g_width=w, latent_dim=latent, g_hidden=h))
+    count = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
+    assert count(g) - count(plain) == latent * h + 2 * h + (h - latent) * 49 * w
+    assert isinstance(g.project[1], nn.BatchNorm1d) and g.project[3].in_features == h
+    assert [k for k in plain.state_dict() if k.startswith("project.")][0] == "project.0.weight"
+    assert g(torch.randn(4, latent)).shape == (4, 1, 28, 28)
+    with pytest.raises(ValueError, match="g_hidden must be 0 or more"):
+        smoke_cfg(g_hidden=-1)
 
 
 # --------------------------------------------------------------------------- mixed precision per device
@@ -446,3 +462,108 @@ def test_step_hook_trains_in_float32_without_compile_and_refuses_label_smoothing
     with pytest.raises(ValueError, match="label_smoothing"):
         train_torch.train(smoke_cfg(label_smoothing=0.1), tmp_path / "b", device="cpu", progress=False,
                           train_step=train_torch.train_step)
+
+
+# --------------------------------------------------------------------------- recipe options: loss, R1, SN, mbstd
+
+class _Linear(nn.Module):
+    """D(x) = ⟨w, x⟩ + b: its input gradient is w for every image, so the R1 penalty is γ/2·‖w‖²."""
+
+    def __init__(self):
+        super().__init__()
+        self.w = nn.Parameter(torch.linspace(-0.01, 0.01, 784))
+        self.b = nn.Parameter(torch.tensor(0.3))
+
+    def forward(self, x):
+        return x.flatten(1) @ self.w + self.b
+
+
+class _FixedG(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.bias = nn.Parameter(torch.linspace(-1, 1, 784))
+
+    def forward(self, z):
+        return torch.tanh(self.bias.expand(len(z), 784) + z[:, :1]).reshape(-1, 1, 28, 28)
+
+
+def test_hinge_loss_and_r1_penalty_have_their_textbook_values():
+    torch.manual_seed(0)
+    real, z = torch.rand(6, 1, 28, 28) * 4 - 2, torch.randn(6, 4)
+    for loss, gamma in (("hinge", 0.0), ("hinge", 10.0), ("bce", 10.0)):
+        g, d = _FixedG(), _Linear()
+        with torch.no_grad():
+            lr, lf = d(real), d(g(z))
+            w2 = d.w.pow(2).sum()
+        if loss == "hinge":
+            expected_d, expected_g = F.relu(1 - lr).mean() + F.relu(1 + lf).mean(), -lf.mean()
+        else:
+            expected_d = F.softplus(-lr).mean() + F.softplus(lf).mean()
+            expected_g = None  # G is scored by the updated D
+        expected_d = expected_d + gamma / 2 * w2
+        opts = [torch.optim.SGD(m.parameters(), 0.0) for m in (g, d)]  # lr 0: D is the same for G's loss
+        loss_d, loss_g = train_torch.train_step(g, d, *opts, real, z, loss=loss, r1_gamma=gamma)
+        assert loss_d.item() == pytest.approx(expected_d.item(), rel=1e-5)
+        if expected_g is not None:
+            assert loss_g.item() == pytest.approx(expected_g.item(), rel=1e-5)
+        assert d.w.grad is not None and (gamma == 0 or not torch.equal(d.w.grad, torch.zeros(784)))
+
+
+def test_r1_penalty_pulls_d_weights_towards_zero():
+    torch.manual_seed(0)
+    real, z = torch.rand(6, 1, 28, 28) * 2 - 1, torch.randn(6, 4)
+    grads = {}
+    for gamma in (0.0, 100.0):
+        g, d = _FixedG(), _Linear()
+        train_torch.train_step(g, d, *(torch.optim.SGD(m.parameters(), 0.0) for m in (g, d)), real, z, r1_gamma=gamma)
+        grads[gamma] = d.w.grad.clone()
+    # the penalty's own gradient is γ·w: the difference of the two gradients
+    torch.testing.assert_close(grads[100.0] - grads[0.0], 100.0 * _Linear().w.detach(), rtol=1e-4, atol=1e-6)
+
+
+def test_minibatch_std_appends_the_batch_spread():
+    x = torch.zeros(2, 3, 7, 7)
+    x[1] = 4.0  # every feature: values 0 and 4, standard deviation 2
+    out = train_torch.MinibatchStd()(x)
+    assert out.shape == (2, 4, 7, 7)
+    torch.testing.assert_close(out[:, :3], x)
+    torch.testing.assert_close(out[:, 3], torch.full((2, 7, 7), 2.0))
+    same = train_torch.MinibatchStd()(torch.ones(5, 3, 7, 7))[:, 3]  # no spread: √1e-8
+    assert same.max().item() == pytest.approx(1e-4, rel=1e-3)
+
+
+def test_spectral_norm_and_mbstd_build_the_documented_discriminator():
+    g, d = train_torch.build_models(smoke_cfg(d_width=8, d_hidden=16, d_spectral_norm=True, d_mbstd=True))
+    assert not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in d.modules())
+    layers = [m for m in d.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    assert len(layers) == 4 and all(parametrize.is_parametrized(m, "weight") for m in layers)
+    assert layers[2].in_features == (16 + 1) * 49  # the minibatch-std channel
+    _, again = train_torch.build_models(smoke_cfg(d_width=8, d_hidden=16, d_spectral_norm=True, d_mbstd=True))
+    torch.testing.assert_close(d.state_dict(), again.state_dict())  # seeded, DCGAN-initialised
+    d.train()
+    for _ in range(30):  # one power iteration per training forward pass
+        d(g(torch.randn(4, g.latent_dim)).detach())
+    for m in layers:
+        weight = m.weight.detach().flatten(1)
+        assert torch.linalg.matrix_norm(weight, ord=2).item() == pytest.approx(1.0, abs=0.05)
+
+
+def test_recipe_options_are_validated():
+    with pytest.raises(ValueError, match="loss must be one of bce, hinge"):
+        smoke_cfg(loss="wasserstein")
+    with pytest.raises(ValueError, match="r1_gamma must be 0 or more"):
+        smoke_cfg(r1_gamma=-1.0)
+    with pytest.raises(ValueError, match="label_smoothing applies to the bce loss only"):
+        smoke_cfg(loss="hinge", label_smoothing=0.1)
+
+
+@pytest.mark.parametrize("options", [dict(loss="hinge", d_spectral_norm=True), dict(d_mbstd=True, r1_gamma=1.0)])
+def test_recipe_options_reach_the_trainer(options, tmp_path):
+    cfg = smoke_cfg(steps=2, checkpoint_every=2, log_every=1, **options)
+    samples, info = train_torch.train(cfg, tmp_path / "run", device="cpu", progress=False)
+    gan.check_losses(info["losses"])
+    plain, _ = train_torch.train(smoke_cfg(steps=2, checkpoint_every=2, log_every=1), tmp_path / "plain",
+                                 device="cpu", progress=False)
+    assert not np.array_equal(samples, plain)  # the options changed what G learned
+    with pytest.raises(ValueError, match="a train_step hook brings its own losses"):
+        train_torch.train(cfg, tmp_path / "hook", device="cpu", progress=False, train_step=train_torch.train_step)
