@@ -74,6 +74,7 @@ loss log); each framework module's ``CHECKPOINT_VERSION`` is stored in it and ch
 Used in lessons 07 and 08.
 """
 
+from . import results
 from .config import (
     CHECKPOINT_FILES,
     CHECKPOINT_STEM,
@@ -95,7 +96,6 @@ from .config import (
     last_losses,
     new_history,
 )
-from . import results
 from .metrics import checkerboard_score
 from .outputs import (
     atomic_write,

@@ -63,4 +63,5 @@ def recipe_markdown(framework: str, profile: str = "cpu", path: Path = RESULTS) 
                f"({row['steps']} steps, {row['CLI wall s']} s on a 2-core CPU): inception-style "
                f"**{row['inception-style']}**, FID **{row['FID ÷ real']}×** real, coverage {row['coverage']} — "
                f"targets {row['targets']}.")
-    return "\n".join(lines) + ref + f"\n\n(Read from `{path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}`.)"
+    where = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+    return "\n".join(lines) + ref + f"\n\n(Read from `{where}`.)"
