@@ -29,7 +29,6 @@ import time
 from pathlib import Path
 
 import nbformat
-from nbclient import NotebookClient
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -90,11 +89,9 @@ def shrink(png: bytes) -> bytes:
 
 
 def run(path: Path, profile: str, timeout: int) -> nbformat.NotebookNode:
-    nb = nbformat.read(path, as_version=4)
-    os.environ["COURSE_PROFILE"] = profile
-    NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=True,
-                   resources={"metadata": {"path": str(path.parent)}}).execute()
-    return nb
+    """The lesson run as the book runs it: a learner's kernel in ``profile`` with an empty ``COURSE_RUNS``, so
+    that a training cell never resumes a run left in ``runs/`` (its time would then be that of loading it)."""
+    return execute.run(nbformat.read(path, as_version=4), path, profile, timeout)
 
 
 def from_book(path: Path, profile: str, book: Path) -> nbformat.NotebookNode:
