@@ -43,7 +43,7 @@ def test_recipe_markdown_states_the_measured_row_and_says_when_there_is_none(tmp
     path = tmp_path / "gan_results.md"
     path.write_text(DOC)
     text = results.recipe_markdown("torch", path=path)
-    assert "| `g_hidden=512` | 1,800 | 8.99 | 2.7 |" in text
+    assert text.startswith("| added to the row above |") and "| `g_hidden=512` | 1,800 | 8.99 | 2.7 |" in text
     assert "4,000 steps, 281 s" in text and "**9.04**" in text and "**2.4×**" in text and "targets met" in text
     assert "has not been measured yet" in results.recipe_markdown("keras", path=path)
     missing = results.recipe_markdown("torch", path=tmp_path / "nowhere.md")  # a copy of the course without docs/
