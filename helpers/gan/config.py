@@ -201,7 +201,7 @@ PROFILE_SETTINGS: dict[str, dict] = {
 }
 #: Framework-specific changes on top of PROFILE_SETTINGS, keyed by (framework, profile).
 FRAMEWORK_SETTINGS: dict[tuple[str, str], dict] = {
-    # Keras has 8 minutes for the cpu profile (PyTorch 5) and its XLA-compiled step is faster on a CPU (20.5 steps/s
+    # Keras has 8 minutes for the cpu profile (PyTorch 5) and its XLA-compiled step is faster on a CPU (20.7 steps/s
     # against 14.7, quiet, 2 cores): 8,000 steps take about 400 s; the score is flat from 6,000 on.
     ("keras", "cpu"): dict(steps=8000),
 }
