@@ -13,6 +13,9 @@ judge's real-data reference row, the targets met or missed, and the machine's lo
 and after each run) is printed and, with ``--write``, written to ``docs/gan_results.md``, replacing
 that profile's table only.
 
+``--set FIELD=VALUE`` (repeatable) passes a changed setting to every run, to try a recipe; its runs go to
+``runs/measure/<profile>+FIELD=VALUE…/`` and its table under its own heading, beside the profile's own.
+
 ``--stages`` trains one run in stages — the first stage from scratch, each later one with ``--resume``
 and ``--steps`` set to the next count — and judges it at the end of each, so a long recipe (the gpu
 profile's, on a CPU) is scored along the way. A stage already recorded in ``stages.jsonl`` is not run
@@ -34,7 +37,7 @@ from pathlib import Path
 
 from helpers import ROOT
 from helpers.gan import UPSAMPLE_KINDS
-from helpers.gan.config import CHECKPOINT_STEM
+from helpers.gan.config import CHECKPOINT_STEM, parse_setting
 
 #: docs/design.md, "GAN targets": (wall seconds, inception-style score, coverage, FID ÷ real-vs-real) per profile.
 TARGETS = {
@@ -42,6 +45,13 @@ TARGETS = {
     ("torch", "gpu"): (None, 9.3, None, 3.0), ("keras", "gpu"): (None, 9.3, None, 3.0),
     ("torch", "smoke"): (60, None, None, None), ("keras", "smoke"): (60, None, None, None),
 }
+
+
+def setting(text: str) -> tuple[str, object]:
+    try:
+        return parse_setting(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def load_average() -> str:
@@ -87,7 +97,7 @@ def verdict(framework: str, profile: str, m: dict, wall: float | None) -> str:
 
 
 def run_stages(framework: str, kind: str, profile: str, out: Path, seed: int, threads: int | None,
-               stages: list[int]) -> None:
+               stages: list[int], extra: tuple[str, ...] = ()) -> None:
     """Train to each count in ``stages`` in turn (resuming the checkpoint), appending each stage's scores
     and timing to ``out/stages.jsonl``; stages already there are skipped."""
     log = out / "stages.jsonl"
@@ -97,7 +107,7 @@ def run_stages(framework: str, kind: str, profile: str, out: Path, seed: int, th
             continue
         resume = ("--resume",) if any(out.glob(f"{CHECKPOINT_STEM}*")) else ()
         print(f"  stage {steps:,} steps (load {load_average()}) …", flush=True)
-        record = run_one(framework, kind, profile, out, seed, threads, ("--steps", str(steps), *resume))
+        record = run_one(framework, kind, profile, out, seed, threads, ("--steps", str(steps), *resume, *extra))
         if not record:
             raise SystemExit(f"{framework}/{kind}: the stage to {steps} steps failed; see {out / 'cli.log'}")
         metrics = json.loads((out / "metrics.json").read_text())
@@ -177,30 +187,36 @@ def main(argv=None) -> int:
     parser.add_argument("--runs", type=Path, default=ROOT / "runs" / "measure")
     parser.add_argument("--stages", type=lambda text: sorted(int(s) for s in text.split(",")), default=None,
                         help="train one run in stages, judged at each of these step counts (comma-separated)")
+    parser.add_argument("--set", dest="settings", metavar="FIELD=VALUE", action="append", default=[],
+                        type=setting, help="a changed setting for every run (repeatable), e.g. --set g_hidden=512")
     parser.add_argument("--table-only", action="store_true", help="do not train; tabulate the runs already there")
     parser.add_argument("--write", action="store_true", help="write the table into docs/gan_results.md")
     args = parser.parse_args(argv)
     staged = args.stages is not None
-    base = args.runs / (f"{args.profile}-stages" if staged else args.profile)
+    changed = "".join(f"+{k}={v}" for k, v in args.settings)
+    key = f"{args.profile}{'-stages' if staged else ''}{changed}"
+    base = args.runs / key
+    extra = tuple(a for k, v in args.settings for a in ("--set", f"{k}={v}"))
     if not args.table_only:
         for framework in args.frameworks:
             for kind in args.kinds:
                 out = base / f"{framework}_{kind}"
                 print(f"{framework}/{kind}: training ({args.profile} profile, load {load_average()}) …", flush=True)
                 if staged:
-                    run_stages(framework, kind, args.profile, out, args.seed, args.threads, args.stages)
+                    run_stages(framework, kind, args.profile, out, args.seed, args.threads, args.stages, extra)
                     continue
-                record = run_one(framework, kind, args.profile, out, args.seed, args.threads)
+                record = run_one(framework, kind, args.profile, out, args.seed, args.threads, extra)
                 if record:
                     print(f"  done in {record['cli_wall_s']:.0f} s", flush=True)
     text = (stage_table if staged else table)(args.profile, base, args.frameworks, args.kinds)
     print(text)
     if args.write:
-        key = f"{args.profile}-stages" if staged else args.profile
         title = f"the {args.profile} profile's run, judged in stages" if staged else f"{args.profile} profile"
+        title += f", with {', '.join(f'{k}={v}' for k, v in args.settings)}" if args.settings else ""
         stamp = (f"## Results, {title}\n\nTable written {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on "
                  f"{platform.node()} ({os.cpu_count()} CPUs) by `python scripts/measure_gans.py --profile "
-                 f"{args.profile}{' --stages ' + ','.join(map(str, args.stages)) if staged else ''}` from the runs "
+                 f"{args.profile}{' --stages ' + ','.join(map(str, args.stages)) if staged else ''}"
+                 f"{''.join(f' --set {k}={v}' for k, v in args.settings)}` from the runs "
                  f"in `runs/measure/{key}/` (seed {args.seed}; the load average of each run is in its row).\n\n")
         path = ROOT / "docs" / "gan_results.md"
         write_section(path, key, stamp + text)

@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from .config import FRAMEWORKS, PROFILES, UPSAMPLE_KINDS, CheckpointError, config_for
+from .config import FRAMEWORKS, PROFILES, UPSAMPLE_KINDS, CheckpointError, config_for, parse_setting
 from .outputs import check_losses, check_samples, write_json, write_outputs
 
 
@@ -33,6 +33,13 @@ def _int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
 
 
+def _setting(text: str) -> tuple[str, object]:
+    try:
+        return parse_setting(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``python -m helpers.gan``."""
     parser = argparse.ArgumentParser(
@@ -49,6 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=_int, default=0)
     parser.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out")
     parser.add_argument("--steps", type=_positive_int, default=None, help="override the profile's number of steps")
+    parser.add_argument("--set", dest="settings", metavar="FIELD=VALUE", type=_setting, action="append", default=[],
+                        help="change one setting of the profile, e.g. --set g_hidden=512 (repeatable; for trying a "
+                             "recipe: the run's metrics.json and checkpoint record it)")
     return parser
 
 
@@ -63,7 +73,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)  # exits with status 2 and a usage message on a bad argument
     from ..runtime import profile as current_profile
 
-    overrides = {"steps": args.steps} if args.steps else {}
+    overrides = dict(args.settings)
+    if args.steps:
+        overrides["steps"] = args.steps
     try:
         cfg = config_for(args.framework, args.profile or current_profile(), args.upsample, args.seed, args.samples,
                          **overrides)

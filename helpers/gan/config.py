@@ -218,3 +218,30 @@ def config_for(framework: str, profile: str, upsample: str = "convtranspose", se
         settings["samples"] = samples
     settings.update(overrides)
     return GanConfig(framework=framework, profile=profile, upsample=upsample, seed=seed, **settings)
+
+
+#: Fields with an option of their own in the command line (or none to set): ``--set`` refuses them.
+NOT_SETTABLE = ("framework", "profile", "upsample", "seed", "samples", "steps", "extra")
+
+
+def parse_setting(text: str) -> tuple[str, object]:
+    """``"g_hidden=512"`` → ``("g_hidden", 512)``: one :class:`GanConfig` field and its value, converted to the
+    field's type (``true``/``false`` for a flag). Raises ``ValueError`` with a one-line message for a string
+    that is not ``field=value``, an unknown field, one set by its own option, or a value of the wrong type."""
+    key, sep, value = text.partition("=")
+    defaults = {f.name: f.default for f in dataclasses.fields(GanConfig)}
+    if not sep or not key or not value:
+        raise ValueError(f"expected field=value, got {text!r}")
+    if key not in defaults or key in NOT_SETTABLE:
+        settable = ", ".join(k for k in defaults if k not in NOT_SETTABLE)
+        raise ValueError(f"{key!r} cannot be set this way; the fields that can: {settable}")
+    kind = type(defaults[key])
+    if kind is bool:
+        flags = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+        if value.lower() not in flags:
+            raise ValueError(f"{key} is true or false; got {value!r}")
+        return key, flags[value.lower()]
+    try:
+        return key, kind(value)
+    except ValueError:
+        raise ValueError(f"{key} takes {'an integer' if kind is int else 'a number'}; got {value!r}") from None

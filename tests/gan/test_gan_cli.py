@@ -53,12 +53,31 @@ def test_smoke_run_writes_checkpoint_samples_grid_and_metrics(tmp_path):
     ([*SMOKE, "--out", "x", "--seed", "one"], "expected an integer"),
     ([*SMOKE, "--out", "x", "--samples", "70000"], "at most 60,000"),
     (SMOKE, "the following arguments are required: --out"),
+    ([*SMOKE, "--out", "x", "--set", "g_hidden"], "expected field=value, got 'g_hidden'"),
+    ([*SMOKE, "--out", "x", "--set", "g_hiden=8"],
+     "'g_hiden' cannot be set this way; the fields that can: batch_size, n_train, lr,"),
+    ([*SMOKE, "--out", "x", "--set", "steps=8"], "'steps' cannot be set this way"),
+    ([*SMOKE, "--out", "x", "--set", "g_hidden=8.5"], "g_hidden takes an integer; got '8.5'"),
+    ([*SMOKE, "--out", "x", "--set", "lr=fast"], "lr takes a number; got 'fast'"),
+    ([*SMOKE, "--out", "x", "--set", "d_mbstd=maybe"], "d_mbstd is true or false; got 'maybe'"),
+    ([*SMOKE, "--out", "x", "--set", "loss=wasserstein"], "loss must be one of bce, hinge; got 'wasserstein'"),
 ])
 def test_bad_arguments_exit_2_with_a_message(args, message, capsys):
     with pytest.raises(SystemExit) as exit_info:
         cli.main(args)
     assert exit_info.value.code == 2
     assert message in capsys.readouterr().err
+
+
+def test_set_changes_the_profiles_settings_and_the_run_records_them(tmp_path):
+    out = tmp_path / "run"
+    assert cli.main([*SMOKE, "--out", str(out), "--samples", "64", "--set", "g_hidden=8", "--set", "lr=1e-3",
+                     "--set", "d_mbstd=true"]) == 0
+    config = json.loads((out / "metrics.json").read_text())["config"]
+    assert (config["g_hidden"], config["lr"], config["d_mbstd"]) == (8, 1e-3, True)
+    assert config["d_width"] == gan.config_for("torch", "smoke").d_width  # the rest is the profile's
+    generator = train_torch.load_checkpoint(out / train_torch.CHECKPOINT_FILE)["g"]
+    assert any(v.shape == (8, 64) for v in generator.values())  # the dense layer z → 8 units was built
 
 
 def test_command_line_entry_point_reports_bad_arguments():

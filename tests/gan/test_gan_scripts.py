@@ -83,14 +83,15 @@ def test_stages_resume_the_same_run_and_skip_stages_already_judged(tmp_path, cap
     second, from the first one's checkpoint."""
     measure = load_script("measure_gans")
     args = ["--profile", "smoke", "--frameworks", "torch", "--kinds", "convtranspose", "--threads", "1",
-            "--runs", str(tmp_path)]
+            "--runs", str(tmp_path), "--set", "g_hidden=8"]
     assert measure.main([*args, "--stages", "2"]) == 0
     assert measure.main([*args, "--stages", "4,2"]) == 0
-    folder = tmp_path / "smoke-stages" / "torch_convtranspose"
+    folder = tmp_path / "smoke-stages+g_hidden=8" / "torch_convtranspose"  # a changed recipe has its own folder
     rows = measure.read_stages(folder / "stages.jsonl")
     assert [r["steps"] for r in rows] == [2, 4]
+    assert [r["config"]["g_hidden"] for r in rows] == [8, 8]  # every stage trained the changed recipe
     assert (rows[1]["resumed_from"], rows[1]["steps_this_run"]) == (2, 2)  # stage 4 continued stage 2's checkpoint
-    table = measure.stage_table("smoke", tmp_path / "smoke-stages", ["torch"], ["convtranspose"]).splitlines()
+    table = measure.stage_table("smoke", folder.parent, ["torch"], ["convtranspose"]).splitlines()
     assert [line.split(" | ")[2] for line in table[2:]] == ["2", "4"]
     started = [line for line in capsys.readouterr().out.splitlines() if line.startswith("  stage ")]
     assert [line.split()[1] for line in started] == ["2", "4"]  # stage 2 was not trained twice
