@@ -75,6 +75,9 @@ def results(nb) -> dict[str, tuple[float, bytes | None, str | None]]:
                 elif "text/markdown" in data:
                     table = data["text/markdown"]
         index = cell.metadata["course"].get("picture", -1)
+        if pictures and not -len(pictures) <= index < len(pictures):
+            raise ValueError(f"the cells of {name!r} drew {len(pictures)} picture(s), but its metadata asks for "
+                             f"picture {index}: was the run cut short (a resumed training draws no epoch grids)?")
         out[name] = (cell_seconds(cell), pictures[index] if pictures else None, table)
     return out
 

@@ -52,6 +52,9 @@ def test_results_take_the_time_of_the_tagged_cell_and_the_last_picture_before_th
     assert Image.open(io.BytesIO(picture)).size == (5, 5)  # the following code cell's, not the one after the text
     train.metadata["course"]["picture"] = -2  # the one before the last
     assert Image.open(io.BytesIO(make_expected.results(nb)["demo"][1])).size == (4, 4)
+    train.metadata["course"]["picture"] = -3  # only two were drawn: an error that names the cell
+    with pytest.raises(ValueError, match=r"'demo' drew 2 picture\(s\), but its metadata asks for picture -3"):
+        make_expected.results(nb)
 
 
 def test_a_cell_that_prints_a_table_keeps_the_table(tmp_path, capsys):

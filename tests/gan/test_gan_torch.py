@@ -279,14 +279,16 @@ def test_describe_names_the_device_and_its_precision(fake_cuda):
 
 # --------------------------------------------------------------------------- torch.compile
 
-def test_compile_by_default_only_on_cuda_in_the_gpu_profile():
-    gpu, cpu_profile = gan.config_for("torch", "gpu"), gan.config_for("torch", "cpu")
-    assert train_torch.speedups(gpu, torch.device("cuda"))["compile"] is True
-    assert train_torch.speedups(cpu_profile, torch.device("cuda"))["compile"] is False
-    assert train_torch.speedups(gpu, torch.device("cpu"))["compile"] is False
-    assert train_torch.speedups(gpu, torch.device("mps"))["compile"] is False
-    no_compile = gan.config_for("torch", "gpu", extra={"compile": False})
-    assert train_torch.speedups(no_compile, torch.device("cuda"))["compile"] is False
+def test_compile_only_when_asked_for():
+    """Measured slower than eager on an H200 for this model (docs/gan_results.md), so no profile compiles
+    by default; ``extra`` switches it on anywhere, and the other speed-ups stay CUDA's defaults."""
+    gpu = gan.config_for("torch", "gpu")
+    for device in ("cuda", "cpu", "mps"):
+        assert train_torch.speedups(gpu, torch.device(device))["compile"] is False
+    assert train_torch.speedups(gpu, torch.device("cuda")) == {
+        "amp": True, "channels_last": True, "data_on_device": True, "compile": False}
+    asked = gan.config_for("torch", "gpu", extra={"compile": True})
+    assert train_torch.speedups(asked, torch.device("cuda"))["compile"] is True
     assert train_torch.speedups(smoke_cfg(extra={"compile": True}), torch.device("cpu"))["compile"] is True
 
 
