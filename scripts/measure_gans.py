@@ -37,7 +37,8 @@ from pathlib import Path
 
 from helpers import ROOT
 from helpers.gan import UPSAMPLE_KINDS
-from helpers.gan.config import CHECKPOINT_STEM, parse_setting
+from helpers.gan.cli import setting_argument
+from helpers.gan.config import CHECKPOINT_STEM
 
 #: docs/design.md, "GAN targets": (wall seconds, inception-style score, coverage, FID ÷ real-vs-real) per profile.
 TARGETS = {
@@ -45,13 +46,6 @@ TARGETS = {
     ("torch", "gpu"): (None, 9.3, None, 3.0), ("keras", "gpu"): (None, 9.3, None, 3.0),
     ("torch", "smoke"): (60, None, None, None), ("keras", "smoke"): (60, None, None, None),
 }
-
-
-def setting(text: str) -> tuple[str, object]:
-    try:
-        return parse_setting(text)
-    except ValueError as err:
-        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def load_average() -> str:
@@ -188,9 +182,12 @@ def main(argv=None) -> int:
     parser.add_argument("--stages", type=lambda text: sorted(int(s) for s in text.split(",")), default=None,
                         help="train one run in stages, judged at each of these step counts (comma-separated)")
     parser.add_argument("--set", dest="settings", metavar="FIELD=VALUE", action="append", default=[],
-                        type=setting, help="a changed setting for every run (repeatable), e.g. --set g_hidden=512")
+                        type=setting_argument,
+                        help="a changed setting for every run (repeatable), e.g. --set g_hidden=512")
     parser.add_argument("--table-only", action="store_true", help="do not train; tabulate the runs already there")
-    parser.add_argument("--write", action="store_true", help="write the table into docs/gan_results.md")
+    parser.add_argument("--write", action="store_true", help="write the table into --doc")
+    parser.add_argument("--doc", type=Path, default=ROOT / "docs" / "gan_results.md",
+                        help="the Markdown file --write puts the table in (default: docs/gan_results.md)")
     args = parser.parse_args(argv)
     staged = args.stages is not None
     changed = "".join(f"+{k}={v}" for k, v in args.settings)
@@ -218,9 +215,8 @@ def main(argv=None) -> int:
                  f"{args.profile}{' --stages ' + ','.join(map(str, args.stages)) if staged else ''}"
                  f"{''.join(f' --set {k}={v}' for k, v in args.settings)}` from the runs "
                  f"in `runs/measure/{key}/` (seed {args.seed}; the load average of each run is in its row).\n\n")
-        path = ROOT / "docs" / "gan_results.md"
-        write_section(path, key, stamp + text)
-        print(f"wrote {path}")
+        write_section(args.doc, key, stamp + text)
+        print(f"wrote {args.doc}")
     return 0
 
 

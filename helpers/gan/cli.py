@@ -33,7 +33,8 @@ def _int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
 
 
-def _setting(text: str) -> tuple[str, object]:
+def setting_argument(text: str) -> tuple[str, object]:
+    """``--set``'s argument type: :func:`~helpers.gan.config.parse_setting`, its message kept by argparse."""
     try:
         return parse_setting(text)
     except ValueError as err:
@@ -56,9 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=_int, default=0)
     parser.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out")
     parser.add_argument("--steps", type=_positive_int, default=None, help="override the profile's number of steps")
-    parser.add_argument("--set", dest="settings", metavar="FIELD=VALUE", type=_setting, action="append", default=[],
-                        help="change one setting of the profile, e.g. --set g_hidden=512 (repeatable; for trying a "
-                             "recipe: the run's metrics.json and checkpoint record it)")
+    parser.add_argument("--set", dest="settings", metavar="FIELD=VALUE", type=setting_argument, action="append",
+                        default=[], help="change one setting of the profile, e.g. --set g_hidden=512 (repeatable; "
+                                         "for trying a recipe: the run's metrics.json and checkpoint record it)")
     return parser
 
 

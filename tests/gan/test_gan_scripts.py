@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
+import subprocess
 import sys
 
 import pytest
@@ -95,3 +97,26 @@ def test_stages_resume_the_same_run_and_skip_stages_already_judged(tmp_path, cap
     assert [line.split(" | ")[2] for line in table[2:]] == ["2", "4"]
     started = [line for line in capsys.readouterr().out.splitlines() if line.startswith("  stage ")]
     assert [line.split()[1] for line in started] == ["2", "4"]  # stage 2 was not trained twice
+
+
+def test_the_gpu_measurement_script_runs_its_three_parts_and_writes_its_tables(tmp_path):
+    """scripts/measure_gpu.sh, dry-run on the CPU with the smoke profile: the whole command, the staged run with a
+    changed recipe beside it (both judged at each stage), the speed-up table, and each table in DOC."""
+    measure = load_script("measure_gans")
+    env = {**os.environ, "PROFILE": "smoke", "STAGES": "2,3", "TRY": "g_hidden=8 lr=1e-3", "BENCH_STEPS": "1",
+           "BENCH_ARGS": "--no-compile", "PYTHON": sys.executable, "DOC": str(tmp_path / "doc.md"),
+           "OMP_NUM_THREADS": "1"}
+    run = subprocess.run(["bash", str(ROOT / "scripts" / "measure_gpu.sh"), str(tmp_path / "runs")], env=env,
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    doc = (tmp_path / "doc.md").read_text()
+    for key in ("smoke", "smoke-stages", "smoke-stages+g_hidden=8+lr=0.001"):
+        assert f"<!-- table:{key} -->" in doc, key
+    tried = measure.read_stages(tmp_path / "runs" / "smoke-stages+g_hidden=8+lr=0.001" / "torch_convtranspose"
+                                / "stages.jsonl")
+    assert [(r["steps"], r["config"]["g_hidden"], r["config"]["lr"]) for r in tried] == [(2, 8, 1e-3), (3, 8, 1e-3)]
+    plain = measure.read_stages(tmp_path / "runs" / "smoke-stages" / "torch_convtranspose" / "stages.jsonl")
+    assert [(r["steps"], r["config"]["g_hidden"]) for r in plain] == [(2, 0), (3, 0)]
+    assert json.loads((tmp_path / "runs" / "smoke" / "torch_convtranspose" / "metrics.json").read_text())["steps"] == 12
+    bench = (tmp_path / "runs" / "bench.md").read_text()
+    assert "| + mixed precision |" in bench and "torch.compile" not in bench
