@@ -197,7 +197,7 @@ PROFILE_SETTINGS: dict[str, dict] = {
     # gpu: the cpu profile's G (with g_hidden) and a wider D, DCGAN's learning rate, a long EMA and 10,000 steps of
     # 128. Measured on an NVIDIA H200 (docs/gan_results.md, "The gpu profile, measured on a GPU"): without g_hidden
     # the recipe reached inception-style 8.76 at 10,000 steps; with g_hidden=512, 9.01 by 4,000 and 9.12 from 6,000
-    # on (FID 1.7× real). The whole command took 147 s on that card.
+    # on (FID 1.7× real). The whole command, before g_hidden and compiled, took 147 s on that card.
     "gpu": dict(steps=10_000, batch_size=128, n_train=60_000, samples=10_000, g_width=128, d_width=64, g_refine=1,
                 g_hidden=512, d_hidden=1024, ema_decay=0.999, ema_start=1000),
 }
