@@ -38,5 +38,5 @@ wait "$staged"
 [[ -z $tried ]] || "${measure[@]}" --stages "$stages" "${settings[@]}" --table-only --write >/dev/null
 echo "== 3. speed-ups"
 # shellcheck disable=SC2086  # BENCH_ARGS: more options for the bench, e.g. --no-compile
-"$python" scripts/bench_gan_torch.py --profile "$profile" --steps "${BENCH_STEPS:-200}" ${BENCH_ARGS:-} |
+"$python" scripts/bench_gan_torch.py --profile "$profile" --steps "${BENCH_STEPS:-1000}" ${BENCH_ARGS:-} |
     tee "$results/bench.md"
