@@ -2,9 +2,11 @@ import ast
 import json
 import os
 import random
+import re
 import subprocess
 import sys
 import textwrap
+import traceback
 import types
 
 import numpy as np
@@ -236,7 +238,7 @@ def test_transformer_keeps_the_last_expression_for_display(learner):
     assert namespace[last.value.id] == 42
     run_cell("f()\n'never'", namespace)
     assert namespace[last.value.id] is None  # nothing to display after a stub
-    assert run_cell("z = 1", namespace).body[-1].__class__ is ast.Try  # no expression, nothing added
+    assert run_cell("z = 1", namespace).body[-1].__class__ is ast.With  # no expression, nothing added
     assert run_cell("from __future__ import annotations\n3", namespace).body[0].__class__ is ast.ImportFrom
 
 
@@ -250,6 +252,48 @@ def test_transformer_lets_other_errors_raise(learner, source, error):
     with pytest.raises(error) as caught:
         run_cell(source, {})
     assert caught.traceback[-1].lineno == 0  # raised from the cell's own line, not from the wrapper
+
+
+def cell_traceback(source, transform):
+    """What a traceback shows of ``source`` run as a cell: per frame, the function, line, column span and the frame's
+    own last line (``f_lineno``, which ipykernel's traceback shows); the same list with and without KeepRunning."""
+    tree = ast.parse(source)
+    if transform:
+        tree = checks.KeepRunning().visit(tree)
+    try:
+        exec(compile(tree, "<cell>", "exec"), {"raises": raises})
+    except BaseException as error:  # noqa: BLE001 - KeyboardInterrupt is one of the cases
+        frames = traceback.extract_tb(error.__traceback__)
+        own_lines = [frame.f_lineno for frame, _ in traceback.walk_tb(error.__traceback__)]
+        return type(error).__name__, [(f.filename, f.name, f.lineno, f.colno, f.end_colno, own)
+                                      for f, own in zip(frames, own_lines, strict=True) if f.filename == "<cell>"]
+    raise AssertionError("the cell did not raise")
+
+
+def raises(error):
+    raise error
+
+
+#: Cells whose error is raised before their last line, with the line a traceback must point at.
+MIDDLE_OF_A_CELL = {
+    "numpy error": ("import numpy as np\nx = np.ones(3)\ny = np.sum(x, axis=4)\nz = 3\nz", 3),
+    "no expression at the end": ("import numpy as np\nx = np.ones(3)\ny = np.sum(x, axis=4)\nz = 3", 3),
+    "a NotImplementedError of the learner's": ("a = 1\nraises(NotImplementedError('abstract'))\nb = 2\nb", 2),
+    "KeyboardInterrupt": ("a = 1\nraises(KeyboardInterrupt())\nb = 2\nb", 2),
+    "in a function of the cell": ("def f(x):\n    return x / 0\n\nf(1)\nb = 2\nb", 4),
+    "a statement over lines": ("a = (1,\n     2 / 0,\n     3)\nb = 2\nb", 2),
+    "the learner's own try": ("try:\n    a = 1 / 0\nexcept KeyError:\n    pass\nb = 2\nb", 2),
+    "after a handled error": ("try:\n    1 / 0\nexcept ZeroDivisionError:\n    a = 1\nint('x')\nb = 2", 5),
+    "a single line": ("1 / 0", 1),
+}
+
+
+@pytest.mark.parametrize("source, line", MIDDLE_OF_A_CELL.values(), ids=MIDDLE_OF_A_CELL.keys())
+def test_other_errors_keep_their_traceback_exactly(learner, source, line):
+    """Not the wrapper's last line: the failing line, columns and frame line that the cell gives without it."""
+    plain = cell_traceback(source, transform=False)
+    assert plain[1][0][2] == line  # the case is what its name says
+    assert cell_traceback(source, transform=True) == plain
 
 
 @pytest.mark.parametrize("name, value", [("COURSE_PROBE", "1"), ("NBGRADER_EXECUTION", "autograde"),
@@ -291,6 +335,42 @@ def test_last_expression_is_displayed_by_ipython():
         [True, 42, "NoneType"], [True, None, "NoneType"], [True, None, "NoneType"], [True, None, "NoneType"],
         [False, None, "NameError"]]
     assert "\u2717 f: not solved yet" in done.stderr and "\u2717 result: expected 2, got 1" in done.stderr
+
+
+@pytest.mark.parametrize("compiler", ["ipython", "ipykernel"])
+def test_ipython_traceback_points_at_the_failing_line(learner, compiler):
+    """The arrow IPython draws: from ``tb_lineno`` (a terminal IPython) or from the frame's ``f_lineno`` (Jupyter)."""
+    script = textwrap.dedent("""
+        import json, sys, traceback
+        from IPython.core.interactiveshell import InteractiveShell
+        from traitlets.config import Config
+        config = Config()
+        config.HistoryManager.hist_file = ":memory:"
+        config.InteractiveShell.colors = "nocolor"
+        if sys.argv[1] == "ipykernel":  # cells named /tmp/ipykernel_<pid>/<hash>.py, as in Jupyter
+            from ipykernel.compiler import XCachingCompiler
+            config.InteractiveShell.compiler_class = XCachingCompiler
+        shell = InteractiveShell.instance(config=config)
+        from helpers import checks
+        checks.install_stub_handler()
+        assert [type(t).__name__ for t in shell.ast_transformers] == ["KeepRunning"]
+        shell.run_cell("import numpy as np")
+        print("=== traceback")
+        result = shell.run_cell("x = np.ones(3)\\ny = np.sum(x, axis=4)\\nz = 3\\nz", store_history=True)
+        print("=== end")
+        cell = [(frame, line) for frame, line in traceback.walk_tb(result.error_in_exec.__traceback__)
+                if frame.f_code.co_name == "<module>"][-1]
+        print(json.dumps([type(result.error_in_exec).__name__, cell[1], cell[0].f_lineno]))
+    """)
+    env = {k: v for k, v in os.environ.items() if k not in (*checks.GRADING_ENV, checks.STUB_ERRORS_ENV)}
+    done = subprocess.run([sys.executable, "-c", script, compiler], capture_output=True, text=True, env=env,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    shown = done.stdout.split("=== traceback\n")[1].split("=== end\n")[0]
+    assert "AxisError" in shown and re.search(r"Cell In\[\d+\], line 2\n", shown), shown
+    arrows = [line for line in shown.splitlines() if re.match(r"-+> ", line)]
+    assert arrows[0] == "----> 2 y = np.sum(x, axis=4)", shown  # the cell's frame first, then numpy's
+    assert json.loads(done.stdout.splitlines()[-1]) == ["AxisError", 2, 2]
 
 
 def test_yours_or_reference_falls_back_only_for_the_stub(capsys):
