@@ -26,36 +26,56 @@ def load_times(folder: Path = EXPECTED_DIR) -> dict:
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
 
 
+class Note:
+    """A line of Markdown: Jupyter and the book render it, anything that reads plain text gets it without backticks."""
+
+    def __init__(self, markdown: str) -> None:
+        self.markdown = markdown
+
+    def _repr_markdown_(self) -> str:
+        return self.markdown
+
+    def __repr__(self) -> str:  # text/plain, and print() outside IPython
+        return self.markdown.replace("`", "")
+
+
 def _seconds(value: float) -> str:
+    if value < 1:  # the smoke profile's shortest cells: "0 s" would read as "not measured"
+        return "under 1 s"
     return f"{value:.0f} s" if value < 120 else f"{value / 60:.1f} min"
 
 
 def describe(name: str, folder: Path = EXPECTED_DIR) -> str:
-    """One line: how long the cell took in each profile in the course's run, and where this run stands."""
+    """One line of Markdown: how long the cell took in each profile in the course's run, and where this run stands."""
     times = load_times(folder).get(name)
     if not times:
-        return f"{name}: no reference run recorded yet (python scripts/make_expected.py)"
+        return f"{name}: no reference run recorded yet (`python scripts/make_expected.py`)"
     measured = " · ".join(f"`{p}` {_seconds(times[p])}" for p in ("smoke", "cpu", "gpu") if p in times)
     missing = [p for p in ("smoke", "cpu", "gpu") if p not in times]
     return (f"The next cell took {measured} in the course's reference run on a 2-core CPU machine"
-            + (f" ({', '.join(missing)}: not measured)" if missing else "")
-            + f". This run's profile: {runtime.profile()}.")
+            + (f" ({', '.join(f'`{p}`' for p in missing)}: not measured)" if missing else "")
+            + f". This run's profile: `{runtime.profile()}`.")
 
 
-def show(name: str, folder: Path = EXPECTED_DIR, size: float = 9.0) -> plt.Figure | None:
-    """Print :func:`describe` and draw the picture the cpu-profile reference run ended with (or show its table)."""
-    print(describe(name, folder))
+def show(name: str, folder: Path = EXPECTED_DIR, size: float = 9.0) -> None:
+    """Display :func:`describe` and the picture the cpu-profile reference run ended with (or its table).
+
+    Everything is displayed here, once, and the figure closed: the cells that call this end with the call, so a
+    figure returned would be displayed again as the cell's value, and one left open again by matplotlib's inline
+    backend when the cell ends.
+    """
+    from IPython.display import display
+
+    display(Note(describe(name, folder)))
     path = folder / f"{name}.png"
     table = folder / f"{name}.md"
     if not path.is_file() and table.is_file():
-        from IPython.display import Markdown, display
-
-        print("what a healthy run ends with: the course's reference run, cpu profile")
-        display(Markdown(table.read_text(encoding="utf-8")))
-        return None
+        display(Note(f"What a healthy run ends with (the course's reference run, `cpu` profile):\n\n"
+                     f"{table.read_text(encoding='utf-8')}"))
+        return
     if not path.is_file():
-        print(f"(no picture: {path.name} is missing; python scripts/make_expected.py makes it)")
-        return None
+        display(Note(f"(no picture: `{path.name}` is missing; `python scripts/make_expected.py` makes it)"))
+        return
     image = plt.imread(path)
     height, width = image.shape[:2]
     fig, ax = plt.subplots(figsize=(size, size * height / width))
@@ -63,4 +83,5 @@ def show(name: str, folder: Path = EXPECTED_DIR, size: float = 9.0) -> plt.Figur
     ax.axis("off")
     ax.set_title("what a healthy run ends with: the course's reference run, cpu profile", fontsize=10)
     fig.tight_layout()
-    return fig
+    display(fig)
+    plt.close(fig)

@@ -8,6 +8,8 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import IPython.core.formatters  # noqa: E402
+import matplotlib.pyplot as plt  # noqa: E402
 import nbformat  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
@@ -57,14 +59,17 @@ def test_results_take_the_time_of_the_tagged_cell_and_the_last_picture_before_th
         make_expected.results(nb)
 
 
-def test_a_cell_that_prints_a_table_keeps_the_table(tmp_path, capsys):
+def test_a_cell_that_prints_a_table_keeps_the_table(tmp_path, shown):
     cell = timed(nbformat.v4.new_code_cell("time_it()"), "2026-11-26T10:00:00Z", "2026-11-26T10:00:02Z")
     cell.metadata["course"] = {"expected": "demo"}
     cell.outputs = [nbformat.v4.new_output("display_data", data={"text/markdown": "| a |\n|---|\n| 1 |"})]
     assert make_expected.results(nbformat.v4.new_notebook(cells=[cell]))["demo"] == (2.0, None, "| a |\n|---|\n| 1 |")
     (tmp_path / "demo.md").write_text("| a |\n|---|\n| 1 |\n")
     assert expected.show("demo", tmp_path) is None
-    assert "what a healthy run ends with" in capsys.readouterr().out
+    note, table = shown
+    assert "no reference run recorded yet" in note.markdown
+    assert table.markdown.startswith("What a healthy run ends with")
+    assert table.markdown.endswith("| a |\n|---|\n| 1 |\n")
 
 
 def test_a_tagged_cell_without_timing_is_an_error():
@@ -79,20 +84,65 @@ def test_shrink_keeps_small_pictures_and_narrows_wide_ones():
     assert Image.open(io.BytesIO(make_expected.shrink(png(1800, 600, 5)))).size == (900, 300)
 
 
-def test_show_prints_the_times_and_draws_the_picture(tmp_path, capsys, monkeypatch):
+@pytest.fixture
+def shown(monkeypatch):
+    """What ``expected.show`` hands to IPython's ``display``, in order."""
+    objects = []
+    monkeypatch.setattr("IPython.display.display", lambda obj: objects.append(obj))
+    return objects
+
+
+def test_show_displays_the_times_and_the_picture_once(tmp_path, monkeypatch, shown):
     monkeypatch.setenv("COURSE_PROFILE", "smoke")
     (tmp_path / "demo.png").write_bytes(png(40, 20, 200))
-    (tmp_path / expected.TIMES).write_text(json.dumps({"demo": {"smoke": 12.0, "cpu": 335.0}}))
-    fig = expected.show("demo", tmp_path)
-    line = capsys.readouterr().out
-    assert "`smoke` 12 s · `cpu` 5.6 min" in line and "gpu: not measured" in line and "profile: smoke" in line
+    (tmp_path / expected.TIMES).write_text(json.dumps({"demo": {"smoke": 0.4, "cpu": 335.0}}))
+    open_before = plt.get_fignums()
+    assert expected.show("demo", tmp_path) is None  # nothing for IPython to display a second time
+    note, fig = shown
+    assert note.markdown == ("The next cell took `smoke` under 1 s · `cpu` 5.6 min in the course's reference run on "
+                             "a 2-core CPU machine (`gpu`: not measured). This run's profile: `smoke`.")
     assert fig.axes[0].images[0].get_array().shape[:2] == (20, 40)
+    assert plt.get_fignums() == open_before  # closed: the inline backend does not draw it again
 
 
-def test_show_says_what_is_missing(tmp_path, capsys):
+def test_show_renders_markdown_and_its_plain_text_has_no_backticks(tmp_path, shown):
+    (tmp_path / expected.TIMES).write_text(json.dumps({"demo": {"smoke": 3.0, "cpu": 30.0, "gpu": 4.0}}))
+    expected.show("demo", tmp_path)
+    formatter = IPython.core.formatters.DisplayFormatter()
+    for note in shown:
+        data, _ = formatter.format(note)
+        assert data["text/markdown"] == note.markdown and "`" in note.markdown
+        assert data["text/plain"] == note.markdown.replace("`", "") and str(note) == data["text/plain"]
+    assert "The next cell took smoke 3 s · cpu 30 s · gpu 4 s in" in repr(shown[0])
+
+
+def test_show_says_what_is_missing(tmp_path, shown):
     assert expected.show("nothing", tmp_path) is None
-    out = capsys.readouterr().out
-    assert "no reference run recorded yet" in out and "nothing.png is missing" in out
+    text = " ".join(repr(note) for note in shown)
+    assert "no reference run recorded yet" in text and "nothing.png is missing" in text
+
+
+def test_each_lesson_cell_that_shows_a_healthy_run_displays_it_once():
+    """The lessons' own cells, in a kernel with the setup cell and matplotlib's inline backend, as a learner runs them:
+    one picture (or table), never a second copy as the cell's value or from the backend."""
+    from nbclient import NotebookClient
+
+    from instructor_tools import build
+
+    sources = [cells[i - 1].source for _, i, cells in tagged_cells()]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(build.SETUP_CELL),
+                                         nbformat.v4.new_code_cell("from helpers import expected")]
+                                  + [nbformat.v4.new_code_cell(source) for source in sources])
+    NotebookClient(nb, timeout=120, kernel_name="python3",
+                   resources={"metadata": {"path": str(ROOT / "notebooks")}}).execute()
+    for source, cell in zip(sources, nb.cells[2:], strict=True):
+        name = source.split('"')[1]
+        kinds = [next((k for k in ("image/png", "text/markdown") if k in out.get("data", {})), out.output_type)
+                 for out in cell.outputs]
+        table = (expected.EXPECTED_DIR / f"{name}.md").is_file()
+        assert kinds == ["text/markdown"] * (1 + table) + ["image/png"] * (not table), (name, cell.outputs)
+        assert all(out.output_type == "display_data" for out in cell.outputs)  # no execute_result: nothing returned
+        assert not any("`" in out.data.get("text/plain", "") for out in cell.outputs), name
 
 
 def tagged_cells():
