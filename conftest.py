@@ -3,12 +3,33 @@ smoke profile, whichever paths pytest is given. Every notebook cell must also ru
 learner reads red stderr as "broken", so a cell that writes to stderr fails unless each line is
 on the short allow-list below."""
 
+import importlib.util
 import os
 import re
 
 import pytest
 
 os.environ["COURSE_PROFILE"] = "smoke"
+
+
+def load_triton_before_tensorflow() -> None:
+    """Import triton, where it is installed, before anything in this process can import TensorFlow.
+
+    Why: the suite imports Keras and PyTorch in the same worker process (a learner's kernel never does). TensorFlow
+    loads its C++ core with ``RTLD_GLOBAL`` (``tensorflow/python/pywrap_dlopen_global_flags.py``), so the LLVM
+    inside ``libtensorflow_framework.so.2`` becomes the process's. Triton, which PyTorch's CUDA build installs and
+    imports lazily (``torch.optim.Adam`` and ``torch.compile`` reach it), bundles another LLVM in
+    ``triton/_C/libtriton.so`` without hiding its symbols. Loaded after TensorFlow, its static initialisers bind to
+    TensorFlow's LLVM (``llvm::DebugCounter::instance()``, a different version and layout) and the process dies of
+    SIGSEGV (``python -c "import keras, triton"``: exit 139). Loaded first, each library keeps its own LLVM.
+    ``tests/test_frameworks_in_one_process.py`` runs both frameworks in one process after this, and fails if
+    a new release of either brings the crash back.
+    """
+    if importlib.util.find_spec("triton") is not None:
+        import triton  # noqa: F401
+
+
+load_triton_before_tensorflow()
 
 #: stderr lines a notebook cell may print, each with the reason it is expected.
 STDERR_ALLOWED = (
