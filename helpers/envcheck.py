@@ -11,7 +11,9 @@ from __future__ import annotations
 import ast
 import html
 import platform
+import re
 import sys
+import textwrap
 from importlib import metadata
 from pathlib import Path
 
@@ -84,9 +86,33 @@ def show(rows: list[dict] | None = None) -> list[dict]:
     return rows
 
 
+#: reST inline markup in docstrings: a role (``:mod:`helpers.gan```), a literal (````x````), interpreted text (```x```).
+_ROLE = re.compile(r":[a-z]+(?::[a-z]+)?:`([^`]+)`")
+_TITLED = re.compile(r"(.+?)\s*<[^<>]+>")
+_QUOTED = re.compile(r"``(.+?)``|`([^`]+)`")
+
+
+def _role_text(found: re.Match) -> str:
+    content = found.group(1)
+    titled = _TITLED.fullmatch(content)
+    if titled:  # :func:`the check <helpers.checks.check_array>`
+        return titled.group(1)
+    return content[1:].rsplit(".", 1)[-1] if content.startswith("~") else content  # :class:`~a.B` shows B
+
+
+def plain_text(rst: str) -> str:
+    """reST inline markup as a learner reads it: ``:mod:`helpers.gan``` → helpers.gan, ````x```` → x."""
+    return _QUOTED.sub(lambda found: found.group(1) or found.group(2), _ROLE.sub(_role_text, rst))
+
+
+def summary(docstring: str) -> str:
+    """A docstring's first paragraph on one line, in plain text: what the tour shows of a module."""
+    return plain_text(" ".join(docstring.strip().split("\n\n")[0].split()))
+
+
 def module_tour(package_dir: Path | None = None) -> list[tuple[str, str]]:
-    """``(module, first line of its docstring)`` for every module and subpackage of helpers, read without
-    importing it (importing would load the frameworks)."""
+    """``(module, summary of its docstring)`` for every module and subpackage of helpers, read without importing it
+    (importing would load the frameworks)."""
     package_dir = package_dir or Path(__file__).parent
     tour = []
     for path in sorted(package_dir.rglob("*.py")):
@@ -96,5 +122,15 @@ def module_tour(package_dir: Path | None = None) -> list[tuple[str, str]]:
         if not parts or any(part.startswith("_") for part in parts):
             continue
         doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) or ""
-        tour.append((".".join(("helpers", *parts)), doc.strip().splitlines()[0] if doc.strip() else ""))
+        tour.append((".".join(("helpers", *parts)), summary(doc)))
     return tour
+
+
+def tour_text(width: int = 100, package_dir: Path | None = None) -> str:
+    """The tour as lesson 00 prints it: one module a line, its summary wrapped under itself beside the names."""
+    tour = module_tour(package_dir)
+    indent = max(len(module) for module, _ in tour) + 2
+    return "\n".join(
+        textwrap.fill(text, width, initial_indent=f"{module:<{indent}}", subsequent_indent=" " * indent)
+        if text else module
+        for module, text in tour)
