@@ -3,6 +3,7 @@
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import yaml
 
@@ -42,6 +43,46 @@ def test_ci_runs_exactly_the_readme_test_command(root):
     command = readme_test_command(root)
     ci_lines = [line.strip() for line in (root / ".ci" / "run").read_text().splitlines()]
     assert command in ci_lines
+
+
+def test_ci_runs_the_readme_install_word_for_word(root):
+    """The newcomer's stack installs exactly what the README tells a newcomer to, with no constraints file."""
+    readme = (root / "README.md").read_text()
+    install = "python -m pip install -r requirements-dev.txt"
+    assert f"`{install}`" in readme
+    ci_lines = [line.strip() for line in (root / ".ci" / "run").read_text().splitlines()]
+    assert any(line.startswith(install) and "-c " not in line for line in ci_lines), \
+        ".ci/run never installs requirements-dev.txt without a constraints file, as the README does"
+    assert "--index-url https://download.pytorch.org/whl/cpu" in readme  # the CPU-only route
+
+
+def test_ci_runs_every_python_the_readme_promises(root):
+    lo, hi = envcheck.SUPPORTED_PYTHON
+    assert lo[0] == hi[0] == 3
+    run = (root / ".ci" / "run").read_text()
+    for minor in range(lo[1], hi[1] + 1):
+        assert f"python_for 3.{minor})" in run, f"the README promises Python 3.{minor}; .ci/run never runs it"
+
+
+def test_readme_opens_jupyterlab_at_the_course_root(root, monkeypatch):
+    """`jupyter lab notebooks/00_setup.ipynb` alone would serve notebooks/ only: solutions/ out of reach."""
+    from jupyter_server.serverapp import ServerApp
+
+    command = re.search(r"^python -m jupyter lab (.+)$", (root / "README.md").read_text(), flags=re.M)
+    assert command, "README.md gives no `python -m jupyter lab ...` command"
+    monkeypatch.chdir(root)
+    app = ServerApp()
+    app.parse_command_line(command.group(1).split())
+    assert Path(app.root_dir).resolve() == root
+    assert (Path(app.root_dir) / app.file_to_run).is_file()
+    assert {"solutions", "notebooks", "data"} <= {p.name for p in Path(app.root_dir).iterdir()}
+
+
+def test_grading_outputs_are_never_committed(root):
+    outputs = ["submissions/s001/01_why_upsampling.ipynb", "grades.csv", "grades_totals.csv", "feedback/s001/01.md",
+               "elsewhere/feedback/s001/01.md"]
+    result = subprocess.run(["git", "check-ignore", "--no-index", *outputs], cwd=root, capture_output=True, text=True)
+    assert sorted(result.stdout.split()) == sorted(outputs), result.stdout + result.stderr
 
 
 def test_supported_python_is_stated_consistently(root):
