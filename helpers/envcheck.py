@@ -33,7 +33,7 @@ PACKAGES = [
     ("torchinfo", "PyTorch model summaries"),
     ("tqdm", "progress bars"),
 ]
-SUPPORTED_PYTHON = ((3, 10), (3, 13))
+SUPPORTED_PYTHON = ((3, 11), (3, 13))
 
 
 def version(distribution: str) -> str | None:

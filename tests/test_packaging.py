@@ -149,11 +149,26 @@ def test_every_requirement_floor_is_the_floor_stack_ci_runs(root):
     assert "-c .ci/floor-constraints.txt" in run, ".ci/run does not install the floor stack"
 
 
+#: What Google Colab's GPU runtime shipped (googlecolab/backend-info, pip-freeze.gpu.txt and os-info.txt, August 2026).
+COLAB = {"python": "3.13", "tensorflow": "2.20.0", "keras": "3.13.2", "torch": "2.11.0", "numpy": "2.1.3",
+         "scipy": "1.16.3", "matplotlib": "3.10.0", "ipywidgets": "7.7.1", "scikit-image": "0.25.2", "tqdm": "4.67.3"}
+
+
 def test_the_floor_stack_is_colab_like(root):
+    """A Colab learner keeps Colab's packages: each is at or above the floor CI tests, and the setup cell
+    installs only what Colab lacks."""
+    from packaging.version import Version
+
     floor = pins(root / ".ci" / "floor-constraints.txt")
-    # The oldest stack CI proves: what Google Colab shipped when the floors were set (see the file's comment).
+    for name, colab in COLAB.items():
+        if name in floor:
+            assert Version(floor[name]) <= Version(colab), f"Colab's {name} {colab} is below the floor {floor[name]}"
+    lo, hi = envcheck.SUPPORTED_PYTHON
+    assert lo <= tuple(map(int, COLAB["python"].split("."))) <= hi
     assert floor["tensorflow"].startswith("2.19") and floor["keras"].startswith("3.10")
     assert floor["numpy"] == "2.0.2" and floor["ipywidgets"].startswith("7.")
+    setup = (root / "instructor_tools" / "build.py").read_text()
+    assert 'for pkg in ("torchinfo",)' in setup  # the one package Colab lacks
 
 
 def test_licences_are_in_place_and_named(root):
