@@ -1,11 +1,16 @@
 """Train a reference DCGAN from the command line, in either framework, and judge it.
 
     python -m helpers.gan --framework {torch,keras} --profile {smoke,cpu,gpu} \\
-        --upsample KIND --out DIR [--samples N] [--seed S] [--steps N] [--resume]
+        --upsample KIND --out DIR [--samples N] [--seed S] [--steps N] [--set FIELD=VALUE] \\
+        [--resume | --overwrite]
 
 ``--resume`` continues the run in ``--out`` from its checkpoint: an interrupted run where it
 stopped, a finished one further when ``--steps`` asks for more (the result is the same as one
-run of that length). Any other change of settings is refused with a message saying which.
+run of that length). Any other change of settings is refused with a message saying which, and so
+is another framework's run. A new run refuses a folder that holds a run (:func:`run_files`) unless
+``--overwrite`` removes it first, and a folder it cannot write; settings that break
+:meth:`GanConfig.validate`'s rules are refused too: all before anything trains, in one line.
+The last line the command prints names the files it wrote.
 
 This package is framework-free (NumPy only at import time): it holds what both
 framework modules share — the run configuration (:class:`GanConfig`, :func:`config_for`),
@@ -22,8 +27,9 @@ both in ``tests/gan/test_trainer_contract.py``)::
     train(cfg, out_dir, resume=False, *, device=None, stop_after=None, on_log=None,
           on_epoch=None, progress=True) -> (samples_uint8, info)
 
-* ``cfg``: a :class:`GanConfig` of that framework (another framework's: ``ValueError``);
-  ``out_dir`` is created if missing.
+* ``cfg``: a :class:`GanConfig` of that framework (another framework's, or one changed since it was
+  built so that it breaks :meth:`GanConfig.validate`'s rules: ``ValueError``, before anything is
+  written); ``out_dir`` is created if missing.
 * ``resume``: continue from the checkpoint in ``out_dir`` (printing ``resumed from PATH at
   step N``), from scratch if there is none. A checkpoint that cannot be read, or whose run may
   not go on as ``cfg`` (:func:`check_resume`: only ``samples`` may change, and ``steps`` grow),
@@ -84,6 +90,7 @@ from .config import (
     PROFILE_SETTINGS,
     PROFILES,
     RESUMABLE_CHANGES,
+    UPSAMPLE_DESCRIPTIONS,
     UPSAMPLE_KINDS,
     CheckpointError,
     GanConfig,
@@ -98,21 +105,29 @@ from .config import (
 )
 from .metrics import checkerboard_score
 from .outputs import (
+    OUTPUT_FILES,
+    OutputFolderError,
     atomic_write,
     check_losses,
     check_samples,
     current_umask,
     json_text,
+    prepare_out_dir,
+    run_files,
+    run_frameworks,
     save_grid_png,
     to_uint8,
     write_json,
     write_outputs,
+    written_files,
 )
 
 __all__ = [
-    "CHECKPOINT_FILES", "CHECKPOINT_STEM", "FRAMEWORKS", "FRAMEWORK_SETTINGS", "LOSSES", "PROFILES", "PROFILE_SETTINGS",
-    "RESUMABLE_CHANGES", "UPSAMPLE_KINDS", "CheckpointError", "GanConfig", "OnEpoch", "OnLog",
+    "CHECKPOINT_FILES", "CHECKPOINT_STEM", "FRAMEWORKS", "FRAMEWORK_SETTINGS", "LOSSES", "OUTPUT_FILES", "PROFILES",
+    "PROFILE_SETTINGS", "RESUMABLE_CHANGES", "UPSAMPLE_DESCRIPTIONS", "UPSAMPLE_KINDS", "CheckpointError", "GanConfig",
+    "OnEpoch", "OnLog", "OutputFolderError",
     "atomic_write", "check_losses", "check_resume", "check_samples", "checkerboard_score", "checkpoint_path",
     "config_for", "current_umask", "results", "drop_partial_log", "json_text", "last_losses", "new_history",
-    "save_grid_png", "to_uint8", "write_json", "write_outputs",
+    "prepare_out_dir", "run_files", "run_frameworks", "save_grid_png", "to_uint8", "write_json", "write_outputs",
+    "written_files",
 ]

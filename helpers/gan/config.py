@@ -8,6 +8,8 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
+import numbers
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,10 +17,15 @@ from pathlib import Path
 from ..runtime import PROFILES
 
 FRAMEWORKS = ("torch", "keras")
-#: The generator's upsampling block: k4 s2 transposed conv (DCGAN as its later ports write it: even overlap, yet
-#: four different sub-kernels, one per output phase), k3 s2 transposed conv (uneven overlap: checkerboards),
-#: nearest resize + 3×3 conv, 3×3 conv to 4C + pixel shuffle (ICNR init).
-UPSAMPLE_KINDS = ("convtranspose", "convtranspose3", "resize_conv", "pixel_shuffle")
+#: The generator's ×2 upsampling blocks, each in one line (the command line's ``--help`` shows them).
+UPSAMPLE_DESCRIPTIONS = {
+    # k4 s2 is DCGAN's as its later ports write it: even overlap, yet four sub-kernels, one per output phase
+    "convtranspose": "transposed conv, kernel 4, stride 2 (DCGAN's): even overlap",
+    "convtranspose3": "transposed conv, kernel 3, stride 2: uneven overlap, checkerboards",
+    "resize_conv": "nearest-neighbour ×2 resize, then a 3×3 conv: no checkerboard",
+    "pixel_shuffle": "3×3 conv to 4× the channels, then pixel shuffle (ICNR init)",
+}
+UPSAMPLE_KINDS = tuple(UPSAMPLE_DESCRIPTIONS)
 #: The adversarial loss: "bce" — DCGAN's binary cross-entropy for D and the non-saturating −log D(G(z)) for G;
 #: "hinge" — max(0, 1 − D(x)) + max(0, 1 + D(G(z))) for D and −D(G(z)) for G (Lim & Ye 2017, SNGAN, BigGAN).
 LOSSES = ("bce", "hinge")
@@ -76,27 +83,29 @@ class GanConfig:
     extra: dict = field(default_factory=dict)  # framework-specific knobs, e.g. {"threads": 1, "compile": True}
 
     def __post_init__(self) -> None:
-        for name, allowed in (("framework", FRAMEWORKS), ("profile", PROFILES), ("upsample", UPSAMPLE_KINDS),
-                              ("loss", LOSSES)):
-            if getattr(self, name) not in allowed:
-                raise ValueError(f"{name} must be one of {', '.join(allowed)}; got {getattr(self, name)!r}")
-        for name in ("samples", "steps", "batch_size", "n_train", "latent_dim", "g_width", "d_width"):
-            if int(getattr(self, name)) < 1:
-                raise ValueError(f"{name} must be a positive integer; got {getattr(self, name)!r}")
-        for name in ("g_refine", "g_hidden", "d_hidden"):
-            if int(getattr(self, name)) < 0:
-                raise ValueError(f"{name} must be 0 or more; got {getattr(self, name)!r}")
-        if self.samples > 60_000:
-            raise ValueError("samples must be at most 60,000 (the real reference uses as many training digits); "
-                             f"got {self.samples}")
-        if not 0.0 <= self.ema_decay < 1.0:
-            raise ValueError(f"ema_decay must be in [0, 1); got {self.ema_decay}")
-        if self.r1_gamma < 0:
-            raise ValueError(f"r1_gamma must be 0 or more; got {self.r1_gamma}")
-        if self.loss != "bce" and self.label_smoothing:
-            raise ValueError(f"label_smoothing applies to the bce loss only; got loss={self.loss!r}")
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise ``ValueError`` unless every field keeps its rule (:data:`FIELD_RULES`, :data:`EXTRA_RULES`) and
+        the fields agree with each other; the message is one line naming the field, its value and the rule.
+
+        Construction checks it (so :func:`config_for`, :meth:`from_dict` and the command line's ``--set`` do),
+        and each trainer again before it trains, for a configuration changed after it was built."""
+        for name, (keeps, rule) in FIELD_RULES.items():
+            value = getattr(self, name)
+            if not keeps(value):
+                raise ValueError(f"{name} must be {rule}; got {value!r}")
+        for key, value in self.extra.items():
+            if key not in EXTRA_RULES:
+                raise ValueError(f"extra has no switch {key!r}; the switches: {', '.join(EXTRA_RULES)}")
+            keeps, rule = EXTRA_RULES[key]
+            if not keeps(value):
+                raise ValueError(f"extra[{key!r}] must be {rule}; got {value!r}")
         if self.batch_size > self.n_train:
-            raise ValueError(f"batch_size ({self.batch_size}) cannot exceed n_train ({self.n_train})")
+            raise ValueError(f"batch_size must be at most n_train ({self.n_train}); got {self.batch_size}")
+        if self.loss != "bce" and self.label_smoothing:
+            raise ValueError(f"label_smoothing applies to the bce loss only: it must be 0 with loss={self.loss!r}; "
+                             f"got {self.label_smoothing}")
 
     @property
     def steps_per_epoch(self) -> int:
@@ -127,6 +136,85 @@ class GanConfig:
         """``{field: (mine, other's)}`` for every field in which ``other`` differs."""
         a, b = self.to_dict(), other.to_dict()
         return {k: (a[k], b.get(k)) for k in a if a[k] != b.get(k)}
+
+
+def _integer(value: object) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)  # True is an int to Python
+
+
+def _integer_in(low: int, high: float = math.inf) -> Callable[[object], bool]:
+    return lambda value: _integer(value) and low <= value <= high
+
+
+def _number_in(low: float, high: float, *, low_open: bool = False, high_open: bool = False
+               ) -> Callable[[object], bool]:
+    def keeps(value: object) -> bool:
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+            return False
+        return (low < value if low_open else low <= value) and (value < high if high_open else value <= high)
+
+    return keeps
+
+
+def _one_of(allowed: tuple[str, ...]) -> tuple[Callable[[object], bool], str]:
+    return (lambda value: value in allowed), f"one of {', '.join(allowed)}"
+
+
+def _flag(value: object) -> bool:
+    return isinstance(value, bool)
+
+
+_MNIST_TRAIN = 60_000  # MNIST's training digits: the most a run can train on, and the judge's real reference
+_SEED_MAX = 2**31 - 1  # every seeder the trainers use (NumPy, TensorFlow, PyTorch) takes a 32-bit signed seed
+
+#: Every :class:`GanConfig` field's rule, as ``(check, what it says)``; :meth:`GanConfig.validate` applies them
+#: (``tests/gan/test_gan_config.py`` keeps one for every field). The message reads "FIELD must be RULE; got VALUE".
+FIELD_RULES: dict[str, tuple[Callable[[object], bool], str]] = {
+    "framework": _one_of(FRAMEWORKS),
+    "profile": _one_of(PROFILES),
+    "upsample": _one_of(UPSAMPLE_KINDS),
+    "seed": (_integer_in(0, _SEED_MAX), f"an integer from 0 to {_SEED_MAX:,}"),
+    "samples": (_integer_in(1, _MNIST_TRAIN),
+                f"a positive integer, at most {_MNIST_TRAIN:,} (the judge compares them with as many real digits)"),
+    "steps": (_integer_in(1), "a positive integer"),
+    # a batch of one breaks BatchNorm (no variance to normalise by) and the minibatch standard deviation
+    "batch_size": (_integer_in(2), "an integer of 2 or more (BatchNorm needs two digits a batch)"),
+    "n_train": (_integer_in(1, _MNIST_TRAIN),
+                f"a positive integer, at most {_MNIST_TRAIN:,} (MNIST's training digits)"),
+    # Adam's rules: a positive step size, moment decays in [0, 1); above 1 the steps are far past any that trains
+    "lr": (_number_in(0.0, 1.0, low_open=True), "a number above 0 and at most 1"),
+    "beta1": (_number_in(0.0, 1.0, high_open=True), "a number from 0 up to, not including, 1"),
+    "beta2": (_number_in(0.0, 1.0, high_open=True), "a number from 0 up to, not including, 1"),
+    "latent_dim": (_integer_in(1), "a positive integer"),
+    "g_width": (lambda value: _integer_in(2)(value) and value % 2 == 0,
+                "an even integer of 2 or more (G halves it at 14×14)"),
+    "d_width": (_integer_in(1), "a positive integer"),
+    "g_refine": (_integer_in(0), "0 or more (an integer; 0 = none)"),
+    "g_hidden": (_integer_in(0), "0 or more (an integer; 0 = none)"),
+    "d_hidden": (_integer_in(0), "0 or more (an integer; 0 = none)"),
+    "ema_decay": (_number_in(0.0, 1.0, high_open=True), "a number from 0 (no average) up to, not including, 1"),
+    "ema_start": (_integer_in(0), "0 or more (an integer)"),
+    "checkpoint_every": (_integer_in(0), "0 or more (an integer; 0 = once an epoch)"),
+    "log_every": (_integer_in(1), "a positive integer"),
+    # D's target for real digits is 1 − label_smoothing: at 0.5 or below it would call them fakes as readily
+    "label_smoothing": (_number_in(0.0, 0.5, high_open=True),
+                        "a number from 0 up to, not including, 0.5 (the real target 1 − it stays above 0.5)"),
+    "loss": _one_of(LOSSES),
+    "d_spectral_norm": (_flag, "true or false"),
+    "d_mbstd": (_flag, "true or false"),
+    "r1_gamma": (_number_in(0.0, math.inf), "0 or more (a finite number; 0 = none)"),
+    "extra": (lambda value: isinstance(value, dict), "a dict of the trainers' switches"),
+}
+#: The switches ``GanConfig.extra`` may hold (the trainers read these and no others), each with its rule.
+EXTRA_RULES: dict[str, tuple[Callable[[object], bool], str]] = {
+    "threads": (_integer_in(1), "a positive integer"),  # CPU threads, both trainers
+    "amp": (_flag, "true or false"),  # PyTorch: mixed precision
+    "channels_last": (_flag, "true or false"),  # PyTorch: NHWC memory
+    "data_on_device": (_flag, "true or false"),  # PyTorch: the data set on the GPU
+    "compile": (_flag, "true or false"),  # PyTorch: torch.compile
+    "jit_compile": (_flag, "true or false"),  # Keras: XLA
+    "update": _one_of(("simultaneous", "alternating")),  # Keras: G through D before or after D's update
+}
 
 
 def checkpoint_path(out_dir: str | Path, framework: str) -> Path:

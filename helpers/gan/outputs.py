@@ -1,4 +1,5 @@
-"""What a GAN run writes: atomic files (honouring the umask), strict JSON, the sample grid, the metrics.
+"""What a GAN run writes: atomic files (honouring the umask), strict JSON, the sample grid, the metrics;
+which of those files a folder holds, and whether a run may write there.
 
 Used by helpers.gan, helpers.gan.cli, helpers.gan.train_keras, helpers.gan.train_torch.
 """
@@ -18,7 +19,15 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ..data import squeeze_channel
+from .config import CHECKPOINT_FILES, FRAMEWORKS, checkpoint_path
 from .metrics import checkerboard_score
+
+#: What :func:`write_outputs` writes into a run's folder, next to the trainer's checkpoint (:data:`CHECKPOINT_FILES`).
+OUTPUT_FILES = {"samples": "samples.npy", "grid": "grid.png", "metrics": "metrics.json"}
+
+
+class OutputFolderError(RuntimeError):
+    """A run's folder cannot take the run: it cannot be written, or it holds a run the new one would overwrite."""
 
 
 def current_umask() -> int:
@@ -127,8 +136,8 @@ def write_outputs(out_dir: str | Path, samples_uint8: np.ndarray, info: dict) ->
 
     out_dir = Path(out_dir)
     check_samples(samples_uint8)
-    atomic_write(out_dir / "samples.npy", lambda f: np.save(f, samples_uint8))
-    save_grid_png(out_dir / "grid.png", samples_uint8)
+    atomic_write(out_dir / OUTPUT_FILES["samples"], lambda f: np.save(f, samples_uint8))
+    save_grid_png(out_dir / OUTPUT_FILES["grid"], samples_uint8)
     started = time.perf_counter()
     scored = judge.scores(samples_uint8)
     real = judge.real_reference(len(samples_uint8))
@@ -142,8 +151,81 @@ def write_outputs(out_dir: str | Path, samples_uint8: np.ndarray, info: dict) ->
         "judge_s": time.perf_counter() - started,
         **info,
     }
-    write_json(out_dir / "metrics.json", metrics)
+    write_json(out_dir / OUTPUT_FILES["metrics"], metrics)
     return metrics
+
+
+def written_files(out_dir: str | Path, framework: str) -> list[Path]:
+    """The files a finished run of ``framework`` has in ``out_dir``: its checkpoint, then :data:`OUTPUT_FILES`."""
+    return [checkpoint_path(out_dir, framework), *(Path(out_dir) / name for name in OUTPUT_FILES.values())]
+
+
+def run_files(out_dir: str | Path) -> list[Path]:
+    """The files of a run, of either framework, that ``out_dir`` holds (checkpoints first); others are not a run's."""
+    names = [*CHECKPOINT_FILES.values(), *OUTPUT_FILES.values()]
+    return [Path(out_dir) / name for name in names if (Path(out_dir) / name).is_file()]
+
+
+def run_frameworks(out_dir: str | Path) -> set[str]:
+    """The frameworks whose run ``out_dir`` holds: told by their checkpoints, or by what metrics.json records
+    (a folder whose checkpoint was deleted, or a metrics.json that cannot be read, tells nothing)."""
+    out_dir = Path(out_dir)
+    found = {framework for framework in FRAMEWORKS if checkpoint_path(out_dir, framework).is_file()}
+    try:
+        recorded = json.loads((out_dir / OUTPUT_FILES["metrics"]).read_text())["config"]["framework"]
+    except (OSError, ValueError, KeyError, TypeError):
+        recorded = None
+    return found | ({recorded} if recorded in FRAMEWORKS else set())
+
+
+def prepare_out_dir(out_dir: str | Path, framework: str, *, resume: bool, overwrite: bool) -> list[Path]:
+    """Make ``out_dir`` ready for a run of ``framework`` before it trains; return the files ``overwrite`` removed.
+
+    Raises :class:`OutputFolderError`, with a one-line message that says what to do, when the folder cannot be
+    created or written (a file in the way, a read-only place), or when the run would overwrite another's
+    files: a new run into a folder that holds one (unless ``overwrite``: its files are removed first), or a
+    ``resume`` of ``framework`` into a folder that holds another framework's run, or outputs but no checkpoint
+    of ``framework`` to continue from. Only the files of :func:`run_files` count, and only they are removed.
+    """
+    out_dir = Path(out_dir)
+    _check_writable(out_dir)
+    held = run_files(out_dir)
+    if not held:
+        return []
+    names = ", ".join(p.name for p in held)
+    others = sorted(run_frameworks(out_dir) - {framework})
+    if resume and others:
+        raise OutputFolderError(
+            f"--out {out_dir} holds a {others[0]} run ({names}); --resume continues a run in its own framework: "
+            f"resume it with --framework {others[0]}, or train {framework} into another --out.")
+    if resume and not checkpoint_path(out_dir, framework).is_file():
+        raise OutputFolderError(
+            f"--out {out_dir} holds a run's outputs ({names}) but no {CHECKPOINT_FILES[framework]} to resume "
+            f"from: start it again with --overwrite instead of --resume, or choose another --out.")
+    if resume:
+        return []
+    if not overwrite:
+        raise OutputFolderError(
+            f"--out {out_dir} already holds a run ({names}): continue it with --resume, replace it with "
+            f"--overwrite, or choose another --out.")
+    for path in held:
+        path.unlink()
+    return held
+
+
+def _check_writable(out_dir: Path) -> None:
+    """Create ``out_dir`` and write a file into it (and remove it): permissions alone do not tell, root ignores them."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise OutputFolderError(f"--out {out_dir} is a file, not a folder: choose a folder for the run's files.")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise OutputFolderError(f"--out {out_dir}: cannot create the folder ({err.strerror or err}).") from None
+    try:
+        with tempfile.TemporaryFile(dir=out_dir, prefix=".write-test."):
+            pass
+    except OSError as err:
+        raise OutputFolderError(f"--out {out_dir}: cannot write into the folder ({err.strerror or err}).") from None
 
 
 def json_text(value: object) -> str:

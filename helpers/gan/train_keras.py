@@ -514,6 +514,7 @@ def train(cfg: GanConfig, out_dir: str | Path, resume: bool = False, *, device: 
     ``info`` adds ``ema_decay``. The losses logged are the logging step's own (PyTorch logs the mean
     over the interval: it syncs with the device once a log, not once a step).
     """
+    cfg.validate()  # again: a field may have been changed since the configuration was built
     if cfg.framework != "keras":
         raise ValueError(f"helpers.gan.train_keras trains framework='keras' configurations; got {cfg.framework!r}")
     _set_threads(cfg.extra.get("threads"))

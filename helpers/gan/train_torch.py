@@ -622,6 +622,7 @@ def train(cfg: GanConfig, out_dir: str | Path, resume: bool = False, *, device: 
     """
     from ..torch_utils import device as pick_device
 
+    cfg.validate()  # again: a field may have been changed since the configuration was built
     if cfg.framework != "torch":
         raise ValueError(f"helpers.gan.train_torch trains framework='torch' configurations; got {cfg.framework!r}")
     started = time.perf_counter()

@@ -339,3 +339,195 @@ def test_fingerprint_names_a_configuration():
     others = {gan.config_for("torch", "cpu", g_hidden=0).fingerprint(), gan.config_for("keras", "cpu").fingerprint(),
               gan.config_for("torch", "cpu", "resize_conv").fingerprint(), cfg.fingerprint()}
     assert len(others) == 4  # a changed field, framework or upsampling kind: another folder
+
+
+# --------------------------------------------------------------------------- the run's folder
+
+def refused(args, capsys) -> str:
+    """``cli.main(args)`` ends before training with status 2 and one ``error:`` line on stderr; that line."""
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(args)
+    assert exit_info.value.code == 2
+    out, err = capsys.readouterr()
+    assert "DCGAN ·" not in out  # the line that starts training was never printed
+    assert err.count("\n") == 1 and err.startswith("error: "), err
+    return err.strip()
+
+
+def refused_by_argparse(args, capsys) -> str:
+    """Argparse's own refusal (a usage message, status 2): stderr."""
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(args)
+    assert exit_info.value.code == 2
+    return capsys.readouterr().err
+
+
+@pytest.fixture
+def read_only_folder(tmp_path):
+    """A folder this process cannot create files in: a folder without write permission, or, where permissions
+    do not stop the process (root), /proc, which no one can write (Linux)."""
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    folder.chmod(0o555)
+    try:
+        (folder / "probe").touch()
+    except PermissionError:
+        yield folder
+    else:
+        (folder / "probe").unlink()
+        assert Path("/proc/self").is_dir(), "found no folder this process cannot write into"
+        yield Path("/proc")
+    finally:
+        folder.chmod(0o755)
+
+
+@pytest.mark.parametrize("where", ["an existing file", "a path under a file", "a path under a read-only folder",
+                                   "a read-only folder"])
+def test_an_out_folder_that_cannot_be_written_fails_before_training(where, tmp_path, read_only_folder, capsys):
+    a_file = tmp_path / "a_file"
+    a_file.write_text("not a folder")
+    out = {"an existing file": a_file, "a path under a file": a_file / "run",
+           "a path under a read-only folder": read_only_folder / "run", "a read-only folder": read_only_folder}[where]
+    err = refused([*SMOKE, "--out", str(out)], capsys)
+    assert err.startswith(f"error: --out {out}")
+    assert ("is a file, not a folder" if where == "an existing file" else "cannot") in err
+    assert a_file.read_text() == "not a folder"
+
+
+def test_python_m_reports_an_unwritable_out_in_one_line(tmp_path):
+    (tmp_path / "a_file").write_text("")
+    run = subprocess.run([sys.executable, "-m", "helpers.gan", *SMOKE, "--out", str(tmp_path / "a_file" / "run")],
+                         cwd=ROOT, capture_output=True, text=True)
+    assert run.returncode == 2 and run.stdout == ""
+    assert run.stderr.splitlines() == [f"error: --out {tmp_path / 'a_file' / 'run'}: cannot create the folder "
+                                       "(Not a directory)."]
+
+
+def folder_state(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def test_a_new_run_into_a_folder_that_holds_a_run_needs_overwrite(tmp_path, capsys):
+    args = [*SMOKE, "--steps", "2", "--samples", "64", "--out", str(tmp_path)]
+    assert cli.main(args) == 0
+    before = folder_state(tmp_path)
+    capsys.readouterr()
+
+    err = refused([*args, "--seed", "1"], capsys)
+    assert err == (f"error: --out {tmp_path} already holds a run (checkpoint.pt, samples.npy, grid.png, "
+                   "metrics.json): continue it with --resume, replace it with --overwrite, or choose another --out.")
+    assert folder_state(tmp_path) == before  # nothing written
+
+    (tmp_path / "notes.txt").write_text("mine")  # not a run's file: --overwrite leaves it
+    assert cli.main([*args, "--seed", "1", "--overwrite"]) == 0
+    assert "--overwrite: removed the earlier run's checkpoint.pt, samples.npy, grid.png, metrics.json" in \
+        capsys.readouterr().out
+    assert json.loads((tmp_path / "metrics.json").read_text())["config"]["seed"] == 1
+    assert (tmp_path / "notes.txt").read_text() == "mine"
+    assert "not allowed with argument --resume" in refused_by_argparse([*args, "--resume", "--overwrite"], capsys)
+
+
+def test_resume_refuses_a_folder_that_holds_another_frameworks_run(tmp_path, capsys):
+    torch_args = [*SMOKE, "--steps", "2", "--samples", "64", "--out", str(tmp_path)]
+    assert cli.main(torch_args) == 0
+    before = folder_state(tmp_path)
+    capsys.readouterr()
+    keras_args = ["--framework", "keras", "--profile", "smoke", "--steps", "2", "--samples", "64", "--out",
+                  str(tmp_path)]
+
+    err = refused([*keras_args, "--resume"], capsys)
+    assert err == (f"error: --out {tmp_path} holds a torch run (checkpoint.pt, samples.npy, grid.png, metrics.json); "
+                   "--resume continues a run in its own framework: resume it with --framework torch, or train keras "
+                   "into another --out.")
+    assert "already holds a run" in refused(keras_args, capsys)  # and a new keras run needs --overwrite
+    assert folder_state(tmp_path) == before
+
+    (tmp_path / "checkpoint.pt").unlink()  # the outputs still say whose run it was
+    assert "holds a torch run (samples.npy, grid.png, metrics.json)" in refused([*keras_args, "--resume"], capsys)
+    assert "holds a run's outputs (samples.npy, grid.png, metrics.json) but no checkpoint.pt to resume from" in \
+        refused([*torch_args, "--resume"], capsys)
+
+
+def test_overwrite_with_another_framework_leaves_no_file_of_the_earlier_run(tmp_path):
+    assert cli.main([*SMOKE, "--steps", "2", "--samples", "64", "--out", str(tmp_path)]) == 0
+    assert cli.main(["--framework", "keras", "--profile", "smoke", "--steps", "2", "--samples", "64", "--out",
+                     str(tmp_path), "--overwrite"]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint_keras.npz", "grid.png", "metrics.json",
+                                                          "samples.npy"]
+    assert json.loads((tmp_path / "metrics.json").read_text())["config"]["framework"] == "keras"
+
+
+def test_the_last_line_names_the_files_written(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert cli.main([*SMOKE, "--steps", "2", "--samples", "64", "--out", str(out)]) == 0
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert last.startswith("wrote ")
+    named = [Path(p) for p in last.removeprefix("wrote ").split(", ")]
+    assert sorted(named) == sorted(out.iterdir())  # every file in the folder, each by its path
+    assert named[0] == out / "checkpoint.pt"
+
+
+# --------------------------------------------------------------------------- settings, help
+
+@pytest.mark.parametrize("framework", ["torch", "keras"])
+@pytest.mark.parametrize("setting, message", [
+    ("lr=-1", "lr must be a number above 0 and at most 1; got -1.0"),
+    ("beta1=1", "beta1 must be a number from 0 up to, not including, 1; got 1.0"),
+    ("log_every=0", "log_every must be a positive integer; got 0"),
+    ("batch_size=1", "batch_size must be an integer of 2 or more (BatchNorm needs two digits a batch); got 1"),
+])
+def test_a_setting_that_breaks_its_rule_is_refused_in_one_line_before_training(framework, setting, message, tmp_path,
+                                                                               capsys):
+    out = tmp_path / "run"
+    err = refused(["--framework", framework, "--profile", "smoke", "--out", str(out), "--set", setting], capsys)
+    assert err == f"error: {message}"
+    assert not out.exists()
+
+
+def test_a_negative_seed_is_refused(tmp_path, capsys):
+    assert refused([*SMOKE, "--out", str(tmp_path), "--seed", "-1"], capsys) == (
+        "error: seed must be an integer from 0 to 2,147,483,647; got -1")
+
+
+def test_help_explains_the_upsampling_kinds_and_shows_the_defaults(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "100")
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["--help"])
+    assert exit_info.value.code == 0
+    text = capsys.readouterr().out
+    lines = {line.split()[0]: " ".join(line.split()[1:]) for line in text.splitlines() if line.startswith("  ")
+             and line.split()[0] in gan.UPSAMPLE_KINDS}
+    assert lines == {  # one line each, saying what the block is
+        "convtranspose": "transposed conv, kernel 4, stride 2 (DCGAN's): even overlap",
+        "convtranspose3": "transposed conv, kernel 3, stride 2: uneven overlap, checkerboards",
+        "resize_conv": "nearest-neighbour ×2 resize, then a 3×3 conv: no checkerboard",
+        "pixel_shuffle": "3×3 conv to 4× the channels, then pixel shuffle (ICNR init)",
+    }
+    flat = " ".join(text.split())
+    for default in ("listed below (default: convtranspose)", "and noise (default: 0)",
+                    "(default: the profile's: smoke 256, cpu 5,000, gpu 10,000)",
+                    "(default: smoke 12, cpu 4,000 (keras 8,000), gpu 10,000)", "(default: helpers.runtime.profile()",
+                    "(default: none changed)"):
+        assert default in flat, default
+    assert "python -m helpers.gan --framework torch --profile cpu --upsample resize_conv --out runs/" in flat
+
+
+def test_measure_gans_remeasures_into_the_folder_it_measured_before(tmp_path, capsys):
+    """scripts/measure_gans.py trains each run into the same folder every time: a second measurement replaces
+    the first (it passes --overwrite) instead of being refused."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("measure_gans", ROOT / "scripts" / "measure_gans.py")
+    measure = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(measure)
+    args = ["--profile", "smoke", "--frameworks", "torch", "--kinds", "convtranspose", "--threads", "1",
+            "--runs", str(tmp_path)]
+    folder = tmp_path / "smoke" / "torch_convtranspose"
+    walls = []
+    for _ in range(2):
+        assert measure.main(args) == 0
+        log = (folder / "cli.log").read_text()
+        assert "error:" not in log
+        walls.append(json.loads((folder / "metrics.json").read_text())["cli_wall_s"])
+    assert "--overwrite: removed the earlier run's checkpoint.pt" in log
+    assert walls[0] != walls[1]  # the second run wrote its own metrics
