@@ -178,3 +178,12 @@ def test_licences_are_in_place_and_named(root):
     readme = (root / "README.md").read_text()
     assert "](LICENSE)" in readme and "](LICENSES/CC-BY-4.0.txt)" in readme and "data/README.md" in readme
     assert "Attribution-Share Alike 3.0" in (root / "data" / "README.md").read_text()  # MNIST's own terms
+
+
+def test_readme_gan_command_is_one_the_cli_accepts(root):
+    from helpers.gan import cli
+
+    command = re.search(r"^python -m helpers\.gan (.+)$", (root / "README.md").read_text(), flags=re.M)
+    assert command, "README.md shows no `python -m helpers.gan ...` command"
+    args = cli.build_parser().parse_args(command.group(1).split())
+    assert args.framework and args.out  # both required: the README's example names them
