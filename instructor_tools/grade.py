@@ -9,6 +9,7 @@ and lesson. How it works and why it cannot be fooled: :mod:`instructor_tools.gra
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import time
 from pathlib import Path
@@ -28,7 +29,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--jobs", type=int, default=2, help="submissions graded in parallel (default 2)")
     parser.add_argument("--timeout", type=float, default=60, metavar="SECONDS", help="per cell (default 60)")
     parser.add_argument("--lessons", nargs="+", metavar="NN", help="grade only these lessons (default: all submitted)")
-    parser.add_argument("--memory", type=int, default=4096, metavar="MB", help="memory cap per kernel (default 4096)")
+    parser.add_argument("--memory", type=int, default=4096, metavar="MB",
+                        help="memory each kernel may use, all its processes together (resident memory, not the "
+                        "address space that libraries map; default 4096)")
     parser.add_argument("--profile", default="smoke", choices=PROFILES,
                         help="run profile of the graded runs (default smoke: heavy cells take seconds)")
     parser.add_argument("--budget", type=float, metavar="SECONDS",
@@ -41,8 +44,25 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _stop(signum: int, frame) -> None:
+    raise SystemExit(128 + signum)
+
+
+def stop_on_signals() -> None:
+    """SIGTERM and SIGHUP end the grader as ``SystemExit``, Ctrl-C as ``KeyboardInterrupt``: never abruptly.
+
+    Either unwinds through :func:`grading.grade_folder`, which then ends every worker and its
+    sandbox (their own process groups, which no signal to the grader reaches) before it returns.
+    SIGINT is set too: a grader started in the background by a script inherits it ignored.
+    """
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGHUP, _stop)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Grade, write the gradebook, the totals and the feedback; 0 on success (argparse exits 2 on bad usage)."""
+    stop_on_signals()
     parser = _parser()
     args = parser.parse_args(argv)
     if not args.submissions.is_dir():
@@ -60,6 +80,9 @@ def main(argv: list[str] | None = None) -> int:
                               progress=lambda line: print(terminal_safe(line), file=sys.stderr, flush=True))
     except ValueError as exc:
         parser.error(str(exc))
+    except (KeyboardInterrupt, SystemExit) as exc:  # the workers and their sandboxes have ended
+        print("grading stopped: every kernel has ended; nothing was written", file=sys.stderr)
+        return exc.code if isinstance(exc, SystemExit) and isinstance(exc.code, int) else 128 + signal.SIGINT
     totals = args.totals or args.out.with_name(f"{args.out.stem}_totals.csv")
     write_gradebook(graded, args.out)
     write_totals(graded, totals)

@@ -20,9 +20,9 @@ from pathlib import Path
 from helpers import ROOT
 
 from .. import build
-from .compare import BadProbe, Probe, Unencodable, decide, parse_probe
+from .compare import BadProbe, Probe, Unencodable, decide, explained, failure_message, first_line, parse_probe
 from .notebook import InvalidSubmission, Lesson, Submission, assemble, load_lesson, read_submission
-from .runner import Limits, lesson_course, run_cells, snapshot
+from .runner import Limits, Workers, lesson_course, run_cells, snapshot
 
 STATUSES = ("passed", "failed", "error", "timeout", "not_attempted", "invalid")
 
@@ -72,14 +72,21 @@ def lessons_in(course: Path = ROOT) -> dict[str, Path]:
     return {p.name: p for p in sorted((course / build.SOLUTIONS).glob("*.ipynb")) if build.LESSON_PATTERN.match(p.name)}
 
 
-def expected_probes(lesson: Lesson, results: list[dict]) -> dict[str, list[Probe]]:
-    """The solution run's probes per graded test; :class:`LessonBroken` if it did not pass cleanly."""
+def expected_probes(lesson: Lesson, results: list[dict], timeout: float = Limits.timeout) -> dict[str, list[Probe]]:
+    """The solution run's probes per graded test; :class:`LessonBroken` if it did not pass cleanly.
+
+    A test that does not pass is reported with the first cell that did not complete before
+    it (the cause: an import that ran out of memory, a training cell that timed out), not
+    with the ``NameError`` that followed from it.
+    """
     expected = {}
     for test in lesson.tests:
         cell = results[test.index]
         if cell.get("status") != "ok":
-            why = cell.get("reason") or f"{cell.get('ename', cell.get('status'))}: {cell.get('evalue', '')}"
-            raise LessonBroken(f"{lesson.name}: the solution's test {test.grade_id!r} does not pass ({why})")
+            first = next(i for i in range(test.index + 1) if results[i].get("status") != "ok")
+            why = failure_message(explained(results, lesson.code, first), timeout)
+            where = "" if first == test.index else f"code cell {first + 1}, `{first_line(lesson.code[first])}`: "
+            raise LessonBroken(f"{lesson.name}: the solution's test {test.grade_id!r} does not pass ({where}{why})")
         try:
             probes = [parse_probe(text) for text in cell["probes"]]
         except BadProbe as exc:
@@ -104,14 +111,17 @@ def _file_row(student: str, notebook: str, status: str, message: str) -> Graded:
 
 
 def grade_one(lesson: Lesson, expected: dict[str, list[Probe]], submission: Submission, batch_dir: Path,
-              limits: Limits, course: Path = ROOT) -> Graded:
+              limits: Limits, course: Path = ROOT, workers: Workers | None = None) -> Graded:
     """Run one submission in a fresh kernel under ``batch_dir`` and give each graded test its verdict."""
     start = time.monotonic()
-    results = run_cells(batch_dir, "student", assemble(lesson, submission.code), limits, course)
+    cells = assemble(lesson, submission.code)
+    results = run_cells(batch_dir, "student", cells, limits, course, workers)
     rows = []
     for test in lesson.tests:
-        exercise_cell = results[lesson.exercises[test.exercise]] if test.exercise else None
-        verdict = decide(expected[test.grade_id], results[test.index], exercise_cell, limits.timeout)
+        # A cell that failed for an earlier one's sake (a NameError after a restart) is reported as that one.
+        exercise_cell = explained(results, cells, lesson.exercises[test.exercise]) if test.exercise else None
+        verdict = decide(expected[test.grade_id], explained(results, cells, test.index), exercise_cell,
+                         limits.timeout)
         points = test.points if verdict.status == "passed" else 0
         rows.append(Row(submission.student_id, lesson.name, test.grade_id, points, test.points,
                         verdict.status, verdict.message, test.exercise))
@@ -232,42 +242,59 @@ def _run_queue(queue: list[tuple[Lesson, Submission]], broken: dict[str, str], l
     """
     batch_dir = Path(tempfile.mkdtemp(prefix="course-grade-"))
     os.chmod(batch_dir, 0o711)  # the kernels (maybe another user) must reach their own folders in it
+    workers = Workers()
     try:
         frozen = snapshot(batch_dir, course)
         courses = {lesson.name: lesson_course(batch_dir, frozen, lesson.name) for lesson, _ in queue}
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-            def solution_run(lesson: Lesson) -> dict[str, list[Probe]]:
-                cells = assemble(lesson, None)
-                return expected_probes(lesson, run_cells(batch_dir, "solution", cells, limits, courses[lesson.name]))
-
-            futures = {lesson.name: pool.submit(solution_run, lesson) for lesson, _ in queue}
-            expected = {}
-            for name, future in futures.items():
-                try:
-                    expected[name] = future.result()
-                except LessonBroken as exc:
-                    broken[name] = str(exc)
-                    progress(f"cannot grade {name}: {exc}")
-            progress(f"expected values from {len(expected)} solution run(s); grading {len(queue)} notebook(s)")
-
-            def grade_task(lesson: Lesson, submission: Submission) -> Graded:
-                if lesson.name in broken:
-                    return _file_row(submission.student_id, lesson.name, "error", broken[lesson.name])
-                try:
-                    return grade_one(lesson, expected[lesson.name], submission, batch_dir, limits, courses[lesson.name])
-                except Exception as exc:  # noqa: BLE001 - a grader bug costs this notebook, never the gradebook
-                    return _file_row(submission.student_id, lesson.name, "error",
-                                     f"the grader failed on this notebook ({type(exc).__name__}: {exc}); "
-                                     "tell the instructor")
-
-            pending = [pool.submit(grade_task, lesson, submission) for lesson, submission in queue]
-            graded = []
-            for done, future in enumerate(as_completed(pending), 1):
-                graded.append(future.result())
-                progress(f"[{done}/{len(pending)}] {_summary(graded[-1])}")
-            return graded
+            try:
+                return _grade_all(queue, broken, limits, pool, workers, progress, batch_dir, courses)
+            except BaseException:
+                # Stopped (SIGTERM as SystemExit, Ctrl-C): end every worker and its sandbox now, start no more.
+                # The threads then see their workers gone, kill the kernels and remove the job folders.
+                workers.stop()
+                pool.shutdown(cancel_futures=True)
+                raise
     finally:
         shutil.rmtree(batch_dir, ignore_errors=True)
+
+
+def _grade_all(queue: list[tuple[Lesson, Submission]], broken: dict[str, str], limits: Limits,
+               pool: ThreadPoolExecutor, workers: Workers, progress: Callable[[str], None], batch_dir: Path,
+               courses: dict[str, Path]) -> list[Graded]:
+    """:func:`_run_queue`'s work, on its pool: the solution runs, then the submissions."""
+    def solution_run(lesson: Lesson) -> dict[str, list[Probe]]:
+        cells = assemble(lesson, None)
+        results = run_cells(batch_dir, "solution", cells, limits, courses[lesson.name], workers)
+        return expected_probes(lesson, results, limits.timeout)
+
+    futures = {lesson.name: pool.submit(solution_run, lesson) for lesson, _ in queue}
+    expected = {}
+    for name, future in futures.items():
+        try:
+            expected[name] = future.result()
+        except LessonBroken as exc:
+            broken[name] = str(exc)
+            progress(f"cannot grade {name}: {exc}")
+    progress(f"expected values from {len(expected)} solution run(s); grading {len(queue)} notebook(s)")
+
+    def grade_task(lesson: Lesson, submission: Submission) -> Graded:
+        if lesson.name in broken:
+            return _file_row(submission.student_id, lesson.name, "error", broken[lesson.name])
+        try:
+            return grade_one(lesson, expected[lesson.name], submission, batch_dir, limits, courses[lesson.name],
+                             workers)
+        except Exception as exc:  # noqa: BLE001 - a grader bug costs this notebook, never the gradebook
+            return _file_row(submission.student_id, lesson.name, "error",
+                             f"the grader failed on this notebook ({type(exc).__name__}: {exc}); "
+                             "tell the instructor")
+
+    pending = [pool.submit(grade_task, lesson, submission) for lesson, submission in queue]
+    graded = []
+    for done, future in enumerate(as_completed(pending), 1):
+        graded.append(future.result())
+        progress(f"[{done}/{len(pending)}] {_summary(graded[-1])}")
+    return graded
 
 
 def _summary(g: Graded) -> str:

@@ -9,10 +9,16 @@ the tolerances are the solution run's probes; the submission's own ``options`` a
 Nothing a kernel prints can crash the grader: :func:`parse_probe` raises only :class:`BadProbe`,
 decoded arrays are capped at the probe budget, and :func:`compare_probes` and :func:`decide`
 answer any input with a message or a :class:`Verdict` (``failed`` for a wrong or malformed value).
+
+A cell that fails because an earlier one did not complete (a ``NameError`` for a name that
+cell was to define, after a timeout or after the kernel ran out of memory and was restarted
+without it) is reported as that earlier cell's failure (:func:`explained`): what went wrong,
+not the error that followed from it.
 """
 
 from __future__ import annotations
 
+import ast
 import base64
 import binascii
 import json
@@ -31,6 +37,8 @@ MAX_ITEMS = 100_000
 MAX_ARRAY_BYTES = 64 << 20  # the probe budget (runner.Limits.probe_mb): no honest array is larger
 MAX_ELEMENTS = 8 << 20  # comparisons make float64 copies: 64 MB each
 MAX_MESSAGE = 500
+NOT_ATTEMPTED = "not attempted: the exercise still raises NotImplementedError; write your solution in its cell"
+UNDEFINED_NAME = re.compile(r"name '([^']{1,200})' is not defined")
 ARRAY_DTYPE = re.compile(r"[<>|=][biuf][1-9][0-9]?")  # byte order, kind, item size: '<f8', '|b1'
 
 
@@ -190,27 +198,98 @@ def _text(value: Any) -> str:
 
 def _failure(result: dict, timeout: float) -> Verdict | None:
     """The verdict on a cell that did not complete (``None`` if it did)."""
+    verdict = _own_failure(result, timeout)
+    where = result.get("explained_by")  # set by :func:`explained`: the earlier cell this one failed for
+    if verdict is not None and isinstance(where, str):
+        verdict.message = _short(f"{verdict.message} ({where})", MAX_MESSAGE)
+    return verdict
+
+
+def _own_failure(result: dict, timeout: float) -> Verdict | None:
     status = result.get("status")
-    reason = _text(result.get("reason"))  # the worker's own words: a spent budget, the watchdog's kill
+    # The worker's own words, naming the limit: a spent budget, the watchdog's kill, a death, memory.
+    reason = _text(result.get("reason"))
     if status == "timeout":
         return Verdict("timeout", _short(reason, MAX_MESSAGE) if reason else
                        f"stopped after {timeout:g} s: an infinite loop, or far too slow")
     if status == "died":
         code = result.get("exit_code")
-        return Verdict("error", _short(f"the kernel was stopped: {reason}", MAX_MESSAGE) if reason else
+        return Verdict("error", _short(reason, MAX_MESSAGE) if reason else
                        f"the kernel died (exit code {code if type(code) is int else '?'}): "
                        "os._exit, a crash, or out of memory")
     if status == "not_run":
-        return Verdict("error", _short(f"not run: {_text(result.get('reason')) or 'the kernel stopped'}", MAX_MESSAGE))
+        return Verdict("error", _short(f"not run: {reason or 'the kernel stopped'}", MAX_MESSAGE))
     if status == "error":
         ename, evalue = _text(result.get("ename")), _text(result.get("evalue"))
         # The course's stub names itself; nbgrader's is a bare ``raise NotImplementedError()``.
         if ename == "NotImplementedError" and (STUB_MARKER in evalue or not evalue.strip()):
-            return Verdict("not_attempted", _short(evalue, MAX_MESSAGE) or "not solved yet: NotImplementedError()")
+            return Verdict("not_attempted", NOT_ATTEMPTED)
+        if reason:  # the worker recognised an allocation that failed
+            return Verdict("error", _short(reason, MAX_MESSAGE))
         if ename == "MemoryError":
             return Verdict("error", "ran out of memory (the grader's memory limit)")
         return Verdict("error", _short(f"{ename}: {evalue}", MAX_MESSAGE))
     return None
+
+
+def failure_message(result: dict, timeout: float) -> str:
+    """What went wrong in a cell that did not complete, in the words of a verdict ("" if it completed)."""
+    try:
+        verdict = _failure(result, timeout) if isinstance(result, dict) else None
+    except Exception:  # noqa: BLE001 - a malformed result: say so rather than raise
+        return "the cell did not complete"
+    return verdict.message if verdict else ""
+
+
+def first_line(code: str) -> str:
+    """A cell's first line of code, short: how a message points at a cell."""
+    lines = [line.strip() for line in code.splitlines() if line.strip() and not line.strip().startswith("#")]
+    return _short(lines[0], 60) if lines else ""
+
+
+def bound_names(code: str) -> set[str]:
+    """The names a cell's code binds at its top level: assignments, imports, definitions (none if unreadable)."""
+    try:
+        from IPython.core.inputtransformer2 import TransformerManager  # a cell may hold magics
+
+        tree = ast.parse(TransformerManager().transform_cell(code))
+    except Exception:  # noqa: BLE001 - not Python: it binds nothing we can name (RecursionError, MemoryError too)
+        return set()
+    names: set[str] = set()
+    todo: list[ast.AST] = list(tree.body)
+    while todo:
+        node = todo.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)  # not its body: those are its own names
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update((a.asname or a.name).split(".")[0] for a in node.names)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+        elif not isinstance(node, (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+            todo.extend(ast.iter_child_nodes(node))
+    return names
+
+
+def explained(results: list, cells: list[str], index: int) -> dict:
+    """Cell ``index``'s result, or, when it failed only because an earlier cell did not complete, that cell's.
+
+    The failure that follows from an earlier one is a ``NameError`` for a name that the
+    earlier cell defines: the kernel was interrupted in it (a timeout), it raised, or the
+    kernel died in it and was restarted without it (out of memory, a crash). The earliest
+    such cell is the cause; its result comes back with ``explained_by`` saying where it is.
+    """
+    result = results[index]
+    if not (isinstance(result, dict) and result.get("status") == "error" and result.get("ename") == "NameError"):
+        return result
+    missing = UNDEFINED_NAME.search(_text(result.get("evalue")))
+    if not missing:
+        return result
+    for j in range(index):
+        earlier = results[j]
+        if isinstance(earlier, dict) and earlier.get("status") != "ok" and missing[1] in bound_names(cells[j]):
+            return {**earlier, "explained_by": f"code cell {j + 1}, `{first_line(cells[j])}`, was to define "
+                                               f"{missing[1]!r}, which this cell needs"}
+    return result
 
 
 def decide(expected: list[Probe], cell: dict, exercise_cell: dict | None, timeout: float) -> Verdict:
@@ -229,7 +308,8 @@ def _decide(expected: list[Probe], cell: dict, exercise_cell: dict | None, timeo
         if isinstance(exercise_cell, dict) and exercise_cell.get("status") != "ok":
             upstream = _failure(exercise_cell, timeout)
             if upstream is not None:
-                upstream.message = f"in the exercise cell: {upstream.message}"
+                if upstream.status != "not_attempted":  # that message speaks of the exercise already
+                    upstream.message = f"in the exercise cell: {upstream.message}"
                 return upstream
         return _failure(cell, timeout) or Verdict("error", "the test did not complete")
     why = compare_probes(expected, cell.get("probes", []))

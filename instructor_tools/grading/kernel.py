@@ -9,17 +9,25 @@ because grading needs control that a notebook runner does not give:
 * a per-cell timeout that interrupts, then kills a kernel that ignores the interrupt;
 * a kernel that dies (``os._exit``, a crash, the memory limit) is restarted and the
   cells before the fatal one are replayed, so one exercise cannot zero the others;
-* outputs are counted and dropped beyond a budget; only the grading probes are kept.
+* outputs are counted and dropped beyond a budget; only the grading probes are kept;
+* the worker ends with the grader (``--parent``): a grader that is killed leaves no worker
+  behind, and a worker that ends stops its kernel.
 
 Each cell's result: ``status`` (``ok``, ``error``, ``timeout``, ``died``, ``not_run``),
 ``ename``/``evalue`` of an error, the probe payloads it displayed (raw JSON text, decoded
-and compared by the grader, never here), and how many output bytes were dropped.
+and compared by the grader, never here), how many output bytes were dropped, and the
+worker's own ``reason`` where it knows one: why a kernel died or was stopped (the memory
+watchdog, the time budget), or that an error means the kernel ran out of memory. A reason
+names the limit it is about, so that a death is never mistaken for the errors that follow it.
 """
 
 from __future__ import annotations
 
+import argparse
+import ctypes
 import json
 import os
+import re
 import shutil
 import signal
 import sys
@@ -36,6 +44,28 @@ PROBE_MIME = "application/vnd.course.probe+json"  # the same as helpers.checks.P
 MAX_RESTARTS = 3
 INTERRUPT_GRACE_S = 5.0
 START_TIMEOUT_S = 60.0
+_PR_SET_PDEATHSIG = 1
+
+#: How libraries say that an allocation failed: NumPy and Python (``MemoryError``), PyTorch
+#: ("DefaultCPUAllocator: can't allocate memory", ``OutOfMemoryError``), TensorFlow
+#: (``ResourceExhaustedError``, "OOM when allocating"), C++ (``std::bad_alloc``).
+OUT_OF_MEMORY_ERRORS = ("MemoryError", "OutOfMemoryError", "ResourceExhaustedError")
+OUT_OF_MEMORY_WORDS = re.compile(r"(can'?t|cannot|unable to|failed to) allocate|out of memory|bad_alloc|"
+                                 r"\bOOM when allocating", re.IGNORECASE)
+
+
+def out_of_memory(ename: str, evalue: str) -> bool:
+    """Whether an error is an allocation that failed."""
+    return ename in OUT_OF_MEMORY_ERRORS or bool(OUT_OF_MEMORY_WORDS.search(evalue[:1000]))
+
+
+def death_reason(exit_code: int | None, memory_mb: int) -> str:
+    """Why a kernel that the watchdog did not stop probably died: its exit code, and the memory it was allowed."""
+    if exit_code == -signal.SIGKILL:  # not the watchdog's (it says so) nor a timeout's: the system's OOM killer
+        return (f"the kernel was killed (SIGKILL), most likely because the machine ran out of memory "
+                f"(a kernel may use {memory_mb} MB)")
+    return (f"the kernel died (exit code {exit_code if exit_code is not None else '?'}): os._exit, a crash, "
+            f"or more memory than its {memory_mb} MB")
 
 
 class _SandboxedKernelManager(KernelManager):
@@ -153,7 +183,8 @@ class Kernel:
                 code_ = self.km.provisioner.process.poll() if self.km and self.km.provisioner else None
                 killed = self.watchdog.reason if self.watchdog else None
                 self.stop()
-                return {**result, "status": "died", "exit_code": code_, **({"reason": killed} if killed else {})}
+                return {**result, "status": "died", "exit_code": code_,
+                        "reason": killed or death_reason(code_, self.job["memory_mb"])}
         result["seconds"] = round(time.monotonic() - start, 1)
         if interrupted:
             result.update(status="timeout", **self._over_budget())
@@ -162,6 +193,9 @@ class Kernel:
         else:
             result.update(status="error", ename=str(reply.get("ename", ""))[:200],
                           evalue=str(reply.get("evalue", ""))[:1000])
+            if out_of_memory(result["ename"], result["evalue"]):
+                result["reason"] = (f"the kernel ran out of memory ({result['ename']}): it may use "
+                                    f"{self.job['memory_mb']} MB")
         return result
 
     def _over_budget(self) -> dict:
@@ -193,12 +227,19 @@ class Kernel:
 
 def run_job(job: dict) -> list[dict]:
     """Execute ``job["cells"]`` in order; restart after a fatal cell and replay the ones before it."""
+    kernel = Kernel(job)
+    try:
+        return _run_cells(kernel, job)
+    finally:  # whatever ends the worker (its grader gone, SIGTERM) ends its kernel too
+        kernel.stop()
+
+
+def _run_cells(kernel: Kernel, job: dict) -> list[dict]:
     cells: list[str] = job["cells"]
     results: list[dict | None] = [None] * len(cells)
     fatal: set[int] = set()
     budget = {"probe_bytes": job["probe_budget_bytes"]}
-    restarts = 0
-    kernel = Kernel(job)
+    restarts, last_death = 0, ""
     while True:
         if time.monotonic() > kernel.deadline:  # no time left to (re)start a kernel
             reason = kernel._over_budget()["reason"]
@@ -226,6 +267,7 @@ def run_job(job: dict) -> list[dict]:
                 results[i] = outcome
             if not kernel.alive():  # died, or killed after ignoring the interrupt
                 fatal.add(i)
+                last_death = outcome.get("reason") or f"cell {i + 1}: {outcome.get('status')}"
                 broke = True
                 break
         if not broke:
@@ -235,12 +277,35 @@ def run_job(job: dict) -> list[dict]:
         if restarts > MAX_RESTARTS:
             for i, r in enumerate(results):
                 if r is None:
-                    results[i] = {"status": "not_run", "reason": f"the kernel died {restarts} times", "probes": []}
+                    results[i] = {"status": "not_run", "probes": [],
+                                  "reason": f"the kernel died {restarts} times (the last time: {last_death})"}
             return results
 
 
-def main() -> None:
+def _end_with(parent: int) -> None:
+    """End this worker (SIGTERM, then its kernel with it) when ``parent``, the grader, ends, however it ends.
+
+    The worker leads a process group of its own, so neither a Ctrl-C nor a grader killed
+    outright reaches it; Linux's parent-death signal does (``prctl(PR_SET_PDEATHSIG)``).
+    """
+    signal.signal(signal.SIGTERM, _exit_on_signal)
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    if os.getppid() != parent:  # the grader was already gone before the signal was asked for
+        sys.exit(1)
+
+
+def _exit_on_signal(signum: int, frame) -> None:
+    raise SystemExit(128 + signum)  # unwinds through run_job's finally: the kernel is stopped
+
+
+def main(argv: list[str] | None = None) -> None:
     """The worker: a job as JSON on stdin, ``{"cells": results}`` as JSON on stdout."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--parent", type=int, help="the grader's pid: the worker ends when it does")
+    args = parser.parse_args(argv)
+    if args.parent:
+        _end_with(args.parent)
     job = json.load(sys.stdin)
     try:
         results = run_job(job)

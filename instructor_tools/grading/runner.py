@@ -27,6 +27,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,12 +40,29 @@ from .kernel import START_TIMEOUT_S
 SANDBOX_LAUNCHER = Path(__file__).with_name("sandbox.py")
 
 
+#: Each process's address space is bounded only as a backstop, at this multiple of ``Limits.memory_mb``
+#: and never under ``ADDRESS_SPACE_FLOOR_MB``: libraries map far more than they use (``import torch``
+#: of a CUDA build maps 3.2 GB and touches 0.5 GB), so the limit that matters is on resident memory.
+ADDRESS_SPACE_FACTOR, ADDRESS_SPACE_FLOOR_MB = 4, 32 << 10
+
+
 @dataclass
 class Limits:
-    """What one run may use: time per cell and in all, memory, processes, disk, output; the profile; the sandbox."""
+    """What one run may use: time per cell and in all, memory, processes, disk, output; the profile; the sandbox.
+
+    ``memory_mb`` bounds what a job's processes *use*: their resident memory, all together,
+    polled every 0.2 s by the worker's watchdog, which kills the sandbox above it (the verdict
+    then says that the kernel ran out of its ``memory_mb``). It does not bound the address
+    space they *map*: a CUDA build of PyTorch maps 3.2 GB on import, so an address-space limit
+    at 4096 MB made lessons 08 and 10 thrash until their timeout. Each process's address space
+    is only capped far above (:meth:`address_space_mb`), a backstop for what one process could
+    touch were the watchdog ever starved; between two polls a submission that allocates as fast
+    as it can overshoots by what it touches in 0.2 s (about a GB a core), and should the host run
+    short meanwhile, the kernel is the system's first out-of-memory victim (:mod:`sandbox`).
+    """
 
     timeout: float = 60.0  # seconds per cell
-    memory_mb: int = 4096  # address space of each process, and resident memory of all of a job's together
+    memory_mb: int = 4096  # resident memory of all of a job's processes together (the watchdog)
     probe_mb: int = 64  # probe output kept per submission; other output is dropped
     output_kb: int = 1024  # printed output a kernel may send per stream
     profile: str = "smoke"
@@ -52,6 +70,10 @@ class Limits:
     disk_mb: int = 512  # the job's private tmpfs (and the largest file it may write)
     budget: float | None = None  # seconds for a whole run; default :meth:`budget_s`
     isolation: iso.Isolation = field(default_factory=iso.detect)
+
+    def address_space_mb(self) -> int:
+        """The backstop on each process's address space: 4 × ``memory_mb``, at least 32 GB (see the class)."""
+        return max(ADDRESS_SPACE_FACTOR * self.memory_mb, ADDRESS_SPACE_FLOOR_MB)
 
     def budget_s(self) -> float:
         """The hard wall-clock budget of one run, whatever it does: 6 × the cell timeout, plus 30 s to start."""
@@ -133,7 +155,7 @@ def prepare(batch_dir: Path, name: str, limits: Limits, course: Path) -> tuple[P
     else:
         job_dir, course_path = str(job / "sandbox"), str(course)
         prefix = [sys.executable, str(SANDBOX_LAUNCHER), "--startup", str(startup)]
-    prefix += ["--job", job_dir, "--uid", str(uid), "--memory-mb", str(limits.memory_mb),
+    prefix += ["--job", job_dir, "--uid", str(uid), "--address-space-mb", str(limits.address_space_mb()),
                "--file-mb", str(limits.disk_mb), "--processes", str(limits.processes),
                "--cpu-s", str(int(limits.budget_s() * (os.cpu_count() or 1)) + 1),
                "--landlock", "auto"]  # an extra layer where the kernel has it; --unsandboxed must run without it too
@@ -172,18 +194,74 @@ def lesson_course(batch_dir: Path, frozen: Path, lesson: str) -> Path:
     return course
 
 
-def run_cells(batch_dir: Path, name: str, cells: list[str], limits: Limits, course: Path = ROOT) -> list[dict]:
+class Stopped(RuntimeError):
+    """The batch is being stopped (SIGTERM, Ctrl-C): no new worker starts."""
+
+
+class Workers:
+    """The worker processes of one batch, so that all of them can be ended at once.
+
+    A worker leads a process group of its own (so that it is killed as one, with what it
+    started), which no Ctrl-C in the terminal nor signal to the grader reaches: when the
+    grader is stopped (:mod:`instructor_tools.grade` turns SIGTERM into ``SystemExit``,
+    Ctrl-C is ``KeyboardInterrupt``), :func:`batch.grade_folder` calls :meth:`stop`, which kills
+    every live worker; each worker's sandbox dies with it (bubblewrap's ``--die-with-parent``)
+    and :func:`run_cells` then kills the kernels' process groups and removes the job's folders.
+    Should the grader be killed outright, each worker dies with it (:mod:`kernel`, ``--parent``).
+    """
+
+    def __init__(self) -> None:
+        self._live: set[subprocess.Popen] = set()
+        self._lock = threading.Lock()
+        self.stopped = False
+
+    def start(self, argv: list[str], **popen) -> subprocess.Popen:
+        """Start one worker, unless the batch is being stopped (:class:`Stopped`)."""
+        with self._lock:  # stop() cannot miss a worker started at the same moment
+            if self.stopped:
+                raise Stopped("the grader is being stopped")
+            worker = subprocess.Popen(argv, **popen)
+            self._live.add(worker)
+            return worker
+
+    def finished(self, worker: subprocess.Popen) -> None:
+        """Forget a worker that has been waited for."""
+        with self._lock:
+            self._live.discard(worker)
+
+    def stop(self) -> None:
+        """Kill every live worker (and, with it, its sandbox); start no more."""
+        with self._lock:
+            self.stopped = True
+            live = list(self._live)
+        for worker in live:
+            try:
+                os.killpg(worker.pid, signal.SIGKILL)
+            except OSError:
+                pass
+
+
+def run_cells(batch_dir: Path, name: str, cells: list[str], limits: Limits, course: Path = ROOT,
+              workers: Workers | None = None) -> list[dict]:
     """Run ``cells`` in a new worker and kernel; one result dict per cell (see kernel.py).
 
     ``course``: where the helpers and data come from (a :func:`lesson_course` when grading a batch).
+    ``workers``: the batch's workers, to end them all when the grader is stopped (:class:`Stopped`
+    once it is).
     """
+    workers = workers or Workers()
     job, spec = prepare(batch_dir, name, limits, course)
     spec["cells"] = cells
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "instructor_tools.grading.kernel"], cwd=ROOT, stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
+    try:
+        worker = workers.start(
+            [sys.executable, "-m", "instructor_tools.grading.kernel", "--parent", str(os.getpid())], cwd=ROOT,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
+    except BaseException:
+        shutil.rmtree(job, ignore_errors=True)
+        shutil.rmtree(spec["runtime_dir"], ignore_errors=True)
+        raise
     try:
         # The worker keeps the budget itself and reports what ran; this is the backstop if it cannot.
         out, err = worker.communicate(json.dumps(spec).encode(), timeout=limits.budget_s() + START_TIMEOUT_S)
@@ -196,6 +274,7 @@ def run_cells(batch_dir: Path, name: str, cells: list[str], limits: Limits, cour
         results = _not_run(f"the grader's worker failed: {' | '.join(tail)}", len(cells))
     finally:
         _kill_job(worker, job)
+        workers.finished(worker)
         # Every process of the job is gone (its sandbox dies with its launcher): nothing can race this
         # removal, which never follows a link (shutil's rmtree works by file descriptor on Linux).
         shutil.rmtree(job, ignore_errors=True)

@@ -4,10 +4,15 @@ The grader starts this file as the first process inside the job's bubblewrap san
 (:mod:`isolation` builds that command); it then *becomes* the kernel with ``exec``, so
 every limit below holds for the kernel and for anything it starts:
 
-* resource limits: address space per process, CPU time, file size, no core dumps, and
-  the process count, which Linux counts per user: started as root, the launcher takes the
-  job's *own* uid (``--uid``, no groups, no capabilities), so one job's processes cannot
-  use up another's;
+* resource limits: CPU time, file size, no core dumps, the process count, which Linux
+  counts per user (started as root, the launcher takes the job's *own* uid: ``--uid``, no
+  groups, no capabilities, so one job's processes cannot use up another's), and a
+  backstop on each process's address space far above the job's memory (``--address-space-mb``:
+  the memory limit itself is on what the job's processes *use*, kept by the worker's
+  watchdog, :mod:`watchdog`);
+* the kernel is the first process the system's out-of-memory killer picks
+  (``oom_score_adj`` 1000), should memory run out on the host between two of the watchdog's
+  polls: the grader and everything else come after it;
 * ``no_new_privs``: no setuid program can give root back;
 * its folders (work, HOME, TMPDIR, IPython's startup file, a copy of the connection file)
   are made in ``--job``, the sandbox's private tmpfs;
@@ -142,6 +147,19 @@ def _limit(which: int, value: int) -> None:
     resource.setrlimit(which, (value, value))
 
 
+def first_to_go_when_memory_runs_out() -> None:
+    """Make this process (and all it starts) the out-of-memory killer's first choice on the host.
+
+    Raising one's own ``oom_score_adj`` needs no privilege; where ``/proc`` has no such file
+    (not Linux), nothing changes.
+    """
+    try:
+        with open("/proc/self/oom_score_adj", "w") as f:
+            f.write("1000")
+    except OSError:
+        pass
+
+
 def become(uid: int) -> None:
     """Leave root for ``uid`` (and the same gid), for good: the job's own user, no groups, no capabilities."""
     os.setgroups([])
@@ -170,7 +188,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--uid", type=int, default=0, help="the job's own user id (when started as root)")
     parser.add_argument("--connection-file", required=True, help="the kernel's connection file (copied into --job)")
     parser.add_argument("--startup", required=True, help="an IPython startup file to install")
-    parser.add_argument("--memory-mb", type=int, default=4096)
+    parser.add_argument("--address-space-mb", type=int, default=32 << 10,
+                        help="address space of each process: a backstop far above the job's memory limit")
     parser.add_argument("--file-mb", type=int, default=256)
     parser.add_argument("--processes", type=int, default=1024)
     parser.add_argument("--cpu-s", type=int, default=0, help="CPU seconds (0: no limit)")
@@ -183,12 +202,13 @@ def main(argv: list[str] | None = None) -> None:
         connection = f.read()
     with open(args.startup, encoding="utf-8") as f:
         startup = f.read()
-    _limit(resource.RLIMIT_AS, args.memory_mb << 20)
+    _limit(resource.RLIMIT_AS, args.address_space_mb << 20)
     _limit(resource.RLIMIT_FSIZE, args.file_mb << 20)
     _limit(resource.RLIMIT_CORE, 0)
     _limit(resource.RLIMIT_NPROC, args.processes)  # counted per user: the job's own uid makes it the job's
     if args.cpu_s:
         _limit(resource.RLIMIT_CPU, args.cpu_s)
+    first_to_go_when_memory_runs_out()  # before leaving root: as the job's uid the file may not be ours to write
     if args.uid:
         become(args.uid)
     elif os.geteuid() == 0:  # no uid of its own (unsandboxed, trusted): at least no root powers

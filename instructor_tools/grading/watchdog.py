@@ -1,10 +1,15 @@
 """Bound what all of a job's processes use together: resident memory and threads.
 
-Per-process limits (``RLIMIT_AS``) do not add up: a kernel that forks ten children gets ten
-times its memory. Where no cgroup can be made (cgroups v1 not writable, no systemd), the
-worker polls the process tree under the job's launcher every ``interval`` seconds and kills
-the whole sandbox (its launcher: bubblewrap takes everything in it along) when the sum of
-resident memory or of threads goes over the job's limits. The tree is read from ``/proc``;
+This is *the* memory limit of a job: what its processes use (resident), not the address
+space they map. A CUDA build of PyTorch maps over 3 GB of address space on ``import torch``
+and touches a few hundred MB of it; a per-process ``RLIMIT_AS`` at the memory limit made
+such kernels fail, or thrash for minutes, while using a fraction of it (the launcher,
+:mod:`sandbox`, keeps ``RLIMIT_AS`` only as a backstop far above). Per-process limits do not
+add up either: a kernel that forks ten children gets ten times its memory. Where no cgroup
+can be made (cgroups v1 not writable, no systemd), the worker polls the process tree under
+the job's launcher every ``interval`` seconds and kills the whole sandbox (its launcher:
+bubblewrap takes everything in it along) when the sum of resident memory or of threads goes
+over the job's limits. The tree is read from ``/proc``;
 a process that ``setsid``s or double-forks stays in it, because inside the sandbox's PID
 namespace orphans are adopted by the namespace's init, itself a child of the launcher.
 """
@@ -64,10 +69,11 @@ class Watchdog(threading.Thread):
             if not pids:
                 return
             if resident > self.limit_bytes:
-                self.reason = (f"its processes used {resident >> 20} MB of memory together, "
-                               f"more than the grader's {self.limit_bytes >> 20} MB")
+                self.reason = (f"the kernel ran out of its {self.limit_bytes >> 20} MB of memory (its processes "
+                               f"used {resident >> 20} MB together) and was stopped")
             elif threads > self.threads:
-                self.reason = f"it ran {threads} threads and processes, more than the grader's {self.threads}"
+                self.reason = (f"the kernel was stopped: it ran {threads} threads and processes, "
+                               f"more than the grader's {self.threads}")
             else:
                 continue
             for pid in pids:  # the launcher first: the sandbox goes with it; the others in case it does not

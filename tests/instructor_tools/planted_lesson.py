@@ -16,6 +16,7 @@ from pathlib import Path
 import nbformat
 
 from helpers import ROOT
+from instructor_tools import build
 from instructor_tools.grading.notebook import load_lesson
 
 LESSON = "02_upsampling_from_scratch.ipynb"
@@ -317,3 +318,49 @@ def _hostile(*args, **kwargs):
 
 _c.check_function = _c.check_array = _c.check_value = _hostile
 '''
+
+
+# --------------------------------------------------------------------------- a tiny lesson, for the limits
+
+TINY = "99_planted.ipynb"
+TINY_MEMORY_MB = 400  # the tiny lesson's kernel alone uses about 70 MB
+
+
+def tiny_solution(table_mb: int = 1):
+    """A lesson of one exercise, ``answer`` (42), whose test also needs ``table``: ``table_mb`` MB, touched.
+
+    The cell that makes ``table`` sleeps 2 s after it, so that the memory watchdog, which polls
+    every 0.2 s, stops the kernel in that cell when it is over the limit.
+    """
+    exercise = {"grade": False, "grade_id": "answer", "locked": False, "schema_version": 3, "solution": True,
+                "task": False}
+    test = {"grade": True, "grade_id": "test_answer", "locked": True, "points": 1, "schema_version": 3,
+            "solution": False, "task": False}
+    cells = [
+        nbformat.v4.new_markdown_cell("# A planted lesson: one exercise, one table"),
+        nbformat.v4.new_code_cell("import time\nfrom helpers import checks"),
+        nbformat.v4.new_code_cell('def answer():\n    """The answer."""\n    ### BEGIN SOLUTION\n    return 42\n'
+                                  "    ### END SOLUTION", metadata={"nbgrader": exercise}),
+        nbformat.v4.new_code_cell(f"table = bytearray({table_mb} << 20)  # every page touched: resident\n"
+                                  "time.sleep(2)"),
+        nbformat.v4.new_code_cell("checks.check_value(answer() + 0 * len(table), 42, name='answer')",
+                                  metadata={"nbgrader": test}),
+    ]
+    return build.normalise_solution(nbformat.v4.new_notebook(cells=cells), TINY)
+
+
+def tiny_course(root: Path, table_mb: int = 1) -> Path:
+    """A course folder for ``grade_folder(course=...)``: the tiny lesson's solution, the course's helpers, no data."""
+    course = root / "course"
+    (course / "solutions").mkdir(parents=True)
+    nbformat.write(tiny_solution(table_mb), course / "solutions" / TINY)
+    (course / "helpers").symlink_to(ROOT / "helpers", target_is_directory=True)
+    (course / "data").mkdir()
+    return course
+
+
+def tiny_submission(code: str):
+    """The tiny lesson's student notebook with ``code`` in its exercise cell."""
+    nb = build.student_version(tiny_solution(), TINY)
+    next(c for c in nb.cells if grade_id(c) == "answer").source = code
+    return nb

@@ -1,4 +1,4 @@
-"""The grading command, ``python -m instructor_tools.grade``: its files, without a kernel.
+"""The grading command, ``python -m instructor_tools.grade``: its files, and that stopping it stops everything.
 
 What it grades and why it cannot be fooled is tested module by module in grading/.
 """
@@ -7,12 +7,21 @@ from __future__ import annotations
 
 import csv
 import os
+import shutil
+import signal
 import subprocess
 import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
 
-from planted_lesson import LESSON, THE_LESSON
+import nbformat
+import pytest
+from planted_lesson import FIRST, LESSON, THE_LESSON, solution_code, solved_except
 
 from helpers import ROOT
+from instructor_tools.grading import SandboxUnavailable, detect
 
 
 def test_command_writes_gradebook_totals_and_feedback(tmp_path):
@@ -65,3 +74,72 @@ def test_names_with_control_characters_are_escaped_on_the_terminal(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "\x1b" not in done.stderr and "\x07" not in done.stderr
     assert "eve" in done.stderr
+
+
+def sleeper(token: str) -> str:
+    """The first exercise solved, then a child process marked with ``token`` and a cell that sleeps."""
+    return solution_code(FIRST) + (
+        f"\nimport subprocess, sys, time\nsubprocess.Popen([sys.executable, '-c', 'import time; time.sleep(300)', "
+        f"{token!r}])\ntime.sleep(300)\n")
+
+
+def processes_with(*markers: str) -> list[str]:
+    """The processes whose command line or environment holds one of ``markers``: 'pid command'."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes()
+            seen = command + (entry / "environ").read_bytes()
+        except OSError:  # it ended meanwhile, or is not ours to read
+            continue
+        if any(m.encode() in seen for m in markers):
+            found.append(f"{entry.name} {command.replace(bytes(1), b' ')[:200].decode(errors='replace')}")
+    return found
+
+
+def wait_for(condition, seconds: float, what: str):
+    deadline = time.monotonic() + seconds
+    while not (result := condition()):
+        assert time.monotonic() < deadline, f"no {what} after {seconds:g} s"
+        time.sleep(0.2)
+    return result
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT, signal.SIGKILL], ids=lambda s: s.name)
+def test_a_stopped_grader_leaves_no_worker_sandbox_or_kernel_behind(tmp_path, signum):
+    """Two submissions sleep in a cell, each in its sandbox under its worker; the grader gets ``signum``.
+
+    Every process of the grader's tree is marked: the workers carry its TMPDIR in their environment,
+    bubblewrap and the kernels its job folders in their command lines, the cells' children a token.
+    """
+    try:
+        detect()
+    except SandboxUnavailable as exc:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(str(exc))
+    token = f"course-sleeper-{uuid.uuid4().hex[:8]}"
+    folder = tmp_path / "submissions"
+    for student in ("ada", "bob"):
+        (folder / student).mkdir(parents=True)
+        nbformat.write(solved_except(FIRST, sleeper(token)), folder / student / LESSON)
+    marker = tempfile.mkdtemp(prefix="cgsig-")  # short: the kernels' socket paths are made in it
+    grader = subprocess.Popen([sys.executable, "-m", "instructor_tools.grade", str(folder), "--out",
+                               str(tmp_path / "grades.csv"), "--jobs", "2", "--timeout", "300"], cwd=ROOT,
+                              env={**os.environ, "TMPDIR": marker}, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(lambda: len(processes_with(token)) >= 2, 180, "two sleeping cells")
+        assert [p for p in processes_with(marker) if "bwrap" in p], "no sandbox in sight"
+        grader.send_signal(signum)
+        stderr = grader.communicate(timeout=30)[1]
+        wait_for(lambda: not processes_with(marker, token), 10, "end of the grader's processes")
+    finally:
+        if grader.poll() is None:
+            grader.kill()
+        shutil.rmtree(marker, ignore_errors=True)
+    if signum != signal.SIGKILL:  # stopped, not killed: it said so, ended everything and cleaned up after itself
+        assert grader.returncode == 128 + signum and "grading stopped" in stderr, stderr
+        assert not (tmp_path / "grades.csv").exists()

@@ -12,11 +12,25 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from planted_lesson import EXERCISES, FIRST, POINTS, TARGET, THE_LESSON, TIMEOUT, oracle_attack
+from planted_lesson import (
+    EXERCISES,
+    FIRST,
+    POINTS,
+    TARGET,
+    THE_LESSON,
+    TIMEOUT,
+    TINY,
+    TINY_MEMORY_MB,
+    oracle_attack,
+    tiny_course,
+    tiny_solution,
+    tiny_submission,
+)
 
 from helpers import ROOT
 from instructor_tools.grading import Limits, grade_folder
 from instructor_tools.grading.batch import lessons_in
+from instructor_tools.grading.compare import NOT_ATTEMPTED
 
 
 def points(g, exercise: str) -> float:
@@ -50,7 +64,7 @@ def test_untouched_student_notebook_gets_zero_and_not_attempted(planted):
     g = planted["by"]["untouched"]
     assert g.points == 0 and g.max_points == THE_LESSON.max_points
     assert {r.status for r in g.rows} == {"not_attempted"}
-    assert all("is not solved yet" in r.message for r in g.rows)
+    assert all(r.message == NOT_ATTEMPTED for r in g.rows)
 
 
 @pytest.mark.slow
@@ -90,6 +104,50 @@ def test_os_exit_is_an_error_and_the_rest_is_graded(planted):
     g = planted["by"]["exit"]
     assert_only_target_lost(g, FIRST, {"error"})
     assert "kernel died" in g.rows[0].message
+
+
+def grade_tiny(tmp_path, table_mb: int, submissions: dict) -> dict:
+    """Grade ``submissions`` (student -> notebook) of the tiny lesson under a memory limit of TINY_MEMORY_MB."""
+    course = tiny_course(tmp_path, table_mb)
+    for student, nb in submissions.items():
+        (tmp_path / "submissions" / student).mkdir(parents=True)
+        nbformat.write(nb, tmp_path / "submissions" / student / TINY)
+    graded = grade_folder(tmp_path / "submissions", limits=Limits(timeout=30, memory_mb=TINY_MEMORY_MB), jobs=2,
+                          course=course, progress=lambda line: print(line, file=sys.stderr))
+    return {g.student_id: g.rows[0] for g in graded}
+
+
+MEMORY = f"the kernel ran out of its {TINY_MEMORY_MB} MB of memory"
+SOLVED = "def answer():\n    return 42\n"
+
+
+@pytest.mark.slow
+def test_a_solution_that_runs_out_of_memory_is_reported_as_memory_not_as_the_name_error_after_it(tmp_path):
+    """The kernel is stopped in the cell that makes a 600 MB table, and restarted without it: the test's
+    NameError ('table' is not defined) is not what the instructor reads."""
+    row = grade_tiny(tmp_path, 600, {"ada": tiny_solution()})["ada"]
+    assert row.status == "error" and "the solution's test 'test_answer' does not pass" in row.message, row
+    assert MEMORY in row.message and "`table = bytearray(600 << 20)" in row.message, row.message
+    assert "NameError" not in row.message
+
+
+@pytest.mark.slow
+def test_a_submission_that_runs_out_of_memory_is_told_so(tmp_path):
+    """The exercise's own allocation (when called, or in its cell), or the lesson's after the student's memory:
+    each verdict names the memory limit, never the NameError that follows the kernel's restart."""
+    rows = grade_tiny(tmp_path, 200, {
+        "full": tiny_solution(),
+        "when_called": tiny_submission("import time\n\n\ndef answer():\n    kept = bytearray(600 << 20)\n"
+                                       "    time.sleep(5)\n    return 42\n"),
+        "in_its_cell": tiny_submission("import time\nkept = bytearray(600 << 20)\ntime.sleep(5)\n" + SOLVED),
+        "before_the_table": tiny_submission("kept = bytearray(200 << 20)\n" + SOLVED),
+    })
+    assert rows["full"].status == "passed", rows["full"]
+    for student in ("when_called", "in_its_cell", "before_the_table"):
+        assert rows[student].status == "error" and rows[student].points == 0, rows[student]
+        assert MEMORY in rows[student].message and "NameError" not in rows[student].message, rows[student]
+    assert rows["in_its_cell"].message.startswith("in the exercise cell: " + MEMORY)
+    assert "was to define 'table'" in rows["before_the_table"].message  # the lesson's cell, after the student's
 
 
 @pytest.mark.slow

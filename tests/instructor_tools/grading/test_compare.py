@@ -13,12 +13,15 @@ import pytest
 from helpers import checks
 from instructor_tools.grading.compare import (
     MAX_MESSAGE,
+    NOT_ATTEMPTED,
     BadProbe,
     Probe,
     Verdict,
+    bound_names,
     compare_probes,
     decide,
     decode,
+    explained,
     parse_probe,
 )
 
@@ -185,11 +188,13 @@ def test_solution_options_that_are_not_sane_tolerances_are_ignored():
 
 
 @pytest.mark.parametrize("evalue", ["", "  ", checks.stub_message("f")])
-def test_stubs_course_and_nbgrader_are_not_attempted(evalue):
+def test_stubs_course_and_nbgrader_are_not_attempted_in_words_a_student_understands(evalue):
     stub = {"status": "error", "ename": "NotImplementedError", "evalue": evalue}
-    assert decide([Probe("v", 3, {})], stub, None, 10).status == "not_attempted"
+    assert decide([Probe("v", 3, {})], stub, None, 10) == Verdict("not_attempted", NOT_ATTEMPTED)
     upstream = decide([Probe("v", 3, {})], {"status": "error", "ename": "NameError", "evalue": "f"}, stub, 10)
-    assert upstream.status == "not_attempted" and upstream.message.startswith("in the exercise cell")
+    assert upstream == Verdict("not_attempted", NOT_ATTEMPTED)
+    assert NOT_ATTEMPTED.startswith("not attempted") and "write your solution in its cell" in NOT_ATTEMPTED
+    assert "replace this line" not in NOT_ATTEMPTED  # the stub's words, addressed to the notebook's reader
 
 
 def test_other_not_implemented_errors_are_errors():
@@ -293,5 +298,53 @@ def test_the_workers_reason_for_a_stop_is_the_message():
     assert decide([], budget, None, 5) == Verdict("timeout", budget["reason"])
     assert decide([], {"status": "timeout", "probes": []}, None, 5).message.startswith("stopped after 5 s")
     killed = {"status": "died", "exit_code": -9, "probes": [],
-              "reason": "its processes used 2300 MB of memory together, more than the grader's 2048 MB"}
-    assert decide([], killed, None, 5) == Verdict("error", f"the kernel was stopped: {killed['reason']}")
+              "reason": "the kernel ran out of its 2048 MB of memory (its processes used 2300 MB together)"}
+    assert decide([], killed, None, 5) == Verdict("error", killed["reason"])
+    memory = {"status": "error", "ename": "MemoryError", "evalue": "", "reason": "the kernel ran out of memory "
+              "(MemoryError): it may use 2048 MB"}
+    assert decide([], memory, None, 5) == Verdict("error", memory["reason"])
+
+
+CELLS = ["import torch as th, numpy.linalg\nfrom os import path as p", "%matplotlib agg\nbig = bytearray(9)",
+         "def answer():\n    inner = 1\n    return inner\nclass Net: pass\nfor i, (a, *b) in []: pass",
+         "if True:\n    model: int = 1\nwith open('f') as handle: pass\n[k for k in ()]", "checks.check_value(x, None)"]
+
+
+def test_bound_names_are_the_top_level_names_a_cell_defines():
+    assert bound_names(CELLS[0]) == {"th", "numpy", "p"}
+    assert bound_names(CELLS[1]) == {"big"}  # magics are read as IPython reads them
+    assert bound_names(CELLS[2]) == {"answer", "Net", "i", "a", "b"}  # not a function's own locals
+    assert bound_names(CELLS[3]) == {"model", "handle"}  # not a comprehension's variable
+    assert bound_names("def (") == set() and bound_names("(" * 10_000) == set()
+
+
+DIED = {"status": "died", "exit_code": -9, "probes": [],
+        "reason": "the kernel ran out of its 300 MB of memory (its processes used 610 MB together) and was stopped"}
+
+
+def name_error(name: str) -> dict:
+    return {"status": "error", "ename": "NameError", "evalue": f"name '{name}' is not defined", "probes": []}
+
+
+@pytest.mark.parametrize("name, cause", [("big", 1), ("th", 0)])
+def test_a_name_error_after_the_cell_that_defines_it_failed_is_reported_as_that_cell(name, cause):
+    """A cell that died (out of memory, then restarted without it) or timed out: its failure is the message."""
+    failed = [DIED, {"status": "timeout", "probes": []}]
+    results = [{"status": "ok"}] * 4 + [name_error(name)]
+    results[cause] = failed[cause == 0]
+    verdict = decide([Probe("v", 3, {})], explained(results, CELLS, 4), None, 10)
+    if cause == 1:
+        assert verdict.status == "error" and verdict.message.startswith(DIED["reason"])
+    else:
+        assert verdict.status == "timeout" and verdict.message.startswith("stopped after 10 s")
+    assert f"code cell {cause + 1}" in verdict.message and f"was to define {name!r}" in verdict.message
+    assert "NameError" not in verdict.message
+
+
+def test_other_failures_are_their_own():
+    results = [{"status": "ok"}, DIED, {"status": "ok"}, {"status": "ok"}]
+    for own in (name_error("elsewhere"), name_error("answer"), {"status": "error", "ename": "ValueError",
+                                                                "evalue": "name 'big' is not defined"}):
+        assert explained([*results, own], CELLS, 4) is own  # no failed cell defines it, or not a NameError
+    assert explained([*results, {"status": "ok"}], CELLS, 4) == {"status": "ok"}
+    assert explained([*results, "junk"], CELLS, 4) == "junk"

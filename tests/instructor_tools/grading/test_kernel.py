@@ -23,10 +23,31 @@ def test_per_cell_timeout_interrupts_then_kills(tmp_path):
 
 def test_kernel_death_memory_and_output_limits(tmp_path):
     os.chmod(tmp_path, 0o711)
-    cells = ["import os\nos._exit(3)", "x = bytearray(8 << 30)", "print('x' * 50_000_000)",
-             "from helpers import checks\nchecks.check_value(1, 0, name='alive')"]
-    results = run_cells(tmp_path, "t", cells, Limits(timeout=30, memory_mb=2048, output_kb=64))
+    limits = Limits(timeout=30, memory_mb=2048, output_kb=64)
+    cells = ["import os\nos._exit(3)", f"x = bytearray({limits.address_space_mb() + 1024} << 20)",
+             "print('x' * 50_000_000)", "from helpers import checks\nchecks.check_value(1, 0, name='alive')"]
+    results = run_cells(tmp_path, "t", cells, limits)
     assert results[0]["status"] == "died" and results[0]["exit_code"] == 3
+    assert "kernel died (exit code 3)" in results[0]["reason"] and "2048 MB" in results[0]["reason"]
+    # More than the backstop on one process's address space: refused at once, and said to be memory.
     assert results[1]["status"] == "error" and results[1]["ename"] == "MemoryError"
+    assert results[1]["reason"] == "the kernel ran out of memory (MemoryError): it may use 2048 MB"
     assert results[2]["status"] == "ok" and results[2]["dropped_bytes"] < 100_000  # capped in the kernel
     assert len(results[3]["probes"]) == 1
+
+
+def test_memory_is_what_a_kernel_uses_not_the_address_space_it_maps(tmp_path):
+    """8 GB mapped and a page of it touched (as CUDA libraries map gigabytes): fine under a 300 MB limit.
+
+    The same kernel touching 600 MB is stopped, and the reason names its limit.
+    """
+    os.chmod(tmp_path, 0o711)
+    maps = ("import mmap, time\nm = mmap.mmap(-1, 8 << 30, flags=mmap.MAP_PRIVATE | 0x4000)  # MAP_NORESERVE (Linux)\n"
+            "m[:4096] = b'x' * 4096\n"
+            "status = dict(line.split(':', 1) for line in open('/proc/self/status'))\n"
+            "assert int(status['VmSize'].split()[0]) > 8 << 20, status['VmSize']  # kB: more than 8 GB mapped\n"
+            "time.sleep(1)  # several of the watchdog's polls")
+    touches = "import time\nbig = bytearray(600 << 20)\ntime.sleep(10)"
+    results = run_cells(tmp_path, "t", [maps, "m[4096] = 1", touches, "m[0]"], Limits(timeout=30, memory_mb=300))
+    assert [r["status"] for r in results] == ["ok", "ok", "died", "ok"], results
+    assert results[2]["reason"].startswith("the kernel ran out of its 300 MB of memory (its processes used ")

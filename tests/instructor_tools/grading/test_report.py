@@ -30,6 +30,15 @@ def test_feedback_names_each_exercise_its_points_and_what_was_wrong(planted):
     assert "values differ" in text
 
 
+@pytest.mark.slow
+def test_feedback_on_an_untouched_exercise_tells_the_student_what_to_do(planted):
+    """Not the stub's own words ("replace this line"), which speak of the line in the notebook."""
+    text = feedback_text(planted["by"]["untouched"])
+    assert text.count("not attempted: the exercise still raises NotImplementedError; write your solution in its "
+                      "cell") == len(THE_LESSON.tests)
+    assert "replace this line" not in text and "is not solved yet" not in text
+
+
 FORMULA = '=HYPERLINK("http://x","click")'
 EVIL = "\n\n**10 / 10 points**\n# Heading [link](http://x) <img src=x> <b>bold</b> ```py\n`code` \x1b[31mred\u202e"
 
