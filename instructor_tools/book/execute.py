@@ -1,9 +1,11 @@
 """Run every solved lesson once per change: nbclient, with a cache of executed notebooks.
 
-A lesson's cache key hashes what its outputs depend on: its code cells, every file under
-``helpers/`` and ``data/``, the run profile and the versions of the packages that compute or draw.
-Markdown is left out on purpose: a prose edit reuses the cached outputs, merged into the fresh
-notebook cell by cell (:func:`merge_outputs`), so rebuilding the book after it takes seconds.
+The public book runs each solution without its hidden tests (:func:`instructor_tools.book.pages.without_hidden_tests`),
+the instructor's book the solution as it is. A lesson's cache key hashes what its outputs depend on: its
+code cells, which of the two books, every file under ``helpers/`` and ``data/``, the run profile and the
+versions of the packages that compute or draw. Markdown is left out on purpose: a prose edit reuses the
+cached outputs, merged into the fresh notebook cell by cell (:func:`merge_outputs`), so rebuilding the book
+after it takes seconds.
 """
 
 from __future__ import annotations
@@ -24,8 +26,10 @@ from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernel
 from helpers import ROOT, checks
 from instructor_tools.build import LESSON_PATTERN, SOLUTIONS
 
-#: Bump when what the book stores in its cache changes shape.
-CACHE_VERSION = "1"
+from .pages import without_hidden_tests
+
+#: Bump when what the book stores in its cache changes shape (2: the public book's runs have no hidden tests).
+CACHE_VERSION = "2"
 #: Packages whose version changes numbers or figures in the outputs.
 OUTPUT_PACKAGES = ("numpy", "scipy", "matplotlib", "ipywidgets", "scikit-image", "torch", "tensorflow", "keras")
 #: Folders whose files a lesson reads while it runs.
@@ -76,9 +80,11 @@ def inputs_digest(root: Path = ROOT) -> str:
     return h.hexdigest()
 
 
-def cache_key(nb, profile: str, inputs: str) -> str:
-    """The key of a lesson's outputs: its code cells (not its prose), the profile, :func:`inputs_digest`."""
-    h = hashlib.sha256(f"{profile}\0{inputs}\0".encode())
+def cache_key(nb, profile: str, inputs: str, instructor: bool = False) -> str:
+    """The key of a lesson's outputs: the solution's code cells (not its prose), the book, the profile,
+    :func:`inputs_digest`. The public book's run is made from those same cells, so they key it too."""
+    book = "instructor" if instructor else "public"
+    h = hashlib.sha256(f"{profile}\0{book}\0{inputs}\0".encode())
     for source in _code_sources(nb):
         h.update(source.encode() + b"\0\1")
     return h.hexdigest()[:20]
@@ -137,16 +143,22 @@ def run(lesson, path: Path, profile: str, cell_timeout: int) -> nbformat.Noteboo
     return nb
 
 
-def execute_all(profile: str, cache: Path, root: Path = ROOT, cell_timeout: int = 1800, log=print) -> list[Executed]:
-    """Every lesson with outputs, from ``cache/<profile>/`` where its key matches, else run now."""
+def execute_all(profile: str, cache: Path, root: Path = ROOT, cell_timeout: int = 1800, log=print,
+                instructor: bool = False) -> list[Executed]:
+    """Every lesson with outputs, from ``cache/<profile>/`` where its key matches, else run now.
+
+    The public book's lessons (the default) are the solutions without their hidden tests; ``instructor``:
+    the solutions as they are.
+    """
     folder = cache / profile
     folder.mkdir(parents=True, exist_ok=True)
     inputs = inputs_digest(root)
     done, keep = [], set()
     for path in lessons(root):
         start = time.monotonic()
-        fresh = nbformat.read(path, as_version=4)
-        stored = folder / f"{path.stem}.{cache_key(fresh, profile, inputs)}.ipynb"
+        solution = nbformat.read(path, as_version=4)
+        fresh = solution if instructor else without_hidden_tests(solution, path.stem)
+        stored = folder / f"{path.stem}.{cache_key(solution, profile, inputs, instructor)}.ipynb"
         keep.add(stored.name)
         cached = stored.exists()
         if cached:

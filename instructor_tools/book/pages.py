@@ -1,5 +1,19 @@
 """The book's Sphinx sources: the README's lesson table as the front page, a page per executed lesson.
 
+The public book must not show what grading depends on: the course's answers to the exercises (the
+``### BEGIN SOLUTION`` regions) and the hidden tests. So it
+
+* runs :func:`without_hidden_tests`: the solution with its graded cells as the student version has them,
+  so every exercise is solved (the figures and numbers are a solved run's) but no hidden test runs, and
+  no output (a check's ``✓ name`` line) tells of one;
+* shows :func:`as_learners_get_it`: the student version's cells (:func:`instructor_tools.build.student_version`,
+  the stubs included) with that run's outputs, cell by cell;
+* is checked once rendered (:func:`markers_in`): a site that still holds a marker fails the build.
+
+Both cell lists come from the build's own ``student_version``, so the book strips exactly what
+``notebooks/`` strips. The answers to the end-of-lesson questions stay: nothing is graded on them. The
+instructor's book shows the solutions as they are, hidden tests included, and links each solved lesson.
+
 Everything is written only when it changed, so Sphinx re-reads only the pages that did. Nothing a
 page loads comes from the network: the Colab badge is drawn here, MathJax is served from the
 book's own ``_static`` (``sphinx-mathjax-offline``), and widgets show their still picture
@@ -16,7 +30,18 @@ import nbformat
 
 from helpers import ROOT
 from helpers.config import GIT_REF, REPOSITORY_URL
-from instructor_tools.build import NOTEBOOKS, SOLUTIONS, colab_url, is_header
+from instructor_tools.build import (
+    ANSWERS_KEY,
+    BEGIN_HIDDEN,
+    BEGIN_SOLUTION,
+    END_HIDDEN,
+    END_SOLUTION,
+    NOTEBOOKS,
+    SOLUTIONS,
+    colab_url,
+    is_header,
+    student_version,
+)
 
 LESSONS = "lessons"
 BADGE = "_static/colab-badge.svg"
@@ -52,6 +77,50 @@ class PageError(ValueError):
     """The README's lesson table and ``solutions/`` disagree."""
 
 
+#: What a page of the public book must never hold.
+MARKERS = (BEGIN_SOLUTION, END_SOLUTION, BEGIN_HIDDEN, END_HIDDEN)
+
+
+def _twins(solution, student) -> list[tuple]:
+    """The lesson's cells paired with the student version's, header cells left out (the build restamps them)."""
+    return list(zip((c for c in solution.cells if not is_header(c)), (c for c in student.cells if not is_header(c)),
+                    strict=True))
+
+
+def _graded(cell) -> bool:
+    return cell.cell_type == "code" and bool(cell.get("metadata", {}).get("nbgrader", {}).get("grade"))
+
+
+def without_hidden_tests(solution, name: str):
+    """A copy of ``solution`` whose graded cells are the student version's: exercises solved, no hidden test."""
+    nb = copy.deepcopy(solution)
+    for cell, twin in _twins(nb, student_version(solution, name)):
+        if _graded(cell):
+            cell.source = twin.source
+    return nb
+
+
+def as_learners_get_it(executed, name: str):
+    """The student version of lesson ``name`` with the outputs of ``executed`` (its solved run), answers kept."""
+    student = student_version(executed, name)
+    for done, cell in _twins(executed, student):
+        if cell.cell_type == "code":
+            cell.outputs = copy.deepcopy(done.get("outputs", []))
+            cell.execution_count = done.get("execution_count")
+        elif cell.metadata.get("course", {}).get(ANSWERS_KEY):  # its placeholder asks for typing; a page cannot
+            cell.source = done.source
+    return student
+
+
+def markers_in(html: Path) -> list[str]:
+    """``"page: marker"`` for every region marker left in a file of the rendered book (none, for a public one)."""
+    found = []
+    for path in sorted(p for p in html.rglob("*") if p.is_file()):  # pages, search index, anything Sphinx copied
+        data = path.read_bytes()
+        found += [f"{path.relative_to(html)}: {marker}" for marker in MARKERS if marker.encode() in data]
+    return found
+
+
 def github_url(path: str) -> str:
     """A file of the repository on GitHub, at the ref the badges open."""
     return f"{REPOSITORY_URL}/blob/{GIT_REF}/{path}"
@@ -67,17 +136,23 @@ def write_if_changed(path: Path, text: str | bytes) -> bool:
     return True
 
 
-def links_line(name: str, badge: str) -> str:
-    """The line under a lesson's title: its Colab badge (the image at ``badge``) and its two notebooks on GitHub."""
+def links_line(name: str, badge: str, instructor: bool = False) -> str:
+    """The line under a lesson's title: its Colab badge (the image at ``badge``) and its exercises on GitHub;
+    the instructor's book links the solved lesson too (the public one does not point learners at it)."""
     notebook = f"{name}.ipynb"
-    return (f"[![Open In Colab]({badge})]({colab_url(NOTEBOOKS, notebook)}) · "
-            f"[the exercises]({github_url(f'{NOTEBOOKS}/{notebook}')}) and "
-            f"[this solved lesson]({github_url(f'{SOLUTIONS}/{notebook}')}) on GitHub")
+    line = (f"[![Open In Colab]({badge})]({colab_url(NOTEBOOKS, notebook)}) · "
+            f"[the exercises]({github_url(f'{NOTEBOOKS}/{notebook}')})")
+    if instructor:
+        line += f" and [this solved lesson]({github_url(f'{SOLUTIONS}/{notebook}')})"
+    return f"{line} on GitHub"
 
 
-def lesson_page(nb, name: str) -> nbformat.NotebookNode:
-    """The executed solution as the book shows it: the header's badge becomes the links line, the setup cell hidden."""
-    page = copy.deepcopy(nb)
+def lesson_page(nb, name: str, instructor: bool = False) -> nbformat.NotebookNode:
+    """The executed lesson as the book shows it: the header's badge becomes the links line, the setup cell hidden.
+
+    The public book shows it as learners get it (stubs, no hidden tests); ``instructor``: as it is.
+    """
+    page = copy.deepcopy(nb) if instructor else as_learners_get_it(nb, name)
     cells = []
     for cell in page.cells:
         if is_header(cell) and cell.cell_type == "markdown":
@@ -85,7 +160,7 @@ def lesson_page(nb, name: str) -> nbformat.NotebookNode:
         if is_header(cell):
             cell.metadata.setdefault("tags", []).append("remove-cell")  # runs, but says nothing about the lesson
         cells.append(cell)
-    links = nbformat.v4.new_markdown_cell(links_line(name, f"../{BADGE}"))
+    links = nbformat.v4.new_markdown_cell(links_line(name, f"../{BADGE}", instructor))
     links["id"] = "book-links"  # not a random one: an unchanged lesson must write an unchanged page
     title = next((i for i, c in enumerate(cells) if c.cell_type == "markdown" and c.source.startswith("# ")), -1)
     cells.insert(title + 1, links)
@@ -94,7 +169,7 @@ def lesson_page(nb, name: str) -> nbformat.NotebookNode:
     return page
 
 
-def front_page(readme: str, names: list[str], profile: str) -> str:
+def front_page(readme: str, names: list[str], profile: str, instructor: bool = False) -> str:
     """The README's title, introduction and lesson table, its links pointing into the book."""
     lessons = re.search(r"^## Lessons\n(.*?)(?=^## |\Z)", readme, re.M | re.S)
     if not lessons:
@@ -110,19 +185,25 @@ def front_page(readme: str, names: list[str], profile: str) -> str:
     # Any other relative link names a file of the repository, not of the book: GitHub shows it.
     text = re.sub(rf"\]\((?!https?:|#|{LESSONS}/|{BADGE})([^)]+)\)", lambda m: f"]({github_url(m.group(1))})", text)
     toctree = "\n".join(f"{LESSONS}/{name}" for name in names)
-    text += (f"\nThese pages are the solved lessons (`{SOLUTIONS}/`), run in the `{profile}` profile: "
-             "the figures and numbers are what a learner's run of that profile shows.\n")
+    if instructor:
+        text += (f"\n**The instructor's book: not for publishing.** These pages are the solved lessons "
+                 f"(`{SOLUTIONS}/`) with their hidden tests, run in the `{profile}` profile.\n")
+    else:
+        text += (f"\nThese pages are the lessons as learners get them (`{NOTEBOOKS}/`), the exercises left to "
+                 f"solve, with the figures and numbers of a run in the `{profile}` profile where every exercise "
+                 "is solved: what a learner's run of that profile shows once they have solved them.\n")
     return f"{text}\n```{{toctree}}\n:hidden:\n:caption: Lessons\n\n{toctree}\n```\n"
 
 
-def write_sources(src: Path, executed: list, profile: str, root: Path = ROOT) -> list[Path]:
+def write_sources(src: Path, executed: list, profile: str, root: Path = ROOT, instructor: bool = False) -> list[Path]:
     """``src/``: conf.py, the badge, index.md and ``lessons/NN_name.ipynb`` per executed lesson; the files changed."""
     readme = (root / "README.md").read_text(encoding="utf-8")
-    title = readme.split("\n", 1)[0].lstrip("# ").strip()
+    title = readme.split("\n", 1)[0].lstrip("# ").strip() + (" (instructor's book)" if instructor else "")
     files = {src / "conf.py": CONF.format(title=title), src / BADGE: BADGE_SVG,
-             src / "index.md": front_page(readme, [lesson.name for lesson in executed], profile)}
+             src / "index.md": front_page(readme, [lesson.name for lesson in executed], profile, instructor)}
     for lesson in executed:
-        files[src / LESSONS / f"{lesson.name}.ipynb"] = nbformat.writes(lesson_page(lesson.nb, lesson.name))
+        page = lesson_page(lesson.nb, lesson.name, instructor)
+        files[src / LESSONS / f"{lesson.name}.ipynb"] = nbformat.writes(page)
     for old in (src / LESSONS).glob("*.ipynb"):  # a renamed or removed lesson leaves no orphan page
         if old not in files:
             old.unlink()

@@ -1,8 +1,9 @@
 """The course as a book (``python -m instructor_tools.book``), built once in the smoke profile and read in Chromium.
 
-The book is served from 127.0.0.1, as GitHub Pages serves it (Sphinx's search fetches pages for its
-snippets, which ``file://`` forbids), and every request for anything else is refused and recorded: a
-page that needs the network fails here. Screenshots and console logs: ``test-artifacts/book/``.
+The book built is the public one, the one GitHub Pages publishes: no page may show a solution region's
+marker or a hidden test. The book is served from 127.0.0.1, as GitHub Pages serves it (Sphinx's search
+fetches pages for its snippets, which ``file://`` forbids), and every request for anything else is refused
+and recorded: a page that needs the network fails here. Screenshots and console logs: ``test-artifacts/book/``.
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ from urllib.parse import unquote, urlsplit
 import nbformat
 import pytest
 
-from instructor_tools.book import execute
+from helpers.checks import stub_message
+from instructor_tools.book import execute, pages
+from instructor_tools.build import BEGIN_HIDDEN, END_HIDDEN
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[2]
@@ -156,6 +159,51 @@ def test_no_page_references_the_network(book):
         assert not found, f"{path.name} loads from the network: {found}"
     for css in (out / "html" / "_static").rglob("*.css"):
         assert not re.search(r"@import\s+url\(['\"]?https?:|url\(['\"]?(?:https?:)?//", css.read_text()), css.name
+
+
+#: A check's name as a graded cell writes it: ``name="upsample_nearest (hidden cases)"``.
+CHECK_NAME = re.compile(r"""\bname=(["'])[^"'\n]+\1""")
+
+
+def graded_check_names(nb) -> list[tuple[list[str], list[str]]]:
+    """Per graded cell with hidden tests: the ``name="…"`` strings of its visible checks and of its hidden ones."""
+    found = []
+    for cell in nb.cells:
+        hidden = re.findall(rf"^[ \t]*{BEGIN_HIDDEN}\n(.*?)^[ \t]*{END_HIDDEN}$", cell.source, re.M | re.S)
+        if cell.cell_type == "code" and hidden:
+            visible = re.sub(rf"^[ \t]*{BEGIN_HIDDEN}\n.*?^[ \t]*{END_HIDDEN}$", "", cell.source, flags=re.M | re.S)
+            found.append(([m.group(0) for m in CHECK_NAME.finditer(visible)],
+                          [m.group(0) for text in hidden for m in CHECK_NAME.finditer(text)]))
+    return found
+
+
+def exercise_ids(nb) -> list[str]:
+    return [c.metadata["nbgrader"]["grade_id"] for c in nb.cells
+            if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("solution")]
+
+
+def test_no_page_shows_a_solution_or_a_hidden_test(book, site):
+    """What grading depends on stays out of the published book: no marker in any file of the site, no hidden
+    check on any page as the browser shows it, the exercises' stubs where the solutions were."""
+    html = site.html
+    assert pages.markers_in(html) == [], "a region marker reached the public book"
+    hidden_total = visible_total = 0
+    for path in execute.lessons():
+        solution = nbformat.read(path, as_version=4)
+        names = graded_check_names(solution)
+        hidden = [name for _, found in names for name in found]
+        visible = [name for found, _ in names for name in found]
+        open_page(site, html / "lessons" / f"{path.stem}.html")
+        text = site.locator("article").text_content()
+        for marker in pages.MARKERS:
+            assert marker not in text, f"{path.stem}: the page shows {marker!r}"
+        assert not [name for name in hidden if name in text], f"{path.stem}: the page shows hidden checks"
+        # The same search finds the visible checks of those very cells: it would find a hidden one
+        assert [name for name in visible if name not in text] == [], f"{path.stem}: visible checks missing"
+        for grade_id in exercise_ids(solution):  # the exercise as learners get it
+            assert stub_message(grade_id) in text, f"{path.stem}: {grade_id!r} is not the learner's stub"
+        hidden_total, visible_total = hidden_total + len(hidden), visible_total + len(visible)
+    assert hidden_total >= len(execute.lessons()) and visible_total, "the lessons' hidden checks were not found"
 
 
 def test_every_page_loads_without_console_errors_and_every_link_resolves(book, site):

@@ -1,13 +1,16 @@
-"""The book's cache and pages, without Sphinx or a browser (tests/browser/test_book.py builds and opens it)."""
+"""The book's cache, pages and command, without Sphinx or a browser (tests/browser/test_book.py builds and opens it)."""
 
 from __future__ import annotations
 
 import re
+import subprocess
 
 import nbformat
 import pytest
 
+import instructor_tools.book as book
 from helpers import ROOT
+from helpers.checks import stub_message
 from instructor_tools.book import execute, pages
 
 
@@ -16,6 +19,39 @@ def lesson(*cells):
     nb.cells = [nbformat.v4.new_markdown_cell(s[3:]) if s.startswith("md:") else nbformat.v4.new_code_cell(s)
                 for s in cells]
     return nb
+
+
+SOLVED = "return 2 * x  # the course's answer"
+HIDDEN = 'print("hidden case:", double(21))'
+
+
+def planted_lesson():
+    """A lesson as an author writes one: an exercise with its solution region, a graded cell with hidden
+    tests, a figure, and the answers to its questions."""
+    nb = lesson("md:# Planted",
+                f'def double(x):\n    """Twice x."""\n    ### BEGIN SOLUTION\n    {SOLVED}\n    ### END SOLUTION',
+                f'print("visible:", double(2))\n### BEGIN HIDDEN TESTS\n{HIDDEN}\n### END HIDDEN TESTS',
+                "draw_a_figure()", "md:**Answers.** 1. Twice.")
+    common = {"locked": False, "schema_version": 3, "task": False}
+    nb.cells[1].metadata["nbgrader"] = {**common, "grade": False, "grade_id": "double", "solution": True}
+    nb.cells[2].metadata["nbgrader"] = {**common, "grade": True, "grade_id": "test_double", "points": 1,
+                                        "solution": False, "locked": True}
+    nb.cells[4].metadata["course"] = {"answers": True}
+    return nb
+
+
+def output(text: str):
+    return nbformat.v4.new_output("stream", name="stdout", text=text)
+
+
+def shown(nb) -> str:
+    """Everything a page of ``nb`` can show: its cells' sources and their outputs' text."""
+    parts = []
+    for cell in nb.cells:
+        parts.append(cell.source)
+        for out in cell.get("outputs", []):
+            parts += [out.get("text", ""), *(str(v) for v in out.get("data", {}).values())]
+    return "\n".join(parts)
 
 
 def test_lessons_are_what_solutions_holds():
@@ -31,6 +67,7 @@ def test_the_key_follows_code_profile_and_inputs_but_not_prose(tmp_path):
     assert execute.cache_key(lesson("md:# Title, reworded", "print(1)"), "smoke", inputs) == key
     assert execute.cache_key(lesson("md:# Title", "print(2)"), "smoke", inputs) != key
     assert execute.cache_key(lesson("md:# Title", "print(1)"), "cpu", inputs) != key
+    assert execute.cache_key(lesson("md:# Title", "print(1)"), "smoke", inputs, instructor=True) != key
     (tmp_path / "helpers" / "a.py").write_text("x = 2\n")
     assert execute.inputs_digest(tmp_path) != inputs
     (tmp_path / "helpers" / "a.py").write_text("x = 1\n")
@@ -101,15 +138,125 @@ def test_front_page_is_the_readme_lesson_table_linked_into_the_book():
         pages.front_page("# T\n\nintro\n\n## Lessons\n\n[x](notebooks/99_gone.ipynb)\n", names, "cpu")
 
 
-def test_lesson_page_drops_the_remote_badge_and_hides_the_setup_cell():
+@pytest.mark.parametrize("instructor", [False, True], ids=["public", "instructor"])
+def test_lesson_page_drops_the_remote_badge_and_hides_the_setup_cell(instructor):
     nb = nbformat.read(execute.lessons()[0], as_version=4)
-    page = pages.lesson_page(nb, execute.lessons()[0].stem)
+    page = pages.lesson_page(nb, execute.lessons()[0].stem, instructor)
     text = nbformat.writes(page)
     assert pages.COLAB_BADGE_URL not in text and "../_static/colab-badge.svg" in text
     setup = [c for c in page.cells if "remove-cell" in c.metadata.get("tags", [])]
     assert len(setup) == 1 and "install_stub_handler()" in setup[0].source
     title = next(i for i, c in enumerate(page.cells) if c.cell_type == "markdown" and c.source.startswith("# "))
     assert "Open In Colab" in page.cells[title + 1].source
+    # Only the instructor's book points at the solved lesson (and so at its hidden tests)
+    assert ("this solved lesson" in page.cells[title + 1].source) == instructor
+
+
+def test_a_public_page_shows_neither_the_solution_nor_the_hidden_tests():
+    """The page-making step on its own: a planted lesson, run as the public book runs it, shown as it shows it."""
+    solution = planted_lesson()
+    ran = pages.without_hidden_tests(solution, "42_planted")
+    assert SOLVED in ran.cells[1].source, "the public run must solve the exercises: its figures are a solved run's"
+    assert HIDDEN not in ran.cells[2].source and 'print("visible:", double(2))' in ran.cells[2].source
+    ran.cells[2].outputs = [output("visible: 4\n")]
+    ran.cells[3].outputs = [nbformat.v4.new_output("display_data", data={"image/png": "iVBORw0KGgo=",
+                                                                         "text/plain": "<Figure>"})]
+    page = pages.lesson_page(ran, "42_planted")
+    text = shown(page)
+    for hidden in (*pages.MARKERS, HIDDEN, SOLVED):
+        assert hidden not in text, f"the public page shows {hidden!r}"
+    exercise = next(c for c in page.cells if c.source.startswith("def double"))
+    assert '"""Twice x."""' in exercise.source and stub_message("double") in exercise.source  # as learners get it
+    graded = next(c for c in page.cells if "visible:" in c.source)
+    assert graded.outputs[0].text == "visible: 4\n"  # the solved run's outputs, the figure's too
+    assert any("image/png" in o.get("data", {}) for c in page.cells if c.cell_type == "code" for o in c.outputs)
+    assert any(c.source == "**Answers.** 1. Twice." for c in page.cells)  # not graded: the page keeps them
+    # The very same search finds all of it on the instructor's page.
+    everything = shown(pages.lesson_page(solution, "42_planted", instructor=True))
+    assert all(hidden in everything for hidden in (*pages.MARKERS, HIDDEN, SOLVED))
+
+
+def test_the_public_book_never_runs_a_hidden_test(tmp_path):
+    """Hidden tests' output (a check's ``✓ name`` line) would tell of them: the public run leaves them out."""
+    (tmp_path / "solutions").mkdir()
+    solution = planted_lesson()
+    solution.cells[3].source = "print('figure')"
+    nbformat.write(solution, tmp_path / "solutions" / "42_planted.ipynb")
+
+    def graded_output(books):
+        cell = next(c for c in books[0].nb.cells if c.cell_type == "code" and "visible:" in c.source)
+        return "".join(o.get("text", "") for o in cell.outputs)
+
+    quiet = {"root": tmp_path, "log": lambda *a, **k: None}
+    public_run = execute.execute_all("smoke", tmp_path / "public", **quiet)
+    assert graded_output(public_run) == "visible: 4\n"
+    (tmp_path / "README.md").write_text("# Planted\n\n## Lessons\n\n[42](notebooks/42_planted.ipynb)\n")
+    pages.write_sources(tmp_path / "src", public_run, "smoke", root=tmp_path)
+    written = shown(nbformat.read(tmp_path / "src" / "lessons" / "42_planted.ipynb", as_version=4))
+    assert "visible: 4" in written and stub_message("double") in written
+    assert not [hidden for hidden in (*pages.MARKERS, "hidden case", SOLVED) if hidden in written]
+    assert execute.execute_all("smoke", tmp_path / "public", **quiet)[0].cached  # the cache per lesson still works
+    instructor_run = execute.execute_all("smoke", tmp_path / "instructor", instructor=True, **quiet)
+    assert graded_output(instructor_run) == "visible: 4\nhidden case: 42\n"
+    keys = {p.name.split(".")[1] for p in (tmp_path / "public").rglob("*.ipynb")} | \
+        {p.name.split(".")[1] for p in (tmp_path / "instructor").rglob("*.ipynb")}
+    assert len(keys) == 2, "the two books' runs must never share a cache entry"
+
+
+def test_markers_in_finds_a_marker_in_any_page_of_the_site(tmp_path):
+    (tmp_path / "lessons").mkdir()
+    (tmp_path / "lessons" / "01_a.html").write_text("<p>fine</p>")
+    (tmp_path / "searchindex.js").write_text("Search.setIndex({})")
+    assert pages.markers_in(tmp_path) == []
+    (tmp_path / "lessons" / "02_b.html").write_text('<span class="c1">### BEGIN HIDDEN TESTS</span>')
+    assert pages.markers_in(tmp_path) == ["lessons/02_b.html: ### BEGIN HIDDEN TESTS"]
+
+
+@pytest.mark.parametrize("instructor", [False, True], ids=["public", "instructor"])
+def test_a_public_book_with_a_marker_is_deleted_not_published(tmp_path, monkeypatch, instructor):
+    """The last guard: whatever slipped through the pages, Sphinx's output is searched before it is kept."""
+    monkeypatch.setattr(book, "execute_all", lambda *a, **k: [])
+    monkeypatch.setattr(book, "write_sources", lambda *a, **k: [])
+
+    def sphinx(command, **kwargs):
+        page = tmp_path / "html" / "index.html"
+        page.parent.mkdir(parents=True)
+        page.write_text('<span class="c1">### BEGIN SOLUTION</span>')
+        return subprocess.CompletedProcess(command, 0, "", "")
+
+    monkeypatch.setattr(book.subprocess, "run", sphinx)
+    if instructor:
+        assert book.build("smoke", tmp_path, log=lambda *a, **k: None, instructor=True) == tmp_path / "html"
+    else:
+        with pytest.raises(book.LeakError, match=r"index.html: ### BEGIN SOLUTION"):
+            book.build("smoke", tmp_path, log=lambda *a, **k: None)
+        assert not (tmp_path / "html").exists()
+
+
+@pytest.mark.parametrize(("argv", "env", "profile", "out"), [
+    ([], None, "cpu", book.DEFAULT_OUT),
+    ([], "smoke", "smoke", book.DEFAULT_OUT),
+    (["--profile", "gpu"], "smoke", "gpu", book.DEFAULT_OUT),
+    (["--instructor"], "smoke", "smoke", book.INSTRUCTOR_OUT),
+])
+def test_the_command_honours_course_profile_and_keeps_the_books_apart(monkeypatch, argv, env, profile, out):
+    calls = []
+    monkeypatch.setattr(book, "build", lambda *args, **kwargs: calls.append((args, kwargs)))
+    monkeypatch.delenv("COURSE_PROFILE", raising=False)  # the test suite's own conftest sets it
+    monkeypatch.setenv("CI", "true")  # followed by the lessons, not by the book (the Pages workflow has it)
+    if env:
+        monkeypatch.setenv("COURSE_PROFILE", env)
+    assert book.main(argv) == 0
+    (chosen, folder, _), options = calls[0]
+    assert (chosen, folder, options["instructor"]) == (profile, out, "--instructor" in argv)
+
+
+def test_an_unknown_course_profile_is_refused(monkeypatch, capsys):
+    monkeypatch.setenv("COURSE_PROFILE", "fast")
+    monkeypatch.setattr(book, "build", lambda *a, **k: pytest.fail("built with an unknown profile"))
+    with pytest.raises(SystemExit) as exit_:
+        book.main([])
+    assert exit_.value.code == 2 and "COURSE_PROFILE='fast' is not a run profile" in capsys.readouterr().err
 
 
 def test_unchanged_lessons_write_unchanged_sources(tmp_path):
