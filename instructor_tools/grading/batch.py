@@ -116,11 +116,13 @@ def grade_one(lesson: Lesson, expected: dict[str, list[Probe]], submission: Subm
     start = time.monotonic()
     cells = assemble(lesson, submission.code)
     results = run_cells(batch_dir, "student", cells, limits, course, workers)
+    tests = {t.index for t in lesson.tests}  # never quoted to a student: they hold the hidden tests
     rows = []
     for test in lesson.tests:
         # A cell that failed for an earlier one's sake (a NameError after a restart) is reported as that one.
-        exercise_cell = explained(results, cells, lesson.exercises[test.exercise]) if test.exercise else None
-        verdict = decide(expected[test.grade_id], explained(results, cells, test.index), exercise_cell,
+        exercise = lesson.exercises[test.exercise] if test.exercise else None
+        exercise_cell = explained(results, cells, exercise, tests) if exercise is not None else None
+        verdict = decide(expected[test.grade_id], explained(results, cells, test.index, tests), exercise_cell,
                          limits.timeout)
         points = test.points if verdict.status == "passed" else 0
         rows.append(Row(submission.student_id, lesson.name, test.grade_id, points, test.points,

@@ -25,6 +25,7 @@ import json
 import math
 import re
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -270,13 +271,14 @@ def bound_names(code: str) -> set[str]:
     return names
 
 
-def explained(results: list, cells: list[str], index: int) -> dict:
+def explained(results: list, cells: list[str], index: int, unquoted: Collection[int] = ()) -> dict:
     """Cell ``index``'s result, or, when it failed only because an earlier cell did not complete, that cell's.
 
     The failure that follows from an earlier one is a ``NameError`` for a name that the
     earlier cell defines: the kernel was interrupted in it (a timeout), it raised, or the
     kernel died in it and was restarted without it (out of memory, a crash). The earliest
-    such cell is the cause; its result comes back with ``explained_by`` saying where it is.
+    such cell is the cause; its result comes back with ``explained_by`` saying where it is,
+    with its first line unless it is one of ``unquoted`` (graded test cells: their hidden tests).
     """
     result = results[index]
     if not (isinstance(result, dict) and result.get("status") == "error" and result.get("ename") == "NameError"):
@@ -287,8 +289,9 @@ def explained(results: list, cells: list[str], index: int) -> dict:
     for j in range(index):
         earlier = results[j]
         if isinstance(earlier, dict) and earlier.get("status") != "ok" and missing[1] in bound_names(cells[j]):
-            return {**earlier, "explained_by": f"code cell {j + 1}, `{first_line(cells[j])}`, was to define "
-                                               f"{missing[1]!r}, which this cell needs"}
+            quoted = "" if j in unquoted else f", `{first_line(cells[j])}`,"
+            return {**earlier, "explained_by": f"code cell {j + 1}{quoted} was to define {missing[1]!r}, "
+                                               "which this cell needs"}
     return result
 
 

@@ -17,7 +17,8 @@ Each cell's result: ``status`` (``ok``, ``error``, ``timeout``, ``died``, ``not_
 ``ename``/``evalue`` of an error, the probe payloads it displayed (raw JSON text, decoded
 and compared by the grader, never here), how many output bytes were dropped, and the
 worker's own ``reason`` where it knows one: why a kernel died or was stopped (the memory
-watchdog, the time budget), or that an error means the kernel ran out of memory. A reason
+watchdog, the time budget), that an error means the kernel ran out of memory, or that a
+timeout came while the kernel was at a memory limit (it thrashed). A reason
 names the limit it is about, so that a death is never mistaken for the errors that follow it.
 """
 
@@ -151,6 +152,8 @@ class Kernel:
     def run(self, code: str, timeout: float, budget: dict) -> dict:
         """Execute ``code``; never raises for anything the code does."""
         kc = self.kc
+        if self.watchdog is not None:
+            self.watchdog.reset_peaks()
         msg_id = kc.execute(code, store_history=False, allow_stdin=False, stop_on_error=False)
         result = {"status": None, "probes": [], "dropped_bytes": 0}
         start = time.monotonic()
@@ -162,7 +165,7 @@ class Kernel:
                 if interrupted:  # it ignored the interrupt: the kernel has to go
                     self.stop()
                     return {**result, "status": "timeout", "killed": True, "seconds": round(now - start, 1),
-                            **self._over_budget()}
+                            **self._timeout_reason(timeout)}
                 self.km.interrupt_kernel()
                 interrupted, deadline = True, now + INTERRUPT_GRACE_S
             if not idle:
@@ -187,7 +190,7 @@ class Kernel:
                         "reason": killed or death_reason(code_, self.job["memory_mb"])}
         result["seconds"] = round(time.monotonic() - start, 1)
         if interrupted:
-            result.update(status="timeout", **self._over_budget())
+            result.update(status="timeout", **self._timeout_reason(timeout))
         elif reply.get("status") == "ok":
             result["status"] = "ok"
         else:
@@ -197,6 +200,25 @@ class Kernel:
                 result["reason"] = (f"the kernel ran out of memory ({result['ename']}): it may use "
                                     f"{self.job['memory_mb']} MB")
         return result
+
+    def _timeout_reason(self, timeout: float) -> dict:
+        """Why a cell ran out of time, where more is known than its time: the budget, or a memory limit."""
+        return self._over_budget() or self._at_memory_limit(timeout)
+
+    def _at_memory_limit(self, timeout: float) -> dict:
+        """The reason to add to a timeout reached while the kernel was at a memory limit (it thrashed, not looped)."""
+        watchdog, job = self.watchdog, self.job
+        if watchdog is None:
+            return {}
+        mapped, resident = watchdog.peak_mapped >> 20, watchdog.peak_resident >> 20
+        if mapped >= 0.9 * job.get("address_space_mb", float("inf")):
+            return {"reason": f"stopped after {timeout:g} s at its memory limit: a process had mapped {mapped} MB "
+                              f"of the {job['address_space_mb']} MB of address space each may map, so its "
+                              "allocations were failing"}
+        if resident >= 0.9 * job["memory_mb"]:
+            return {"reason": f"stopped after {timeout:g} s at its memory limit: the kernel used {resident} MB "
+                              f"of its {job['memory_mb']} MB"}
+        return {}
 
     def _over_budget(self) -> dict:
         """The reason to add to a timeout that the whole run's budget caused."""

@@ -166,6 +166,7 @@ def prepare(batch_dir: Path, name: str, limits: Limits, course: Path) -> tuple[P
         "pid_dir": str(job),  # the kernel cannot write here
         "env": _kernel_env(job_dir, course_path, limits),
         "memory_mb": limits.memory_mb,
+        "address_space_mb": limits.address_space_mb(),
         "processes": limits.processes,
         "timeout": limits.timeout,
         "budget_s": limits.budget_s(),

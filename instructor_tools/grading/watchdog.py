@@ -24,26 +24,26 @@ from pathlib import Path
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
-def process_table() -> dict[int, tuple[int, int, int]]:
-    """Every visible process: pid -> (parent pid, threads, resident bytes)."""
+def process_table() -> dict[int, tuple[int, int, int, int]]:
+    """Every visible process: pid -> (parent pid, threads, resident bytes, mapped bytes)."""
     table = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
             stat = (entry / "stat").read_text()
-            resident = int((entry / "statm").read_text().split()[1]) * PAGE
+            mapped, resident = (int(pages) * PAGE for pages in (entry / "statm").read_text().split()[:2])
         except (OSError, IndexError, ValueError):
             continue  # it ended meanwhile
         fields = stat[stat.rindex(")") + 2:].split()  # the command name may hold spaces and parentheses
-        table[int(entry.name)] = (int(fields[1]), int(fields[17]), resident)
+        table[int(entry.name)] = (int(fields[1]), int(fields[17]), resident, mapped)
     return table
 
 
-def tree_usage(root: int, table: dict[int, tuple[int, int, int]]) -> tuple[list[int], int, int]:
+def tree_usage(root: int, table: dict[int, tuple[int, ...]]) -> tuple[list[int], int, int]:
     """The processes under ``root`` (itself included), their threads and resident bytes in all."""
     children: dict[int, list[int]] = {}
-    for pid, (ppid, _, _) in table.items():
+    for pid, (ppid, *_) in table.items():
         children.setdefault(ppid, []).append(pid)
     found, todo = [], [root] if root in table else []
     while todo:
@@ -54,20 +54,33 @@ def tree_usage(root: int, table: dict[int, tuple[int, int, int]]) -> tuple[list[
 
 
 class Watchdog(threading.Thread):
-    """Kill ``root`` (the job's launcher) when its tree uses more than ``memory_mb`` or ``threads``."""
+    """Kill ``root`` (the job's launcher) when its tree uses more than ``memory_mb`` or ``threads``.
+
+    It also keeps the peaks since :meth:`reset_peaks` (the start of a cell): the tree's
+    resident memory, and the most address space one of its processes mapped, so that a cell
+    that timed out while at a memory limit (allocations failing, retried) can be told so.
+    """
 
     def __init__(self, root: int, memory_mb: int, threads: int, interval: float = 0.2):
         super().__init__(daemon=True)
         self.root, self.limit_bytes, self.threads, self.interval = root, memory_mb << 20, threads, interval
         self.reason: str | None = None
+        self.peak_resident = self.peak_mapped = 0
         self._stopped = threading.Event()
+
+    def reset_peaks(self) -> None:
+        """Start the peaks again (a new cell)."""
+        self.peak_resident = self.peak_mapped = 0
 
     def run(self) -> None:
         """Poll until stopped or until the tree is over a limit (then kill it and say why)."""
         while not self._stopped.wait(self.interval):
-            pids, threads, resident = tree_usage(self.root, process_table())
+            table = process_table()
+            pids, threads, resident = tree_usage(self.root, table)
             if not pids:
                 return
+            self.peak_resident = max(self.peak_resident, resident)
+            self.peak_mapped = max(self.peak_mapped, *(table[p][3] for p in pids))
             if resident > self.limit_bytes:
                 self.reason = (f"the kernel ran out of its {self.limit_bytes >> 20} MB of memory (its processes "
                                f"used {resident >> 20} MB together) and was stopped")

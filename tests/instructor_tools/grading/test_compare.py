@@ -337,8 +337,10 @@ def test_a_name_error_after_the_cell_that_defines_it_failed_is_reported_as_that_
         assert verdict.status == "error" and verdict.message.startswith(DIED["reason"])
     else:
         assert verdict.status == "timeout" and verdict.message.startswith("stopped after 10 s")
-    assert f"code cell {cause + 1}" in verdict.message and f"was to define {name!r}" in verdict.message
+    assert f"code cell {cause + 1}, `{CELLS[cause].splitlines()[0]}`, was to define {name!r}" in verdict.message
     assert "NameError" not in verdict.message
+    unquoted = decide([Probe("v", 3, {})], explained(results, CELLS, 4, unquoted={cause}), None, 10)
+    assert f"code cell {cause + 1} was to define {name!r}" in unquoted.message  # a test cell's hidden tests
 
 
 def test_other_failures_are_their_own():

@@ -51,3 +51,22 @@ def test_memory_is_what_a_kernel_uses_not_the_address_space_it_maps(tmp_path):
     results = run_cells(tmp_path, "t", [maps, "m[4096] = 1", touches, "m[0]"], Limits(timeout=30, memory_mb=300))
     assert [r["status"] for r in results] == ["ok", "ok", "died", "ok"], results
     assert results[2]["reason"].startswith("the kernel ran out of its 300 MB of memory (its processes used ")
+
+
+def test_a_timeout_at_a_memory_limit_says_so(tmp_path):
+    """A cell that runs out of time while at a limit (allocations failing and retried, as CUDA's PyTorch did
+    against an address-space limit at --memory): the reason is the memory, not an infinite loop."""
+    os.chmod(tmp_path, 0o711)
+    limits = Limits(timeout=3, memory_mb=600)
+    spin = "\nwhile True:\n    pass"
+    most = int(0.95 * limits.address_space_mb()) << 20
+    mapped = f"import mmap\nreserved = mmap.mmap(-1, {most}, flags=mmap.MAP_PRIVATE | 0x4000)" + spin
+    resident = ("rss = int(next(line for line in open('/proc/self/status') if line.startswith('VmRSS')).split()[1])"
+                "\nkept = bytearray(int(0.95 * (600 << 20)) - (rss << 10) - (8 << 20))" + spin)
+    results = run_cells(tmp_path, "t", ["del reserved", mapped, "del reserved", resident, "1 + 1"], limits)
+    assert [r["status"] for r in results] == ["error", "timeout", "ok", "timeout", "ok"], results
+    assert results[1]["reason"].startswith("stopped after 3 s at its memory limit: a process had mapped ")
+    assert f"of the {limits.address_space_mb()} MB of address space each may map" in results[1]["reason"]
+    assert results[3]["reason"].startswith("stopped after 3 s at its memory limit: the kernel used ")
+    assert results[3]["reason"].endswith("of its 600 MB")
+    assert "reason" not in results[0]  # an ordinary NameError is not said to be memory

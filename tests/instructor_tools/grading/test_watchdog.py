@@ -10,7 +10,7 @@ from instructor_tools.grading.watchdog import Watchdog, tree_usage
 
 
 def test_tree_usage_follows_children_and_sums_them():
-    table = {1: (0, 1, 100), 10: (1, 2, 1000), 11: (10, 3, 10), 12: (11, 1, 1), 20: (1, 5, 5)}
+    table = {1: (0, 1, 100, 200), 10: (1, 2, 1000, 2000), 11: (10, 3, 10, 20), 12: (11, 1, 1, 2), 20: (1, 5, 5, 9)}
     pids, threads, resident = tree_usage(10, table)
     assert sorted(pids) == [10, 11, 12] and threads == 6 and resident == 1011
     assert tree_usage(99, table) == ([], 0, 0)
