@@ -84,7 +84,7 @@ def expected_probes(lesson: Lesson, results: list[dict], timeout: float = Limits
         cell = results[test.index]
         if cell.get("status") != "ok":
             first = next(i for i in range(test.index + 1) if results[i].get("status") != "ok")
-            why = failure_message(explained(results, lesson.code, first), timeout)
+            why = failure_message(results[first], timeout)
             where = "" if first == test.index else f"code cell {first + 1}, `{first_line(lesson.code[first])}`: "
             raise LessonBroken(f"{lesson.name}: the solution's test {test.grade_id!r} does not pass ({where}{why})")
         try:
