@@ -79,8 +79,8 @@ def test_readme_opens_jupyterlab_at_the_course_root(root, monkeypatch):
 
 
 def test_grading_outputs_are_never_committed(root):
-    outputs = ["submissions/s001/01_why_upsampling.ipynb", "release/solutions/01_why_upsampling.ipynb", "grades.csv", "grades_totals.csv", "feedback/s001/01.md",
-               "elsewhere/feedback/s001/01.md"]
+    outputs = ["submissions/s001/01_why_upsampling.ipynb", "release/solutions/01_why_upsampling.ipynb", "grades.csv",
+               "grades_totals.csv", "feedback/s001/01.md", "elsewhere/feedback/s001/01.md"]
     result = subprocess.run(["git", "check-ignore", "--no-index", *outputs], cwd=root, capture_output=True, text=True)
     assert sorted(result.stdout.split()) == sorted(outputs), result.stdout + result.stderr
 
