@@ -22,8 +22,19 @@ and ``watchdog`` (the worker that drives one kernel), ``runner`` (job folders, w
 ``compare`` (verdicts), ``batch`` (a folder of submissions), ``report`` (CSV files and feedback).
 """
 
-from .batch import Graded, grade_folder
-from .isolation import Isolation, SandboxUnavailable, detect
-from .runner import Limits
+import importlib
 
-__all__ = ["Graded", "Isolation", "Limits", "SandboxUnavailable", "detect", "grade_folder"]
+# Imported on first use, not with the package: each submission's worker runs ``python -m
+# instructor_tools.grading.kernel``, which imports this package first, and the batch's imports
+# (nbformat, and the JSON-schema checks it loads) cost a second per submission for nothing.
+_EXPORTS = {"Graded": "batch", "grade_folder": "batch", "Isolation": "isolation", "SandboxUnavailable": "isolation",
+            "detect": "isolation", "Limits": "runner"}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    """The package's public names, from their modules (PEP 562)."""
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
