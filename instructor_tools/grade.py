@@ -60,6 +60,20 @@ def stop_on_signals() -> None:
     signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
+def _write_all(graded: list, out: Path, totals: Path, feedback: Path | None) -> bool:
+    """The gradebook, the totals and the feedback, each attempted whatever happened to the others
+    (each file is written whole or not at all); ``False``, having said why, if one could not be written."""
+    writers = [(out, write_gradebook), (totals, write_totals)] + ([(feedback, write_feedback)] if feedback else [])
+    ok = True
+    for target, write in writers:
+        try:
+            write(graded, target)
+        except OSError as exc:
+            print(terminal_safe(f"could not write {target}: {exc}"), file=sys.stderr)
+            ok = False
+    return ok
+
+
 def main(argv: list[str] | None = None) -> int:
     """Grade, write the gradebook, the totals and the feedback; 0 on success (argparse exits 2 on bad usage)."""
     stop_on_signals()
@@ -84,10 +98,8 @@ def main(argv: list[str] | None = None) -> int:
         print("grading stopped: every kernel has ended; nothing was written", file=sys.stderr)
         return exc.code if isinstance(exc, SystemExit) and isinstance(exc.code, int) else 128 + signal.SIGINT
     totals = args.totals or args.out.with_name(f"{args.out.stem}_totals.csv")
-    write_gradebook(graded, args.out)
-    write_totals(graded, totals)
-    if args.feedback:
-        write_feedback(graded, args.feedback)
+    if not _write_all(graded, args.out, totals, args.feedback):
+        return 1
     runs = sum(1 for g in graded if g.seconds)
     minutes = (time.monotonic() - start) / 60
     print(f"graded {runs} notebook(s) of {len({g.student_id for g in graded})} student(s) in {minutes * 60:.0f} s "

@@ -4,11 +4,18 @@ For each lesson the solution runs once (in the same sandbox, with ``COURSE_PROBE
 its probes are the expected values; then every submission runs in a fresh kernel and each
 graded test gets its verdict in this process (:mod:`compare`). Nothing a submission does stops the
 batch: each failure mode ends as a status in the submission's rows.
+
+Every name a filesystem can hold is a row: names that are not UTF-8 are shown with their odd bytes
+escaped (:func:`readable`). Nothing in a student's folder is skipped in silence when it looks like
+a submission that missed: a lesson's file with another case or extension (``02_x.IPYNB``,
+``02_x.ipynb.txt``), a notebook in a subfolder, an archive; each is an ``invalid`` row saying what
+to do, and the lesson's ``not_attempted`` rows say that it was found.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -20,11 +27,39 @@ from pathlib import Path
 from helpers import ROOT
 
 from .. import build
-from .compare import BadProbe, Probe, Unencodable, decide, explained, failure_message, first_line, parse_probe
+from .compare import (
+    BadProbe,
+    Probe,
+    Unencodable,
+    decide,
+    explained,
+    failure_message,
+    first_line,
+    mark_quotable,
+    parse_probe,
+)
 from .notebook import InvalidSubmission, Lesson, Submission, assemble, load_lesson, read_submission
 from .runner import Limits, Workers, lesson_course, run_cells, snapshot
 
 STATUSES = ("passed", "failed", "error", "timeout", "not_attempted", "invalid")
+NO_KERNEL = "no kernel ran"  # the isolation column of a result that no kernel produced
+ARCHIVES = (".zip", ".tar", ".tgz", ".gz", ".bz2", ".xz", ".7z", ".rar")
+MAX_DEPTH = 4  # how deep a student's subfolders are searched for a notebook put there
+MAX_ENTRIES = 10_000  # entries of one student's folder looked at, all subfolders together
+LESSON_NUMBER = re.compile(r"(\d\d)(?!\d)")
+
+
+def readable(name: str) -> str:
+    """A file name as text that any file, CSV or terminal can hold: bytes that are not UTF-8 as ``\\xNN``.
+
+    Python keeps such bytes in a name as lone surrogates (``surrogateescape``), which UTF-8 cannot
+    encode; a backslash is doubled, so that two different names never read the same.
+    """
+    name = name.replace("\\", "\\\\")
+    try:
+        return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a surrogate that no byte became: not from a file name, escaped all the same
+        return name.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 @dataclass
@@ -50,7 +85,7 @@ class Graded:
     rows: list[Row]
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
-    isolation: str = ""  # how the kernel was confined (the sandbox's own description), for the gradebook
+    isolation: str = NO_KERNEL  # how the kernel was confined (the sandbox's own description), for the gradebook
 
     @property
     def points(self) -> float:
@@ -117,6 +152,9 @@ def grade_one(lesson: Lesson, expected: dict[str, list[Probe]], submission: Subm
     cells = assemble(lesson, submission.code)
     results = run_cells(batch_dir, "student", cells, limits, course, workers)
     tests = {t.index for t in lesson.tests}  # never quoted to a student: they hold the hidden tests
+    # What the kernel says (an error's message, a string it returned) is shown only for the cells that
+    # ran before any graded test cell: the later ones could have read the hidden tests' source.
+    results = mark_quotable(results, min(tests, default=len(cells)))
     rows = []
     for test in lesson.tests:
         # A cell that failed for an earlier one's sake (a NameError after a restart) is reported as that one.
@@ -127,8 +165,9 @@ def grade_one(lesson: Lesson, expected: dict[str, list[Probe]], submission: Subm
         points = test.points if verdict.status == "passed" else 0
         rows.append(Row(submission.student_id, lesson.name, test.grade_id, points, test.points,
                         verdict.status, verdict.message, test.exercise))
+    ran = any(isinstance(r, dict) and r.get("status") != "not_run" for r in results)
     return Graded(submission.student_id, lesson.name, rows, submission.notes, time.monotonic() - start,
-                  limits.isolation.bounds)
+                  limits.isolation.bounds if ran else NO_KERNEL)
 
 
 def grade_folder(
@@ -147,16 +186,18 @@ def grade_folder(
     whose name is no lesson gets one ``invalid`` row (it is reported, not guessed at).
     """
     available = lessons_in(course)
-    students, graded = _students(Path(submissions))
-    found, misnamed = _find_notebooks(Path(submissions), students, available)
+    students, graded = _students(Path(submissions), available)
+    found, near, misnamed = _find_notebooks(Path(submissions), students, available)
     graded += misnamed
-    wanted = _wanted_lessons(lessons, available) if lessons else sorted({name for _, name in found})
+    wanted = (_wanted_lessons(lessons, available) if lessons
+              else sorted({name for _, name in found} | {name for _, name in near}))
     loaded, broken = _load_lessons(wanted, available)
     # Read every submission before any kernel runs: nothing a kernel does can change them.
     queue = []
     for student in students:
         for name in wanted:
-            outcome = _read(student, name, found.get((student, name)), loaded.get(name), broken.get(name, ""))
+            outcome = _read(student, name, found.get((student, name)), loaded.get(name), broken.get(name, ""),
+                            near.get((student, name), []))
             if isinstance(outcome, Graded):
                 graded.append(outcome)
             else:
@@ -168,37 +209,107 @@ def grade_folder(
     return graded
 
 
-def _students(submissions: Path) -> tuple[list[str], list[Graded]]:
-    """The student folders, and an ``invalid`` result for each entry that is a link or hidden (never followed)."""
+def _students(submissions: Path, available: dict[str, Path]) -> tuple[list[str], list[Graded]]:
+    """The student folders, and an ``invalid`` result for each entry that is a link or hidden (never followed),
+    or a file that looks like a submission put beside the students' folders instead of in one."""
     students, refused = [], []
     for entry in sorted(submissions.iterdir()):
+        name = readable(entry.name)
         if entry.is_symlink():
-            refused.append(_file_row(entry.name, "", "invalid", "a symbolic link, not a folder: not followed "
+            refused.append(_file_row(name, "", "invalid", "a symbolic link, not a folder: not followed "
                                      "(copy the student's folder itself into the submissions folder)"))
         elif entry.name.startswith(".") and entry.is_dir():
-            refused.append(_file_row(entry.name, "", "invalid", "a hidden folder (its name starts with '.'): "
+            refused.append(_file_row(name, "", "invalid", "a hidden folder (its name starts with '.'): "
                                      "rename it to the student's id and grade again"))
         elif entry.is_dir():
             students.append(entry.name)
+        elif not entry.name.startswith(".") and _near_lesson(entry.name, available)[1]:
+            refused.append(_file_row(name, "", "invalid", f"found {name!r} in the submissions folder itself, "
+                                     "not in a student's folder: put it in a folder named after the student"))
     return students, refused
 
 
-def _find_notebooks(submissions: Path, students: list[str],
-                    available: dict[str, Path]) -> tuple[dict[tuple[str, str], Path], list[Graded]]:
-    """Each student's notebooks by lesson, and an ``invalid`` result for each file named after no lesson."""
+def _find_notebooks(submissions: Path, students: list[str], available: dict[str, Path]) -> tuple[
+        dict[tuple[str, str], Path], dict[tuple[str, str], list[str]], list[Graded]]:
+    """Each student's notebooks by lesson; the near misses by lesson (what was found, what to do); and an
+    ``invalid`` result for each file that is not a lesson's notebook but looks like a submission."""
     found: dict[tuple[str, str], Path] = {}
-    misnamed: list[Graded] = []
+    near: dict[tuple[str, str], list[str]] = {}
+    invalid: list[Graded] = []
     for student in students:
-        for path in sorted((submissions / student).glob("*.ipynb")):
-            if path.is_symlink() or not path.is_file():
-                misnamed.append(_file_row(student, path.name, "invalid", "not a plain file (a symbolic link or "
-                                          "a folder): not followed; submit the notebook itself"))
-            elif path.name in available:
+        for rel, path in _entries(submissions / student):
+            if path.parent == submissions / student and path.name in available and not path.is_symlink() \
+                    and path.is_file():
                 found[student, path.name] = path
+                continue
+            lesson, advice = _near_miss(rel, path, available)
+            if advice is None:
+                continue  # a file that is no submission (notes, images): nothing to say about it
+            invalid.append(_file_row(readable(student), readable(rel), "invalid", advice))
+            if lesson is not None:
+                near.setdefault((student, lesson), []).append(advice)
+    return found, near, invalid
+
+
+def _entries(folder: Path) -> list[tuple[str, Path]]:
+    """What a student's folder holds, subfolders included (never through a link, hidden entries left out:
+    ``.ipynb_checkpoints``, ``.DS_Store``, ``._x`` are tools' files): ``(path relative to it, path)``."""
+    out: list[tuple[str, Path]] = []
+    todo = [(folder, "", 0)]
+    while todo and len(out) < MAX_ENTRIES:
+        here, prefix, depth = todo.pop(0)
+        try:
+            entries = sorted(here.iterdir())
+        except OSError:
+            continue
+        for path in entries[:MAX_ENTRIES]:
+            if path.name.startswith("."):
+                continue
+            rel = prefix + path.name
+            if path.is_dir() and not path.is_symlink() and not path.name.lower().endswith(".ipynb") \
+                    and depth < MAX_DEPTH:
+                todo.append((path, rel + "/", depth + 1))
             else:
-                misnamed.append(_file_row(student, path.name, "invalid", f"no lesson is named {path.name!r}: "
-                                          f"rename it to one of {', '.join(available)} and grade again"))
-    return found, misnamed
+                out.append((rel, path))
+    return out
+
+
+def _near_lesson(name: str, available: dict[str, Path]) -> tuple[str | None, bool]:
+    """The lesson a file name comes close to (its name in another case or with more after it, or its number),
+    and whether the name looks like a submission at all (a notebook, an archive, a lesson's name)."""
+    lower = name.lower()
+    for lesson in available:
+        if lower.startswith(lesson.lower()) or lower.startswith(lesson[:-len(".ipynb")].lower() + "."):
+            return lesson, True
+    number = LESSON_NUMBER.match(name)
+    lesson = next((lesson for lesson in available if number and lesson.startswith(number[1] + "_")), None)
+    looks = ".ipynb" in lower or lower.endswith(ARCHIVES) or lesson is not None
+    return lesson, looks
+
+
+def _near_miss(rel: str, path: Path, available: dict[str, Path]) -> tuple[str | None, str | None]:
+    """The lesson a file that is not a lesson's notebook was probably meant for, and what to tell the student
+    (``None``: it does not look like a submission)."""
+    name, shown = path.name, repr(readable(rel))
+    lesson, looks = _near_lesson(name, available)
+    if not looks:
+        return None, None
+    target = lesson or f"one of {', '.join(available)}"
+    if path.is_symlink() or (path.is_dir() and name.lower().endswith(".ipynb")):
+        return lesson, (f"found {shown}, not a plain file (a symbolic link or a folder): not followed; "
+                        "submit the notebook itself")
+    nested = "/" in rel
+    if nested and (name in available or name.lower().endswith(".ipynb")):
+        return lesson, f"found {shown} in a subfolder: move it into the student's folder itself, named {target}"
+    if name.lower().endswith(ARCHIVES):
+        return lesson, f"found {shown}, an archive: unpack it into the student's folder and grade again"
+    if name.endswith(".ipynb"):
+        return lesson, f"no lesson is named {readable(name)!r}: rename it to {target} and grade again"
+    if ".ipynb" in name.lower():  # another case (.IPYNB), or more after it (.ipynb.txt, .ipynb (1))
+        where = "move it into the student's folder itself and " if nested else ""
+        return lesson, f"found {shown}: {where}rename it to {target} and grade again"
+    return lesson, (f"found {shown}, which is not a notebook: download the notebook itself (File > Download, "
+                    f".ipynb) and submit it as {target}")
 
 
 def _wanted_lessons(lessons: list[str], available: dict[str, Path]) -> list[str]:
@@ -224,12 +335,20 @@ def _load_lessons(wanted: list[str], available: dict[str, Path]) -> tuple[dict[s
     return loaded, broken
 
 
-def _read(student: str, name: str, path: Path | None, lesson: Lesson | None, broken: str) -> Submission | Graded:
-    """The submission to run, or the result it gets without a kernel (broken lesson, no notebook, unreadable)."""
+def _read(folder: str, name: str, path: Path | None, lesson: Lesson | None, broken: str,
+          near: list[str]) -> Submission | Graded:
+    """The submission to run, or the result it gets without a kernel (broken lesson, no notebook, unreadable).
+
+    ``folder``: the student's folder name; ``near``: what was found instead of a missing notebook.
+    """
+    student = readable(folder)
     if lesson is None:  # its solution is malformed: ``broken`` says how
         return _file_row(student, name, "error", broken)
     if path is None:
-        return Graded(student, name, _rows(student, lesson, "not_attempted", "no notebook submitted"))
+        why = "no notebook submitted"
+        if near:
+            why = f"no notebook named {name} submitted, but a near miss was found: {'; '.join(near)}"
+        return Graded(student, name, _rows(student, lesson, "not_attempted", why))
     try:
         return read_submission(path, lesson, student)
     except InvalidSubmission as exc:
@@ -270,7 +389,8 @@ def _grade_all(queue: list[tuple[Lesson, Submission]], broken: dict[str, str], l
         results = run_cells(batch_dir, "solution", cells, limits, courses[lesson.name], workers)
         return expected_probes(lesson, results, limits.timeout)
 
-    futures = {lesson.name: pool.submit(solution_run, lesson) for lesson, _ in queue}
+    lessons = {lesson.name: lesson for lesson, _ in queue}  # one solution run per lesson, however many submit it
+    futures = {name: pool.submit(solution_run, lesson) for name, lesson in lessons.items()}
     expected = {}
     for name, future in futures.items():
         try:

@@ -14,6 +14,16 @@ A cell that fails because an earlier one did not complete (a ``NameError`` for a
 cell was to define, after a timeout or after the kernel ran out of memory and was restarted
 without it) is reported as that earlier cell's failure (:func:`explained`): what went wrong,
 not the error that followed from it.
+
+The hidden tests never travel back in a message. A student's code can read each cell's source as it
+runs (an IPython input transformer, a ``pre_run_cell`` hook) and put it in an exception's message, in
+its class's name, or in a string it returns. So text the kernel controls (an error's name and message,
+a string in a "got ..." mismatch, a check's name the solution does not have) is shown only for cells
+that ran before the first graded test cell could have run in that kernel (:func:`mark_quotable`): the
+kernel runs cells in index order, and a restart replays them in that order. For later cells, a message
+names the exception only when its name is one of Python's builtin exceptions or of a short list of
+NumPy, PyTorch and TensorFlow errors, and a string the student's code returned is told by its length.
+Numbers, shapes and dtypes stay: they are the learner's feedback.
 """
 
 from __future__ import annotations
@@ -21,6 +31,7 @@ from __future__ import annotations
 import ast
 import base64
 import binascii
+import builtins
 import json
 import math
 import re
@@ -41,6 +52,20 @@ MAX_MESSAGE = 500
 NOT_ATTEMPTED = "not attempted: the exercise still raises NotImplementedError; write your solution in its cell"
 UNDEFINED_NAME = re.compile(r"name '([^']{1,200})' is not defined")
 ARRAY_DTYPE = re.compile(r"[<>|=][biuf][1-9][0-9]?")  # byte order, kind, item size: '<f8', '|b1'
+WITHHELD = "its message is not shown: it could quote the hidden tests; run the notebook to see it"
+#: Errors of the frameworks the lessons use, named in a message even after a graded test cell has run.
+FRAMEWORK_ERRORS = frozenset({
+    "AxisError", "LinAlgError", "UFuncTypeError", "DTypePromotionError", "TooHardError",  # NumPy
+    "OutOfMemoryError",  # PyTorch (torch.cuda.OutOfMemoryError)
+    "InvalidArgumentError", "ResourceExhaustedError", "FailedPreconditionError", "UnimplementedError",
+    "InternalError", "NotFoundError", "OutOfRangeError", "UnknownError", "OpError",  # TensorFlow
+})
+SAFE_ERRORS = FRAMEWORK_ERRORS | {name for name, obj in vars(builtins).items()
+                                  if isinstance(obj, type) and issubclass(obj, BaseException)}
+#: Types a value the grader cannot encode may be named by, after a graded test cell has run.
+SAFE_TYPES = frozenset({name for name, obj in vars(builtins).items() if isinstance(obj, type)} | {
+    "NoneType", "function", "method", "builtin_function_or_method", "generator", "module",
+    "ndarray", "matrix", "Tensor", "EagerTensor", "ResourceVariable", "Parameter", "DataFrame", "Series"})
 
 
 class BadProbe(ValueError):
@@ -91,8 +116,8 @@ def _decode_array(value: dict) -> np.ndarray:
     if not (isinstance(dtype, str) and isinstance(shape, list) and isinstance(data, str)):
         raise BadProbe("malformed array")
     # Only what encode writes (``dtype.str`` of a number array): np.dtype parses far more, with warnings.
-    if not ARRAY_DTYPE.fullmatch(dtype):
-        raise BadProbe(f"array of dtype {_short(dtype, 20)!r} cannot be graded")
+    if not ARRAY_DTYPE.fullmatch(dtype):  # the kernel's text: not quoted
+        raise BadProbe("array of a dtype that cannot be graded (numbers only)")
     if len(shape) > 32 or not all(type(n) is int and 0 <= n <= MAX_ELEMENTS for n in shape):
         raise BadProbe("malformed array shape")
     # In Python ints: np.prod wraps around on a forged shape such as [2**32, 2**32], and an empty
@@ -169,8 +194,8 @@ def compare_probes(expected: list[Probe], texts: list[str]) -> str | None:
         got.setdefault(probe.name, []).append(probe)
     wanted = Counter(p.name for p in expected)
     for name, probes in got.items():
-        if name not in wanted:
-            return f"unexpected check {_short(name)!r} in the test's output (the test cell was changed or forged)"
+        if name not in wanted:  # a name the kernel made up: not quoted
+            return "an unexpected check in the test's output (the test cell was changed or forged)"
         if len(probes) > wanted[name]:
             return f"check {name!r} reported {len(probes)} times instead of {wanted[name]}"
     seen: Counter = Counter()
@@ -182,15 +207,64 @@ def compare_probes(expected: list[Probe], texts: list[str]) -> str | None:
             return f"{probe.name}: this check never ran"
         actual = mine[index].value
         if isinstance(actual, Unencodable):
-            return (f"{probe.name}: got a {actual.type_name}, which is not a value the grader can accept "
+            return (f"{probe.name}: got a {type_label(actual.type_name)}, which is not a value the grader can accept "
                     "(numbers, strings, tuples or arrays)")
         if isinstance(probe.value, Unencodable):
             return (f"{probe.name}: the solution's own value cannot be graded ({probe.value.type_name}); "
                     "tell the instructor")
         why = explain_mismatch(actual, probe.value, probe.name, **_options(probe.options))
+        if why and _holds_text(actual):  # told again without the student's strings
+            why = (explain_mismatch(_without_text(actual), probe.value, probe.name, **_options(probe.options))
+                   or f"{probe.name}: the value differs")
         if why:
             return why
     return None
+
+
+class _Text:
+    """Stands for a string the student's code returned, in a mismatch message: its length, never its text."""
+
+    def __init__(self, text: str):
+        self.length = len(text)
+
+    def __repr__(self) -> str:
+        return f"<{self.length} character{'' if self.length == 1 else 's'}, not shown>"
+
+
+_Text.__name__ = "str"  # messages name a value by its type: "got str <12 characters, not shown>"
+
+
+def _holds_text(value: Any) -> bool:
+    return isinstance(value, str) or (isinstance(value, tuple) and any(_holds_text(v) for v in value))
+
+
+def _without_text(value: Any) -> Any:
+    """``value`` with each string in it (decoded values nest only in tuples) replaced by a :class:`_Text`."""
+    if isinstance(value, str):
+        return _Text(value)
+    if isinstance(value, tuple):
+        return tuple(_without_text(v) for v in value)
+    return value
+
+
+def type_label(type_name: str) -> str:
+    """A type's name as a message may show it: a class the student named could carry any text."""
+    return type_name if type_name in SAFE_TYPES else "object"
+
+
+def error_label(ename: str) -> str:
+    """An exception's name as a message may show it after a graded test cell has run (see the module's doc)."""
+    return ename if ename in SAFE_ERRORS else "an exception"
+
+
+def mark_quotable(results: list, first_test: int) -> list:
+    """``results`` with each cell's ``quotable`` set: whether text its kernel controls may be shown.
+
+    Only for the cells before ``first_test``, the first graded test cell: none of them can have run
+    after it in that kernel (cells run in index order, a restart replays them in that order), so
+    none can know the hidden tests. A result that is not a dict is left as it is.
+    """
+    return [{**r, "quotable": i < first_test} if isinstance(r, dict) else r for i, r in enumerate(results)]
 
 
 def _text(value: Any) -> str:
@@ -225,10 +299,17 @@ def _own_failure(result: dict, timeout: float) -> Verdict | None:
         # The course's stub names itself; nbgrader's is a bare ``raise NotImplementedError()``.
         if ename == "NotImplementedError" and (STUB_MARKER in evalue or not evalue.strip()):
             return Verdict("not_attempted", NOT_ATTEMPTED)
-        if reason:  # the worker recognised an allocation that failed
+        quotable = result.get("quotable", True) is True
+        if reason:  # the worker recognised an allocation that failed; its words name the exception
+            if not quotable and ename and ename != error_label(ename):
+                reason = reason.replace(f"({ename})", f"({error_label(ename)})", 1)
+                if ename in reason:
+                    reason = "the kernel ran out of memory (the grader's memory limit)"
             return Verdict("error", _short(reason, MAX_MESSAGE))
         if ename == "MemoryError":
             return Verdict("error", "ran out of memory (the grader's memory limit)")
+        if not quotable:
+            return Verdict("error", f"{error_label(ename)}: {WITHHELD}")
         return Verdict("error", _short(f"{ename}: {evalue}", MAX_MESSAGE))
     return None
 
@@ -278,7 +359,8 @@ def explained(results: list, cells: list[str], index: int, unquoted: Collection[
     earlier cell defines: the kernel was interrupted in it (a timeout), it raised, or the
     kernel died in it and was restarted without it (out of memory, a crash). The earliest
     such cell is the cause; its result comes back with ``explained_by`` saying where it is,
-    with its first line unless it is one of ``unquoted`` (graded test cells: their hidden tests).
+    with its first line unless it is one of ``unquoted`` (graded test cells: their hidden tests)
+    or ran after a graded test cell (not ``quotable``, see :func:`mark_quotable`).
     """
     result = results[index]
     if not (isinstance(result, dict) and result.get("status") == "error" and result.get("ename") == "NameError"):
@@ -289,7 +371,8 @@ def explained(results: list, cells: list[str], index: int, unquoted: Collection[
     for j in range(index):
         earlier = results[j]
         if isinstance(earlier, dict) and earlier.get("status") != "ok" and missing[1] in bound_names(cells[j]):
-            quoted = "" if j in unquoted else f", `{first_line(cells[j])}`,"
+            hidden = j in unquoted or earlier.get("quotable", True) is not True
+            quoted = "" if hidden else f", `{first_line(cells[j])}`,"
             return {**earlier, "explained_by": f"code cell {j + 1}{quoted} was to define {missing[1]!r}, "
                                                "which this cell needs"}
     return result

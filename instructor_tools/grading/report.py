@@ -11,13 +11,21 @@ them pass for anything else:
   close the span and make headings, points lines, links, images or HTML.
 * Terminal: :func:`terminal_safe` shows control characters (ANSI escape sequences included) as
   escapes, for the progress lines.
+* Files: each is written whole or not at all (a temporary file beside it, renamed over it), any text
+  is written (what UTF-8 cannot encode, escaped), and a feedback file's path is made of the student's
+  and the notebook's names as single path components: it stays in the feedback folder.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
+import os
 import re
 import unicodedata
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from .batch import Graded
@@ -31,21 +39,42 @@ def _num(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
+def _plain(text: str) -> str:
+    """``text`` as UTF-8 can encode it: a lone surrogate (a byte of a name that was not UTF-8) escaped."""
+    return str(text).encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def _cell(text: str) -> str:
     """A text cell a spreadsheet will not run as a formula."""
+    text = _plain(text)
     return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+@contextmanager
+def _replacing(path: Path) -> Iterator:
+    """A text file written whole or not at all: to a temporary file beside ``path``, renamed over it when done."""
+    path = Path(path)
+    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # the umask's mode, as open() gives
+    try:
+        with os.fdopen(fd, "w", newline="", encoding="utf-8") as f:
+            yield f
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
 
 
 def _one_line(text: str) -> str:
     """``text`` without control or format characters (bidi overrides too), its whitespace runs one space each."""
     kept = "".join(" " if unicodedata.category(ch) in ("Cc", "Zl", "Zp") else ch
-                   for ch in text if unicodedata.category(ch) != "Cf")
+                   for ch in _plain(text) if unicodedata.category(ch) != "Cf")
     return " ".join(kept.split())
 
 
 def write_gradebook(graded: list[Graded], path: Path) -> None:
     """One row per student × lesson × graded test."""
-    with open(path, "w", newline="", encoding="utf-8") as f:
+    with _replacing(path) as f:
         writer = csv.writer(f)
         writer.writerow(COLUMNS)
         for g in graded:
@@ -57,7 +86,7 @@ def write_gradebook(graded: list[Graded], path: Path) -> None:
 
 def write_totals(graded: list[Graded], path: Path) -> None:
     """One row per student × lesson: points, the maximum, how many tests passed."""
-    with open(path, "w", newline="", encoding="utf-8") as f:
+    with _replacing(path) as f:
         writer = csv.writer(f)
         writer.writerow(TOTAL_COLUMNS)
         for g in graded:
@@ -98,12 +127,46 @@ def feedback_text(g: Graded) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+MAX_NAME_BYTES = 200  # of a feedback file's or folder's name (file systems allow 255)
+
+
+def _path_part(text: str) -> str:
+    """One path component made of a student's text: no separator, never empty, ``.`` or ``..``, not too long."""
+    name = _plain(text).replace("/", "_").replace("\0", "_")
+    if name in ("", ".", ".."):
+        name = f"_{name}"
+    raw = name.encode("utf-8")
+    if len(raw) > MAX_NAME_BYTES:  # cut, and told apart from the other names it was cut from by a digest
+        name = raw[:MAX_NAME_BYTES - 9].decode("utf-8", "ignore") + "-" + hashlib.sha256(raw).hexdigest()[:8]
+    return name
+
+
+def feedback_path(folder: Path, g: Graded) -> Path:
+    """``folder/<student_id>/<lesson>.md``: inside ``folder`` whatever the names are."""
+    stem = Path(_plain(g.notebook)).stem or "submission"  # a result about a folder has no notebook
+    return Path(folder) / _path_part(g.student_id) / f"{_path_part(stem)}.md"
+
+
 def write_feedback(graded: list[Graded], folder: Path) -> None:
-    """``folder/<student_id>/<lesson>.md`` for each student and lesson: :func:`feedback_text`."""
-    for g in graded:
-        target = folder / g.student_id / f"{Path(g.notebook).stem}.md"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(feedback_text(g), encoding="utf-8")
+    """``folder/<student_id>/<lesson>.md`` for each student and lesson: :func:`feedback_text`.
+
+    Results that share a file (a lesson's, and a near miss of its name such as ``02_x.IPYNB``) are
+    written in it one after the other, the lesson's first. Every file is attempted; the first
+    error, if any, is raised once all were.
+    """
+    files: dict[Path, list[str]] = {}
+    for g in sorted(graded, key=lambda g: not g.max_points):  # stable: the lessons' results first
+        files.setdefault(feedback_path(folder, g), []).append(feedback_text(g))
+    failed: list[OSError] = []
+    for target, texts in files.items():
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with _replacing(target) as f:
+                f.write("\n".join(texts))
+        except OSError as exc:
+            failed.append(exc)
+    if failed:
+        raise failed[0]
 
 
 _ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}

@@ -7,6 +7,8 @@ test_kernel.py and test_sandbox.py.
 from __future__ import annotations
 
 import csv
+import json
+import os
 import sys
 from pathlib import Path
 
@@ -28,8 +30,8 @@ from planted_lesson import (
 )
 
 from helpers import ROOT
-from instructor_tools.grading import Limits, grade_folder
-from instructor_tools.grading.batch import lessons_in
+from instructor_tools.grading import Limits, batch, grade_folder
+from instructor_tools.grading.batch import NO_KERNEL, lessons_in
 from instructor_tools.grading.compare import NOT_ATTEMPTED
 
 
@@ -115,6 +117,93 @@ def grade_tiny(tmp_path, table_mb: int, submissions: dict) -> dict:
     graded = grade_folder(tmp_path / "submissions", limits=Limits(timeout=30, memory_mb=TINY_MEMORY_MB), jobs=2,
                           course=course, progress=lambda line: print(line, file=sys.stderr))
     return {g.student_id: g.rows[0] for g in graded}
+
+
+def fake_kernel(calls: list[str]):
+    """A stand-in for ``run_cells`` that starts no kernel: every cell completes, the test reports 42 (right)."""
+    answer = json.dumps({"name": "answer", "value": {"kind": "plain", "value": 42}})
+
+    def run_cells(batch_dir, name, cells, *args, **kwargs):
+        calls.append(name)
+        return [{"status": "ok", "probes": [answer] if "check_value" in code else []} for code in cells]
+    return run_cells
+
+
+def grade_without_kernels(tmp_path, monkeypatch, files: dict[bytes, object]) -> tuple[list, list[str]]:
+    """Grade the tiny lesson's ``files`` (path under the submissions folder, as bytes -> notebook or bytes)
+    with :func:`fake_kernel`: what the grader makes of the folder, and which runs it started."""
+    calls: list[str] = []
+    monkeypatch.setattr(batch, "run_cells", fake_kernel(calls))
+    course = tiny_course(tmp_path)
+    folder = tmp_path / "submissions"
+    for rel, content in files.items():
+        path = os.path.join(os.fsencode(folder), rel)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        if isinstance(content, bytes):
+            open(path, "wb").write(content)
+        else:
+            nbformat.write(content, os.fsdecode(path))
+    graded = grade_folder(folder, jobs=2, course=course, progress=lambda line: print(line, file=sys.stderr))
+    return graded, calls
+
+
+def test_the_solution_runs_once_per_lesson_however_many_submit_it(tmp_path, monkeypatch):
+    graded, calls = grade_without_kernels(tmp_path, monkeypatch, {
+        f"s{i}/{TINY}".encode(): tiny_submission(SOLVED) for i in range(6)})
+    assert sorted(calls) == ["solution"] + ["student"] * 6
+    assert [g.points for g in graded] == [1] * 6
+
+
+def test_a_near_miss_is_an_invalid_row_that_says_what_to_do_never_silence(tmp_path, monkeypatch):
+    stem = TINY[:-len(".ipynb")]
+    right = tiny_submission(SOLVED)
+    graded, calls = grade_without_kernels(tmp_path, monkeypatch, {
+        f"ada/{stem}.IPYNB".encode(): right,
+        f"bob/{TINY}.txt".encode(): right,
+        f"cy/my work/{TINY}".encode(): right,
+        f"dee/{stem}.zip".encode(): b"PK",
+        f"eve/{stem.upper()}.ipynb".encode(): right,
+        f"fay/{stem}.py".encode(): b"def answer(): return 42",
+        f"gus/{TINY}".encode(): right,  # graded; beside it, nothing that looks like a submission
+        b"gus/notes.txt": b"my notes",
+        f"gus/.ipynb_checkpoints/{stem}-checkpoint.ipynb".encode(): right,
+        b"hal.zip": b"PK",  # beside the students' folders, not in one
+    })
+    rows = {(g.student_id, g.notebook): g.rows for g in graded}
+    found = {
+        ("ada", f"{stem}.IPYNB"): f"found '{stem}.IPYNB': rename it to {TINY}",
+        ("bob", f"{TINY}.txt"): f"found '{TINY}.txt': rename it to {TINY}",
+        ("cy", f"my work/{TINY}"): f"found 'my work/{TINY}' in a subfolder: move it into the student's folder",
+        ("dee", f"{stem}.zip"): f"found '{stem}.zip', an archive: unpack it into the student's folder",
+        ("eve", f"{stem.upper()}.ipynb"): f"no lesson is named '{stem.upper()}.ipynb': rename it to {TINY}",
+        ("fay", f"{stem}.py"): f"found '{stem}.py', which is not a notebook",
+        ("hal.zip", ""): "found 'hal.zip' in the submissions folder itself, not in a student's folder",
+    }
+    for key, words in found.items():
+        assert [r.status for r in rows[key]] == ["invalid"] and words in rows[key][0].message, (key, rows.get(key))
+        if key[1]:  # the lesson's own rows say it was found
+            lesson_row = rows[key[0], TINY][0]
+            assert lesson_row.status == "not_attempted" and "a near miss was found" in lesson_row.message
+            assert words in lesson_row.message
+    assert set(rows) == set(found) | {(s, TINY) for s in "ada bob cy dee eve fay gus".split()}
+    assert [r.status for r in rows["gus", TINY]] == ["passed"] and calls.count("student") == 1
+
+
+def test_a_row_no_kernel_produced_has_no_isolation(tmp_path, monkeypatch):
+    graded, _ = grade_without_kernels(tmp_path, monkeypatch, {
+        f"ada/{TINY}".encode(): tiny_submission(SOLVED), f"bob/{TINY}".encode(): b"not json",
+        b"cy/x.ipynb": b"{}", b"dee/notes.txt": b""})
+    isolation = {g.student_id: g.isolation for g in graded}
+    assert isolation == {"ada": Limits().isolation.bounds, "bob": NO_KERNEL, "cy": NO_KERNEL, "dee": NO_KERNEL}
+    assert {g.student_id: g.rows[0].status for g in graded if g.notebook == TINY} == {
+        "ada": "passed", "bob": "invalid", "cy": "not_attempted", "dee": "not_attempted"}
+
+
+def test_a_name_that_is_not_utf8_is_graded_under_an_escaped_name(tmp_path, monkeypatch):
+    graded, _ = grade_without_kernels(tmp_path, monkeypatch, {
+        b"caf\xe9/" + TINY.encode(): tiny_submission(SOLVED), b"zed/\xff.ipynb": b"{}"})
+    assert {(g.student_id, g.notebook, g.rows[0].status) for g in graded} == {
+        ("caf\\xe9", TINY, "passed"), ("zed", "\\xff.ipynb", "invalid"), ("zed", TINY, "not_attempted")}
 
 
 MEMORY = f"the kernel ran out of its {TINY_MEMORY_MB} MB of memory"

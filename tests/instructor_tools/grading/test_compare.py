@@ -22,6 +22,7 @@ from instructor_tools.grading.compare import (
     decide,
     decode,
     explained,
+    mark_quotable,
     parse_probe,
 )
 
@@ -98,13 +99,14 @@ def nested_seq(depth: int) -> dict:
     return value
 
 
+ONE = "got str <1 character, not shown>"  # a string the student's code returned is told by its length
 HOSTILE = {  # id: (expected value, the probe's text, words the message must hold)
     "ragged list": (ARRAY, probe("v", [[1, 2], [3]]), "expected an array of shape (2, 3), got a ragged list"),
-    "string in an array": (ARRAY, probe("v", [[1, 2, 3], ["a", 2, 3]]), "got str 'a' at position (1, 0)"),
+    "string in an array": (ARRAY, probe("v", [[1, 2, 3], ["a", 2, 3]]), f"{ONE} at position (1, 0)"),
     "None in an array": (ARRAY, probe("v", [[1, 2, 3], [None, 2, 3]]), "got None at position (1, 0)"),
     "number for a string": ("relu", probe("v", 3), "expected str 'relu', got int 3"),
-    "string in a sequence": ((1, 2), probe("v", (1, "2")), "v[1]: expected a number like 2, got str '2'"),
-    "mixed sequence": ((1, 2, 3), probe("v", (1, "a", None)), "v[1]: expected a number like 2, got str 'a'"),
+    "string in a sequence": ((1, 2), probe("v", (1, "2")), f"v[1]: expected a number like 2, {ONE}"),
+    "mixed sequence": ((1, 2, 3), probe("v", (1, "a", None)), f"v[1]: expected a number like 2, {ONE}"),
     "mixed sequence for an array": (ARRAY, probe("v", (1, "a", None, [2])), "ragged list"),
     "sequence for a number": (0.75, probe("v", (0.75,)), "expected a number like 0.75, got tuple"),
     "10**400 for a float": (0.75, probe("v", 10**400), "expected 0.75, got <int of about 401 digits>"),
@@ -121,9 +123,10 @@ HOSTILE = {  # id: (expected value, the probe's text, words the message must hol
     "bool dimension": (ARRAY, raw("v", array_value([True])), "malformed array shape"),
     "empty shape, no data": (ARRAY, raw("v", array_value([])), "does not match its shape"),
     "empty shape": (ARRAY, raw("v", array_value([], data="AAAAAAAA8D8=")), "got () (0 dimensions instead of 2)"),
-    "complex array": (ARRAY, raw("v", array_value([1], "<c16", "A" * 24)), "dtype '<c16' cannot be graded"),
+    "complex array": (ARRAY, raw("v", array_value([1], "<c16", "A" * 24)), "array of a dtype that cannot be graded"),
     "unknown dtype": (ARRAY, raw("v", array_value([1], "x" * 16, "AAAAAAAAAAA=")), "cannot be graded"),
-    "long dtype": (ARRAY, raw("v", array_value([1], "<f8" + " " * 100, "AAAAAAAAAAA=")), "'<f8     "),
+    "long dtype": (ARRAY, raw("v", array_value([1], "<f8" + " " * 100, "AAAAAAAAAAA=")),
+                   "array of a dtype that cannot be graded"),
     "deep JSON": (3, '{"name": "v", "value": ' + "[" * 100_000 + "]" * 100_000 + "}", "nested too deeply"),
     "deep sequence": ((1,), raw("v", nested_seq(40)), "value nested too deeply"),
     "long sequence": ((1,), raw("v", {"kind": "seq", "items": [nested_seq(0)] * 100_001}), "malformed sequence"),
@@ -135,7 +138,7 @@ HOSTILE = {  # id: (expected value, the probe's text, words the message must hol
     "int for a bool": (True, probe("v", 1), "expected bool True, got int 1"),
     "bool array for floats": (ARRAY, probe("v", np.ones((2, 3), bool)), "values differ"),
     "string for an array": (ARRAY, probe("v", "abc"), "expected an array of shape (2, 3), got str"),
-    "huge string": ("relu", probe("v", "x" * 1_000_000), "expected 'relu', got 'xxx"),
+    "huge string": ("relu", probe("v", "x" * 1_000_000), "expected str 'relu', got str <1000000 characters"),
     "object": (ARRAY, probe("v", object()), "not a value the grader can accept"),
     "invalid, odd type name": (3, raw("v", {"kind": "invalid", "type": {"a": [1]}}), "got a object"),
     "dict as a plain value": (3, raw("v", {"kind": "plain", "value": {"a": 1}}), "malformed plain value"),
@@ -143,7 +146,7 @@ HOSTILE = {  # id: (expected value, the probe's text, words the message must hol
     "name not a string": (3, json.dumps({"name": 5, "value": checks.encode(3)}), "no name"),
     "not an object": (3, "[1, 2]", "no name"),
     "not text": (3, 5, "corrupted (not text)"),
-    "long unexpected name": (3, probe("x" * 100_000, 3), "unexpected check 'xxx"),
+    "long unexpected name": (3, probe("x" * 100_000, 3), "an unexpected check in the test's output"),
 }
 
 
@@ -350,3 +353,78 @@ def test_other_failures_are_their_own():
         assert explained([*results, own], CELLS, 4) is own  # no failed cell defines it, or not a NameError
     assert explained([*results, {"status": "ok"}], CELLS, 4) == {"status": "ok"}
     assert explained([*results, "junk"], CELLS, 4) == "junk"
+
+
+# --------------------------------------------------------------------------- what the kernel says, after a test ran
+
+SECRET = "checks.check_function(f, None, [(rng.normal(size=(1, 2, 5, 4)),)])"  # a hidden test's source
+
+
+def error(ename: str, evalue: str, **more) -> dict:
+    return {"status": "error", "ename": ename, "evalue": evalue, "probes": [], **more}
+
+
+def test_only_cells_before_the_first_graded_test_cell_are_quotable():
+    results = mark_quotable([{"status": "ok", "quotable": True}] * 5 + ["junk"], 2)
+    assert [r["quotable"] for r in results[:5]] == [True, True, False, False, False]  # the kernel's own key overridden
+    assert results[5] == "junk"
+
+
+@pytest.mark.parametrize("ename, shown", [("ValueError", "ValueError"), ("LinAlgError", "LinAlgError"),
+                                          ("InvalidArgumentError", "InvalidArgumentError"),
+                                          (SECRET, "an exception"), ("Secret_" + "x" * 30, "an exception")])
+def test_after_a_test_ran_an_error_keeps_only_a_known_exception_name(ename, shown):
+    cell = mark_quotable([error(ename, SECRET)], 0)[0]
+    verdict = decide([Probe("v", 3, {})], cell, None, 10)
+    assert verdict == Verdict("error", f"{shown}: its message is not shown: it could quote the hidden tests; "
+                                       "run the notebook to see it")
+    upstream = decide([Probe("v", 3, {})], error("NameError", "x"), cell, 10)  # an exercise cell after a test
+    assert SECRET not in upstream.message and upstream.message.startswith(f"in the exercise cell: {shown}:")
+
+
+def test_before_any_test_ran_an_error_shows_its_message():
+    cell = mark_quotable([error("NameError", "name 'np' is not defined")], 1)[0]
+    assert decide([Probe("v", 3, {})], cell, None, 10) == Verdict("error", "NameError: name 'np' is not defined")
+
+
+def test_after_a_test_ran_the_stub_is_still_not_attempted_and_memory_still_named():
+    stub = mark_quotable([error("NotImplementedError", checks.stub_message("f"))], 0)[0]
+    assert decide([Probe("v", 3, {})], stub, None, 10) == Verdict("not_attempted", NOT_ATTEMPTED)
+    forged = mark_quotable([error(SECRET, "out of memory", reason=f"the kernel ran out of memory ({SECRET}): it "
+                                                                   "may use 2048 MB")], 0)[0]
+    verdict = decide([Probe("v", 3, {})], forged, None, 10)
+    assert verdict == Verdict("error", "the kernel ran out of memory (an exception): it may use 2048 MB")
+
+
+@pytest.mark.parametrize("expected, value, words", [
+    ("relu", SECRET, f"v: expected str 'relu', got str <{len(SECRET)} characters, not shown>"),
+    (ARRAY, SECRET, "v: expected an array of shape (2, 3), got str"),
+    (3, SECRET, "v: expected a number like 3, got str"),
+    ((1, "a"), (1, SECRET), f"v[1]: expected str 'a', got str <{len(SECRET)} characters, not shown>"),
+    ((1, 2), (1, 2, SECRET), "v: expected 2 items (1, 2), got 3"),
+])
+def test_a_mismatch_never_quotes_a_string_the_students_code_returned(expected, value, words):
+    verdict = decide([Probe("v", expected, {})], {"status": "ok", "probes": [probe("v", value)]}, None, 10)
+    assert verdict.status == "failed" and words in verdict.message, verdict.message
+    assert "rng.normal" not in verdict.message
+
+
+def test_a_mismatch_keeps_numbers_shapes_and_the_solutions_own_string():
+    verdict = decide([Probe("v", ARRAY, {})], {"status": "ok", "probes": [probe("v", ARRAY.T)]}, None, 10)
+    assert "expected shape (2, 3), got (3, 2)" in verdict.message
+    assert "expected 'relu', got 'tanh'" not in decide([Probe("v", "relu", {})], {"status": "ok", "probes": [
+        probe("v", "tanh")]}, None, 10).message  # told by its length: "got str <4 characters, not shown>"
+    assert decide([Probe("v", 3, {})], {"status": "ok", "probes": [probe("v", 4)]}, None, 10).message == \
+        "v: expected 3, got 4 (difference 1)"
+
+
+def test_a_type_the_grader_cannot_encode_is_named_only_when_it_is_a_known_one():
+    for type_name, shown in (("dict", "got a dict"), (SECRET, "got a object"), ("Tensor", "got a Tensor")):
+        text = json.dumps({"name": "v", "value": {"kind": "invalid", "type": type_name}})
+        assert shown in decide([Probe("v", 3, {})], {"status": "ok", "probes": [text]}, None, 10).message
+
+
+def test_a_cell_that_ran_after_a_test_is_not_quoted_in_an_explanation():
+    results = mark_quotable([{"status": "ok"}] * 2 + [DIED, {"status": "ok"}, name_error("big")], 1)
+    verdict = decide([Probe("v", 3, {})], explained(results, ["x = 1", "check()", CELLS[1], "", ""], 4), None, 10)
+    assert "code cell 3 was to define 'big'" in verdict.message and "%matplotlib" not in verdict.message
