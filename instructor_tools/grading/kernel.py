@@ -11,7 +11,15 @@ because grading needs control that a notebook runner does not give:
   cells before the fatal one are replayed, so one exercise cannot zero the others;
 * outputs are counted and dropped beyond a budget; only the grading probes are kept;
 * the worker ends with the grader (``--parent``): a grader that is killed leaves no worker
-  behind, and a worker that ends stops its kernel.
+  behind, and a worker that ends stops its kernel;
+* the worker's own memory is bounded whatever the kernel sends: no message larger than
+  ``max_message_bytes`` is read (ZeroMQ drops the connection, and the kernel is stopped with
+  a reason that says so), few are queued (a receive high-water mark), and the worker's
+  address space is capped (``WORKER_ADDRESS_SPACE_MB``, a backstop: the worker imports no framework);
+* the whole run, kernel starts, restarts and shutdown included, ends within ``budget_s`` of
+  ``started`` (the grader's clock reading when it started the worker): at the budget the kernel
+  is killed at once, with no interrupt and grace period;
+* the kernel's own stderr is kept as a tail of a few KB (read from a pipe), never written on the host.
 
 Each cell's result: ``status`` (``ok``, ``error``, ``timeout``, ``died``, ``not_run``),
 ``ename``/``evalue`` of an error, the probe payloads it displayed (raw JSON text, decoded
@@ -29,13 +37,16 @@ import ctypes
 import json
 import os
 import re
+import resource
 import shutil
 import signal
 import sys
+import threading
 import time
 from pathlib import Path
 from queue import Empty
 
+import zmq
 from jupyter_client import KernelManager
 from jupyter_client.kernelspec import KernelSpec
 
@@ -46,6 +57,13 @@ MAX_RESTARTS = 3
 INTERRUPT_GRACE_S = 5.0
 START_TIMEOUT_S = 60.0
 _PR_SET_PDEATHSIG = 1
+#: Messages ZeroMQ queues per socket before it drops (iopub) or holds back (shell) the kernel's next ones.
+RECEIVE_HWM = 8
+#: The kernel's stderr kept (its tail), for the reason a kernel did not start.
+STDERR_TAIL_BYTES = 4096
+#: The worker's address space: its Python, jupyter_client and ZeroMQ, plus what it may queue and decode
+#: (``RECEIVE_HWM`` messages of ``max_message_bytes`` on a socket, each decoded once).
+WORKER_ADDRESS_SPACE_MB = 1536  # 350 MB mapped when idle
 
 #: How libraries say that an allocation failed: NumPy and Python (``MemoryError``), PyTorch
 #: ("DefaultCPUAllocator: can't allocate memory", ``OutOfMemoryError``), TensorFlow
@@ -82,6 +100,36 @@ class _SandboxedKernelManager(KernelManager):
         return KernelSpec(argv=argv, display_name="course grader", language="python", interrupt_mode="message")
 
 
+class StderrTail(threading.Thread):
+    """Read a pipe to its end, keeping only its last ``STDERR_TAIL_BYTES``: the kernel's stderr, bounded."""
+
+    def __init__(self, fd: int):
+        super().__init__(daemon=True)
+        self.fd, self.tail = fd, b""
+
+    def run(self) -> None:
+        """Read until every writer (the kernel and what it started) has closed the pipe."""
+        with open(self.fd, "rb", buffering=0) as pipe:
+            while chunk := pipe.read(1 << 16):
+                self.tail = (self.tail + chunk)[-STDERR_TAIL_BYTES:]
+
+    def last_lines(self, n: int = 2) -> str:
+        """The last ``n`` lines kept, as one short line."""
+        return " | ".join(self.tail.decode(errors="replace").strip().splitlines()[-n:])[-300:]
+
+
+def bounded_context(max_message_bytes: int) -> zmq.Context:
+    """A ZeroMQ context whose sockets read no message part over ``max_message_bytes`` and queue few messages.
+
+    Set on the context, the options hold for every socket made from it, before it connects (the
+    client's channels, the manager's control socket): a larger message drops the connection unread.
+    """
+    context = zmq.Context()
+    context.setsockopt(zmq.MAXMSGSIZE, max_message_bytes)
+    context.setsockopt(zmq.RCVHWM, RECEIVE_HWM)
+    return context
+
+
 class Kernel:
     """One kernel process plus its client; ``run`` executes one cell under the limits."""
 
@@ -90,7 +138,16 @@ class Kernel:
         self.km: _SandboxedKernelManager | None = None
         self.kc = None
         self.watchdog: Watchdog | None = None
-        self.deadline = time.monotonic() + job.get("budget_s", float("inf"))  # the whole run's, restarts included
+        self.stderr: StderrTail | None = None
+        self.context = bounded_context(job.get("max_message_bytes", 256 << 20))
+        self._monitors: list[zmq.Socket] = []
+        # The whole run's, restarts included, from when the grader started this worker (the same clock: Linux's
+        # CLOCK_MONOTONIC is the system's).
+        self.deadline = job.get("started", time.monotonic()) + job.get("budget_s", float("inf"))
+
+    def left(self) -> float:
+        """Seconds left of the whole run's budget."""
+        return self.deadline - time.monotonic()
 
     def start(self) -> None:
         """Start the sandboxed kernel and wait until it answers; :class:`RuntimeError` if it does not."""
@@ -100,32 +157,58 @@ class Kernel:
         name = f"kernel-{time.monotonic_ns()}"
         # Unix sockets in the job's runtime folder, not TCP: the kernel has no network at all.
         km = _SandboxedKernelManager(connection_file=str(runtime / f"{name}.json"), transport="ipc",
-                                     ip=str(runtime / "k"))  # sockets k-1, k-2...: a short path
+                                     ip=str(runtime / "k"), context=self.context)  # sockets k-1, k-2...: short
         km.launcher = job["launcher"]
-        # The kernel's own stdout/stderr (os.write(1, ...), C libraries) bypass the output budget:
-        # they go to /dev/null and to a log file the kernel cannot reach, never to a pipe the grader would buffer.
-        log = Path(job["pid_dir"]) / "kernel-stderr.log"
-        with open(os.devnull, "wb") as devnull, open(log, "ab") as stderr:
-            km.start_kernel(env=job["env"], cwd=job["cwd"], stdout=devnull, stderr=stderr)
+        # The kernel's own stdout/stderr (os.write(1, ...), C libraries) bypass the output budget: stdout goes
+        # to /dev/null, stderr to a pipe of which the worker keeps the tail; nothing of it is written on the host.
+        read_end, write_end = os.pipe()
+        try:
+            with open(os.devnull, "wb") as devnull:
+                km.start_kernel(env=job["env"], cwd=job["cwd"], stdout=devnull, stderr=write_end)
+        finally:
+            os.close(write_end)
+        self.stderr = StderrTail(read_end)
+        self.stderr.start()
         # The grader kills this process group if the worker itself has to be killed.
         (Path(job["pid_dir"]) / f"{name}.pid").write_text(str(km.provisioner.pgid or km.provisioner.pid))
         # Above the launcher's own limit (counted per uid, without bubblewrap's two processes): where the uid is the
         # job's own, the kernel's limit holds first; where it is not, the watchdog is the bound.
-        self.watchdog = Watchdog(km.provisioner.pid, job["memory_mb"], job["processes"] + 16)
+        self.watchdog = Watchdog(km.provisioner.pid, job["memory_mb"], job["processes"] + 16,
+                                 disk_mb=job.get("disk_mb"), disk_folders=job.get("disk_folders", ()),
+                                 tmpfs=job.get("tmpfs"))
         self.watchdog.start()
-        self.km, self.kc = km, km.client()
+        self.km, self.kc = km, km.client(context=self.context)
         self.kc.start_channels()
+        # A connection dropped while the kernel lives: ZeroMQ refused a message over max_message_bytes.
+        self._monitors = [channel.socket.get_monitor_socket(zmq.EVENT_DISCONNECTED)
+                          for channel in (self.kc.iopub_channel, self.kc.shell_channel)]
         try:
-            self.kc.wait_for_ready(timeout=START_TIMEOUT_S)
+            self.kc.wait_for_ready(timeout=max(min(START_TIMEOUT_S, self.left()), 0.1))
         except RuntimeError as exc:
             self.stop()
-            tail = " | ".join(log.read_text(errors="replace").strip().splitlines()[-2:])[-300:]
+            if self.left() <= 0:
+                raise TimeoutError(self._over_budget()["reason"]) from None
+            tail = self.stderr.last_lines()
             raise RuntimeError(f"the kernel did not start: {exc}" + (f" ({tail})" if tail else "")) from None
+
+    def sent_too_much(self) -> bool:
+        """Whether a connection to the kernel was dropped (ZeroMQ does so on a message over the size limit)."""
+        dropped = False
+        for monitor in self._monitors:
+            try:
+                while monitor.recv_multipart(zmq.NOBLOCK):
+                    dropped = True
+            except zmq.Again:
+                pass
+        return dropped
 
     def stop(self) -> None:
         """Shut the kernel down, and kill whatever it left in its process group."""
         if self.watchdog is not None:
             self.watchdog.stop()
+        for monitor in self._monitors:
+            monitor.close(linger=0)
+        self._monitors = []
         if self.kc is not None:
             self.kc.stop_channels()
         if self.km is not None:
@@ -162,12 +245,18 @@ class Kernel:
         while reply is None or not idle:
             now = time.monotonic()
             if now > deadline:
-                if interrupted:  # it ignored the interrupt: the kernel has to go
+                # It ignored the interrupt, or the whole run's budget is spent: the kernel has to go, at once.
+                if interrupted or now >= self.deadline:
                     self.stop()
                     return {**result, "status": "timeout", "killed": True, "seconds": round(now - start, 1),
                             **self._timeout_reason(timeout)}
                 self.km.interrupt_kernel()
-                interrupted, deadline = True, now + INTERRUPT_GRACE_S
+                interrupted, deadline = True, min(now + INTERRUPT_GRACE_S, self.deadline)
+            if self.sent_too_much():
+                time.sleep(0.5)  # a kernel that died drops its connections too: that is a death, said below
+                if self.alive():
+                    self.stop()
+                    return {**result, "status": "died", "exit_code": None, "reason": self._too_much_reason()}
             if not idle:
                 try:
                     msg = kc.get_iopub_msg(timeout=0.2)
@@ -200,6 +289,10 @@ class Kernel:
                 result["reason"] = (f"the kernel ran out of memory ({result['ename']}): it may use "
                                     f"{self.job['memory_mb']} MB")
         return result
+
+    def _too_much_reason(self) -> str:
+        return (f"the kernel was stopped: it sent more than the grader reads (a message part over "
+                f"{self.job.get('max_message_bytes', 0) >> 20} MB, or more than the grader's worker may hold)")
 
     def _timeout_reason(self, timeout: float) -> dict:
         """Why a cell ran out of time, where more is known than its time: the budget, or a memory limit."""
@@ -254,6 +347,7 @@ def run_job(job: dict) -> list[dict]:
         return _run_cells(kernel, job)
     finally:  # whatever ends the worker (its grader gone, SIGTERM) ends its kernel too
         kernel.stop()
+        kernel.context.destroy(linger=0)
 
 
 def _run_cells(kernel: Kernel, job: dict) -> list[dict]:
@@ -268,6 +362,8 @@ def _run_cells(kernel: Kernel, job: dict) -> list[dict]:
             return [r or {"status": "timeout", "reason": reason, "probes": []} for r in results]
         try:
             kernel.start()
+        except TimeoutError as exc:  # the budget ran out while the kernel started
+            return [r or {"status": "timeout", "reason": str(exc), "probes": []} for r in results]
         except RuntimeError as exc:
             for i, r in enumerate(results):
                 if r is None:
@@ -317,6 +413,16 @@ def _end_with(parent: int) -> None:
         sys.exit(1)
 
 
+def bound_own_memory(megabytes: int) -> None:
+    """Cap this worker's address space: a backstop under the message limits (what the kernel sends is read here).
+
+    Only the soft limit: the kernel's launcher, started from here, sets its own (far higher) limit.
+    """
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    soft = megabytes << 20 if hard == resource.RLIM_INFINITY else min(megabytes << 20, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+
+
 def _exit_on_signal(signum: int, frame) -> None:
     raise SystemExit(128 + signum)  # unwinds through run_job's finally: the kernel is stopped
 
@@ -329,6 +435,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.parent:
         _end_with(args.parent)
     job = json.load(sys.stdin)
+    bound_own_memory(job.get("worker_address_space_mb", WORKER_ADDRESS_SPACE_MB))
     try:
         results = run_job(job)
     finally:

@@ -28,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,7 +36,6 @@ from helpers import ROOT
 
 from . import isolation as iso
 from .answers import without_answers
-from .kernel import START_TIMEOUT_S
 
 SANDBOX_LAUNCHER = Path(__file__).with_name("sandbox.py")
 
@@ -44,6 +44,10 @@ SANDBOX_LAUNCHER = Path(__file__).with_name("sandbox.py")
 #: and never under ``ADDRESS_SPACE_FLOOR_MB``: libraries map far more than they use (``import torch``
 #: of a CUDA build maps 3.2 GB and touches 0.5 GB), so the limit that matters is on resident memory.
 ADDRESS_SPACE_FACTOR, ADDRESS_SPACE_FLOOR_MB = 4, 32 << 10
+
+#: The grader's own backstop, past a run's budget: the worker ends the run at its budget (the kernel killed
+#: at once); this is only for a worker that cannot, and is killed with its kernel.
+BACKSTOP_S = 3.0
 
 
 @dataclass
@@ -171,6 +175,13 @@ def prepare(batch_dir: Path, name: str, limits: Limits, course: Path) -> tuple[P
         "timeout": limits.timeout,
         "budget_s": limits.budget_s(),
         "probe_budget_bytes": limits.probe_mb << 20,
+        # No message the kernel sends may be larger than the probes it may send, and a MB (kernel.py).
+        "max_message_bytes": (limits.probe_mb + 1) << 20,
+        # What the kernel may write on the host counts against its disk: its socket folder (Landlock leaves it
+        # only sockets, where the system has Landlock) and, unsandboxed, its work folder; with its tmpfs's use.
+        "disk_mb": limits.disk_mb,
+        "disk_folders": [str(runtime)] + ([job_dir] if limits.isolation.kind != "bubblewrap" else []),
+        "tmpfs": iso.JOB if limits.isolation.kind == "bubblewrap" else None,
     }
 
 
@@ -253,6 +264,7 @@ def run_cells(batch_dir: Path, name: str, cells: list[str], limits: Limits, cour
     workers = workers or Workers()
     job, spec = prepare(batch_dir, name, limits, course)
     spec["cells"] = cells
+    spec["started"] = time.monotonic()  # the budget counts from here, the worker's start included
     try:
         worker = workers.start(
             [sys.executable, "-m", "instructor_tools.grading.kernel", "--parent", str(os.getpid())], cwd=ROOT,
@@ -265,14 +277,15 @@ def run_cells(batch_dir: Path, name: str, cells: list[str], limits: Limits, cour
         raise
     try:
         # The worker keeps the budget itself and reports what ran; this is the backstop if it cannot.
-        out, err = worker.communicate(json.dumps(spec).encode(), timeout=limits.budget_s() + START_TIMEOUT_S)
+        left = spec["started"] + limits.budget_s() + BACKSTOP_S - time.monotonic()
+        out, err = worker.communicate(json.dumps(spec).encode(), timeout=max(left, 1.0))
         results = json.loads(out)["cells"]
     except subprocess.TimeoutExpired:
         _kill_job(worker, job)
         results = _not_run(f"the whole run took longer than its budget ({limits.budget_s():g} s)", len(cells))
     except (json.JSONDecodeError, KeyError, TypeError):
         tail = err.decode(errors="replace").strip().splitlines()[-3:]
-        results = _not_run(f"the grader's worker failed: {' | '.join(tail)}", len(cells))
+        results = _not_run(_worker_failed(worker.returncode, tail), len(cells))
     finally:
         _kill_job(worker, job)
         workers.finished(worker)
@@ -281,6 +294,14 @@ def run_cells(batch_dir: Path, name: str, cells: list[str], limits: Limits, cour
         shutil.rmtree(job, ignore_errors=True)
         shutil.rmtree(spec["runtime_dir"], ignore_errors=True)
     return results
+
+
+def _worker_failed(code: int | None, tail: list[str]) -> str:
+    """Why the worker gave no results: out of its memory means that the kernel sent it too much (kernel.py)."""
+    if code == -signal.SIGABRT or any("MemoryError" in line or "Out of memory" in line for line in tail):
+        return ("the kernel was stopped: it sent more than the grader's worker may hold in memory "
+                f"({' | '.join(tail)[-200:]})")
+    return f"the grader's worker failed: {' | '.join(tail)}"
 
 
 def _not_run(reason: str, cells: int) -> list[dict]:

@@ -16,8 +16,9 @@ every limit below holds for the kernel and for anything it starts:
 * ``no_new_privs``: no setuid program can give root back;
 * its folders (work, HOME, TMPDIR, IPython's startup file, a copy of the connection file)
   are made in ``--job``, the sandbox's private tmpfs;
-* Landlock (Linux 5.13+), an extra layer: writes only beneath ``--job`` and the kernel's
-  socket folder, no TCP at all, and (ABI 6+) no signals or abstract sockets outside.
+* Landlock (Linux 5.13+), an extra layer: writes only beneath ``--job``; in the kernel's
+  socket folder (on the host's disk) only sockets, made and removed; no TCP at all, and
+  (ABI 6+) no signals or abstract sockets outside.
 
 Without bubblewrap (``--unsandboxed``: trusted submissions only) the same launcher runs
 on the host, as the grader's user, and only the limits and Landlock hold.
@@ -88,7 +89,8 @@ def _check(result: int, what: str) -> int:
     return result
 
 
-def apply_landlock(write_dirs: list[str], write_files: list[str], ports: list[int]) -> int:
+def apply_landlock(write_dirs: list[str], write_files: list[str], ports: list[int],
+                   socket_dirs: tuple[str, ...] = ()) -> int:
     """Restrict this process (and its future children) as described in the module docstring."""
     abi = landlock_abi()
     if abi < 1:
@@ -106,7 +108,11 @@ def apply_landlock(write_dirs: list[str], write_files: list[str], ports: list[in
     ruleset = _check(libc.syscall(_CREATE_RULESET, ctypes.byref(attr), ctypes.c_size_t(size), ctypes.c_uint32(0)),
                      "create_ruleset")
     file_rights = _WRITE_FILE | (_TRUNCATE if abi >= 3 else 0)
-    for path, rights in [(p, fs) for p in write_dirs] + [(p, file_rights) for p in write_files]:
+    # A socket folder (on the host's disk): sockets made and removed, no file, folder or byte written.
+    socket_rights = _MAKE_SOCK | _REMOVE_FILE
+    rules = ([(p, fs) for p in write_dirs] + [(p, file_rights) for p in write_files]
+             + [(p, socket_rights) for p in socket_dirs])
+    for path, rights in rules:
         fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
         try:
             rule = _PathBeneath(rights, fd)
@@ -219,7 +225,8 @@ def main(argv: list[str] | None = None) -> None:
     command = [kernel_json if a == args.connection_file else a for a in command]
     if args.landlock != "off":
         try:
-            apply_landlock([args.job, os.path.dirname(os.path.abspath(args.connection_file))], ["/dev/null"], [])
+            apply_landlock([args.job], ["/dev/null"], [],
+                           socket_dirs=(os.path.dirname(os.path.abspath(args.connection_file)),))
         except OSError as exc:
             if args.landlock == "require":
                 print(f"sandbox: {exc}", file=sys.stderr)

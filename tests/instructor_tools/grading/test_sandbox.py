@@ -133,10 +133,10 @@ def test_all_processes_of_a_job_together_are_held_to_its_memory(isolation, batch
 
 def test_the_whole_run_has_a_budget(isolation, batch):
     cells = ["import time; time.sleep(4)"] * 6
-    results = run_cells(batch, "t", cells, Limits(timeout=5, budget=10, isolation=isolation))
+    results = run_cells(batch, "t", cells, Limits(timeout=5, budget=14, isolation=isolation))
     assert [r["status"] for r in results[:2]] == ["ok", "ok"]
     assert {r["status"] for r in results[3:]} == {"timeout"}
-    assert all("time budget of 10 s" in r["reason"] for r in results[3:])
+    assert all("time budget of 14 s" in r["reason"] for r in results[3:])
 
 
 def test_links_and_modes_left_in_its_folders_change_nothing_outside(isolation, batch):
@@ -147,15 +147,20 @@ def test_links_and_modes_left_in_its_folders_change_nothing_outside(isolation, b
     victim.write_text("keep me")
     os.chmod(victim, 0o600)
     before = [(p.stat().st_mode, p.stat().st_uid) for p in (victim_dir, victim)]
+    # Where the system has Landlock, the socket folder takes sockets only: each step may be refused.
     cell = f"""
 import json, os, ipykernel.connect
 runtime = os.path.dirname(json.load(open(ipykernel.connect.get_connection_file()))["ip"])  # its socket folder
-os.symlink({str(victim)!r}, os.path.join(runtime, "link"))
-os.symlink({str(victim_dir)!r}, os.path.join(runtime, "dir"))
-os.mkdir(os.path.join(runtime, "locked"))
-os.symlink({str(victim)!r}, os.path.join(runtime, "locked", "inner"))
-os.chmod(os.path.join(runtime, "locked"), 0)
-os.chmod(runtime, 0o777)
+for step in (lambda: os.symlink({str(victim)!r}, os.path.join(runtime, "link")),
+             lambda: os.symlink({str(victim_dir)!r}, os.path.join(runtime, "dir")),
+             lambda: os.mkdir(os.path.join(runtime, "locked")),
+             lambda: os.symlink({str(victim)!r}, os.path.join(runtime, "locked", "inner")),
+             lambda: os.chmod(os.path.join(runtime, "locked"), 0),
+             lambda: os.chmod(runtime, 0o777)):
+    try:
+        step()
+    except OSError as exc:
+        print("refused:", exc)
 """
     results = run_cells(batch, "t", [cell], Limits(timeout=20, isolation=isolation))
     assert results[0]["status"] == "ok", results[0]
