@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -58,3 +60,70 @@ def test_job_uids_are_fresh_and_never_root():
 def test_the_budget_is_a_small_multiple_of_the_cell_timeout():
     assert runner.Limits(timeout=5, isolation=iso.Isolation("none")).budget_s() == 60
     assert runner.Limits(timeout=60, budget=100, isolation=iso.Isolation("none")).budget_s() == 100
+
+
+def _write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+SEEN = """
+import json, os, sys
+site, checkout = sys.argv[1:]
+def read(path):
+    try:
+        return sorted(os.listdir(path)) if os.path.isdir(path) else open(path).read()
+    except FileNotFoundError:
+        return None
+    except PermissionError:
+        return "unreadable"
+print(json.dumps({p: read(p) for p in (f"{site}/helpers/reference.py", f"{site}/helpers/__pycache__",
+            f"{site}/instructor_tools", f"{site}/course.pth", f"{site}/numpy.py", checkout,
+            f"{checkout}/solutions/answers.ipynb", f"{checkout}/.venv/lib/site-packages/torch.py")}))
+"""
+
+
+def test_every_copy_of_the_course_in_the_mounted_installation_is_the_withheld_one_or_hidden(tmp_path, monkeypatch):
+    """A non-editable install's site-packages/helpers (answers, bytecode), its instructor_tools, the course's .pth
+    files, and a checkout on the import path (its solutions/ beside it) are replaced or hidden; the rest stays."""
+    try:
+        isolation = iso.detect()
+    except iso.SandboxUnavailable as exc:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(str(exc))
+    os.chmod(tmp_path, 0o755)
+    site = tmp_path / "env" / "site-packages"
+    _write(site / "helpers" / "reference.py", "def upsample_nearest(x): return 'the answer'")
+    _write(site / "helpers" / "__pycache__" / "reference.cpython-311.pyc", "bytecode of the answer")
+    _write(site / "instructor_tools" / "grading" / "answers.py", "the grader")
+    _write(site / "course.pth", str(tmp_path / "env" / "src" / "course"))
+    _write(site / "numpy.py", "someone else's package")
+    checkout = tmp_path / "env" / "src" / "course"  # in a mounted folder, on the path (a legacy editable install)
+    _write(checkout / "helpers" / "reference.py", "the answer")
+    _write(checkout / "solutions" / "answers.ipynb", "the solutions")
+    _write(checkout / ".venv" / "lib" / "site-packages" / "torch.py", "a package the kernel needs")
+    installation = iso.Installation(
+        path=tuple(sorted({*iso.survey().path, str(tmp_path / "env"), str(site), str(checkout),
+                           str(checkout / ".venv" / "lib" / "site-packages")})),
+        sites=(str(site),), specs=(str(checkout / "helpers"),), pointers=(str(site / "course.pth"),))
+    monkeypatch.setattr(iso, "survey", lambda: installation)
+    withheld = _write(tmp_path / "withheld" / "helpers" / "reference.py", "withheld").parent
+    startup = _write(tmp_path / "s.py", "")
+    argv = iso.bwrap_argv(isolation, package=withheld, data=tmp_path, runtime=tmp_path / "rt", launcher=startup,
+                          startup=startup, tmpfs_mb=1)
+    (tmp_path / "rt").mkdir()
+    done = subprocess.run([*argv, sys.executable, "-I", "-c", SEEN, str(site), str(checkout)], capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {
+        f"{site}/helpers/reference.py": "withheld",
+        f"{site}/helpers/__pycache__": None,
+        f"{site}/instructor_tools": [],
+        f"{site}/course.pth": "unreadable",  # Python's site skips a .pth file it cannot read
+        f"{site}/numpy.py": "someone else's package",
+        str(checkout): [".venv"],
+        f"{checkout}/solutions/answers.ipynb": None,
+        f"{checkout}/.venv/lib/site-packages/torch.py": "a package the kernel needs",
+    }
