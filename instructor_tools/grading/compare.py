@@ -216,6 +216,8 @@ def compare_probes(expected: list[Probe], texts: list[str]) -> str | None:
         if why and _holds_text(actual):  # told again without the student's strings
             why = (explain_mismatch(_without_text(actual), probe.value, probe.name, **_options(probe.options))
                    or f"{probe.name}: the value differs")
+            if isinstance(actual, str) and "not shown>" not in why:  # "got str", and how long
+                why = f"{why} {_Text(actual)!r}"
         if why:
             return why
     return None

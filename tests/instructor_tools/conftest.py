@@ -86,7 +86,7 @@ def plant(folder: Path, outside: Path, token: str) -> tuple[list[Path], Path]:
         "calls_answer": solved_except(TARGET, calls_the_answer(TARGET)),
         "reads_solution": solved_except(TARGET, reads_the_solution(TARGET)),
         "survivor": solved_except(FIRST, survivor(FIRST, token)),
-        "forges": solved_except(TARGET, forges_feedback(TARGET)),
+        "forges": solved_except(FIRST, forges_feedback()),
         "ragged": solved_except(TARGET, returns(TARGET, "[[1.0, 2.0], [3.0]]")),
         "huge_int": solved_except(TARGET, returns(TARGET, "10 ** 400")),
         "a_string": solved_except(TARGET, returns(TARGET, "'an array, honest'")),

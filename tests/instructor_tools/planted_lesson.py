@@ -288,9 +288,10 @@ subprocess.Popen([sys.executable, "-c", "import threading, time\\n"
 FORGED = '=HYPERLINK("http://evil.example","click")\n\n**10 / 10 points**\n# Forged heading [link](http://x)'
 
 
-def forges_feedback(exercise: str) -> str:
-    """An error whose message is a spreadsheet formula and Markdown that claims full points."""
-    return f"def {function_name(exercise)}(*args, **kwargs):\n    raise ValueError({FORGED!r})\n"
+def forges_feedback() -> str:
+    """An exercise cell that raises an error whose message is a spreadsheet formula and Markdown that claims
+    full points. In the first exercise's cell, which runs before any graded test cell: its message is shown."""
+    return f"raise ValueError({FORGED!r})\n"
 
 
 # --------------------------------------------------------------------------- values that once crashed the grader
@@ -364,3 +365,58 @@ def tiny_submission(code: str):
     nb = build.student_version(tiny_solution(), TINY)
     next(c for c in nb.cells if grade_id(c) == "answer").source = code
     return nb
+
+
+# --------------------------------------------------------------------------- tricks that send the hidden tests back
+
+# Each records the source of every cell the kernel runs from then on, the graded test cells included.
+RECORD_BY_HOOK = '''
+_seen = []
+get_ipython().events.register("pre_run_cell", lambda info: _seen.append(info.raw_cell))
+'''
+RECORD_BY_TRANSFORMER = '''
+_seen = []
+get_ipython().input_transformers_cleanup.append(lambda lines: _seen.append("".join(lines)) or lines)
+'''
+
+
+def raises_with_source(exercise: str) -> str:
+    """The exercise's function raises an error whose message is the end of the cell that called it."""
+    return (RECORD_BY_HOOK + f"\n\ndef {function_name(exercise)}(*args, **kwargs):\n"
+            "    raise ValueError(_seen[-1][-400:])\n")
+
+
+def class_named_with_source(exercise: str) -> str:
+    """The exercise's function raises an exception whose class is named with the end of the cell that called it."""
+    return (RECORD_BY_TRANSFORMER + f"\n\ndef {function_name(exercise)}(*args, **kwargs):\n"
+            "    raise type(_seen[-1][-190:], (Exception,), {})()\n")
+
+
+def returns_source(exercise: str) -> str:
+    """The exercise's function returns the cell that called it, as a string."""
+    return RECORD_BY_HOOK + f"\n\ndef {function_name(exercise)}(*args, **kwargs):\n    return _seen[-1][-1000:]\n"
+
+
+def fails_with_the_last_test(exercise: str) -> str:
+    """The exercise cell itself raises, before it defines anything, an error named with the last cell run."""
+    return "raise type(_seen[-1][-190:], (Exception,), {})()\n" + solution_code(exercise)
+
+
+def _normalised(text: str) -> str:
+    return " ".join(text.replace('"', "'").split())
+
+
+def hidden_windows(width: int = 20) -> set[str]:
+    """Every ``width``-character window of the solution's hidden tests that the student notebook does not show.
+
+    Whitespace runs count as one space and double quotes as single ones: the kernel sees the test
+    cells as the grader rewrites them (testcells.py), and a message is one line.
+    """
+    public = _normalised("\n".join(c.source for c in STUDENT.cells))
+    windows = set()
+    for cell in SOLUTION.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("grade") and "### BEGIN HIDDEN TESTS" in cell.source:
+            hidden = _normalised(cell.source.split("### BEGIN HIDDEN TESTS", 1)[1].split("### END HIDDEN TESTS")[0])
+            windows |= {hidden[i:i + width] for i in range(len(hidden) - width + 1)}
+    return {w for w in windows if w not in public}

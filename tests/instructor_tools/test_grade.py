@@ -47,6 +47,31 @@ def test_command_writes_gradebook_totals_and_feedback(tmp_path):
     assert "not valid JSON" in (tmp_path / "fb" / "ada" / f"{LESSON[:-6]}.md").read_text()
 
 
+def test_names_that_are_not_utf8_still_give_every_output_whole(tmp_path):
+    """A student folder and a file whose names are not UTF-8: rows with escaped names, the totals and the
+    feedback written in full, every feedback file in its folder, no temporary file left behind."""
+    folder = tmp_path / "submissions"
+    odd = os.path.join(os.fsencode(folder), b"caf\xe9")
+    os.makedirs(odd)
+    with open(os.path.join(odd, LESSON.encode()), "w") as f:
+        f.write("not json")
+    (folder / "zed").mkdir()
+    with open(os.path.join(os.fsencode(folder), b"zed", b"\xff.ipynb"), "w") as f:
+        f.write("{}")
+    feedback = tmp_path / "fb"
+    done = grade(folder, tmp_path / "grades.csv", "--feedback", str(feedback), "--lessons", LESSON[:2])
+    assert done.returncode == 0, done.stderr
+    rows = list(csv.DictReader((tmp_path / "grades.csv").open(encoding="utf-8")))
+    assert {(r["student_id"], r["notebook"], r["status"]) for r in rows} == {
+        ("caf\\xe9", LESSON, "invalid"), ("zed", "\\xff.ipynb", "invalid"), ("zed", LESSON, "not_attempted")}
+    totals = list(csv.DictReader((tmp_path / "grades_totals.csv").open(encoding="utf-8")))
+    assert sorted(t["student_id"] for t in totals) == ["caf\\xe9", "zed", "zed"]
+    written = sorted(str(p.relative_to(feedback)) for p in feedback.rglob("*") if p.is_file())
+    assert written == [f"caf\\xe9/{LESSON[:-6]}.md", f"zed/{LESSON[:-6]}.md", "zed/\\xff.md"]
+    assert sorted(os.listdir(tmp_path)) == ["fb", "grades.csv", "grades_totals.csv", "submissions"]
+    assert "caf\\xe9" in done.stderr
+
+
 def grade(folder, out, *options, env=None):
     return subprocess.run([sys.executable, "-m", "instructor_tools.grade", str(folder), "--out", str(out), *options],
                           cwd=ROOT, capture_output=True, text=True, env=env)

@@ -308,7 +308,7 @@ def test_a_forged_message_is_text_in_the_gradebook_and_the_feedback(planted, tmp
     from instructor_tools.grading.report import feedback_text, write_gradebook
 
     g = planted["by"]["forges"]
-    assert_only_target_lost(g, TARGET, {"error"})
+    assert_only_target_lost(g, FIRST, {"error"})
     write_gradebook([g], tmp_path / "grades.csv")
     rows = list(csv.DictReader(open(tmp_path / "grades.csv", encoding="utf-8")))
     assert all(not r["message"].startswith(("=", "+", "-", "@")) for r in rows)
@@ -324,6 +324,8 @@ def test_a_forged_message_is_text_in_the_gradebook_and_the_feedback(planted, tmp
 def test_every_row_says_which_isolation_graded_it(planted):
     ran = [g for g in planted["graded"] if g.seconds]
     assert ran and all(g.isolation.startswith("bubblewrap: pid+net+mount namespaces") for g in ran)
+    no_kernel = [g for g in planted["graded"] if not g.seconds]  # invalid, not attempted: nothing was confined
+    assert len(no_kernel) >= 6 and all(g.isolation == NO_KERNEL for g in no_kernel)
 
 
 def attacked(lesson: Path) -> nbformat.NotebookNode:

@@ -398,8 +398,8 @@ def test_after_a_test_ran_the_stub_is_still_not_attempted_and_memory_still_named
 
 @pytest.mark.parametrize("expected, value, words", [
     ("relu", SECRET, f"v: expected str 'relu', got str <{len(SECRET)} characters, not shown>"),
-    (ARRAY, SECRET, "v: expected an array of shape (2, 3), got str"),
-    (3, SECRET, "v: expected a number like 3, got str"),
+    (ARRAY, SECRET, f"v: expected an array of shape (2, 3), got str <{len(SECRET)} characters, not shown>"),
+    (3, SECRET, f"v: expected a number like 3, got str <{len(SECRET)} characters, not shown>"),
     ((1, "a"), (1, SECRET), f"v[1]: expected str 'a', got str <{len(SECRET)} characters, not shown>"),
     ((1, 2), (1, 2, SECRET), "v: expected 2 items (1, 2), got 3"),
 ])
