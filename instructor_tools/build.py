@@ -32,6 +32,8 @@ from helpers import ROOT
 from helpers.checks import stub_message
 from helpers.config import GIT_REF, GITHUB_REPOSITORY, REPOSITORY_URL
 
+from .grading.testcells import BadTestCell, student_side
+
 SOLUTIONS = "solutions"
 NOTEBOOKS = "notebooks"
 LESSON_PATTERN = re.compile(r"^\d\d_[a-z0-9_]+\.ipynb$")
@@ -173,6 +175,7 @@ def _stub(name: str):
 def validate(nb, where: str) -> None:
     """Raise :class:`BuildError` for anything the build could not turn into a sound student notebook."""
     seen: dict[str, int] = {}
+    code: list[str] = []  # the code cells above: what the kernel holds before a test cell runs
     for index, cell in enumerate(nb.cells):
         here = f"{where}, cell {index}"
         meta = cell.get("metadata", {}).get("nbgrader", {})
@@ -200,6 +203,12 @@ def validate(nb, where: str) -> None:
             if not meta.get("grade"):
                 raise BuildError(f"{here}: hidden tests in a cell that is not a graded test cell")
             _replace_regions(cell.source, BEGIN_HIDDEN, END_HIDDEN, lambda _: [], here)
+        if cell.cell_type == "code" and meta.get("grade") and not meta.get("solution"):
+            try:  # the grader must be able to prove the test's expected values out of the kernel (testcells.py)
+                student_side(cell.source, earlier=code)
+            except BadTestCell as exc:
+                raise BuildError(f"{here}: test {meta['grade_id']!r}: {exc}") from None
+        code += [cell.source] if cell.cell_type == "code" else []
 
 
 def normalise_solution(nb, name: str):

@@ -95,6 +95,11 @@ def test_answers_stay_in_the_solution_only(course):
     assert build.build(course, check=True) == []
 
 
+# A graded test whose expected values the grader cannot prove it removes from the student's kernel.
+LEAKING_LOOP = ("from helpers import checks\n\nfor scale, want in [(2, 0.75), (4, 0.9375)]:\n"
+                "    checks.check_value(invented_fraction(scale), want)\n")
+
+
 @pytest.mark.parametrize("change, words", [
     (lambda nb: solution_cell(nb, "shrink").update(source="def shrink(i, f):\n    ### BEGIN SOLUTION\n    return i\n"),
      "'### BEGIN SOLUTION' is never closed"),
@@ -108,6 +113,11 @@ def test_answers_stay_in_the_solution_only(course):
      "hidden tests in a cell that is not a graded test cell"),
     (lambda nb: nb["cells"].append(answers_cell(nbformat.v4.new_code_cell("x = 1"))),
      "an answers cell must be a markdown cell, not code"),
+    (lambda nb: solution_cell(nb, "test_invented_fraction").update(source=LEAKING_LOOP),
+     "test 'test_invented_fraction': a check in a loop"),
+    (lambda nb: nb["cells"].insert(6, nbformat.v4.new_code_cell("want = 0.75")) or solution_cell(
+        nb, "test_invented_fraction").update(source="checks.check_value(invented_fraction(2), want)"),
+     "`want`, which an earlier cell computes"),
 ])
 def test_malformed_regions_are_rejected(course, change, words):
     edit(lesson(course, folder="solutions"), change)

@@ -56,3 +56,97 @@ def test_no_graded_run_of_a_lesson_mentions_an_answer_or_an_expected_argument(na
             if isinstance(node, ast.Call) and getattr(node.func, "attr", "") in ("check_array", "check_value",
                                                                                "check_function"):
                 assert len(node.args) > 1 and isinstance(node.args[1], ast.Constant) and node.args[1].value is None
+
+
+# ------------------------------------------------------------------ the slicer fails closed (issue 24)
+# Common ways of writing a check of ``f`` whose expected value is 0.7531 (or ``reference_f(2)``, or
+# ``want``). Each one is either refused (BadTestCell, with the words that say what to do instead)
+# or reduced to a student's side that holds no trace of the expected value.
+
+REFUSED = {
+    "loop over (input, expected) pairs": (
+        "for n, want in [(2, 0.7531), (4, 0.9375)]:\n    checks.check_value(f(n), want)", "in a loop"),
+    "while loop": ("i = 0\nwhile i < 1:\n    checks.check_value(f(2), 0.7531)\n    i += 1", "in a loop"),
+    "helper function that calls a check": (
+        "def check(n, want):\n    checks.check_value(f(n), want)\n\n\ncheck(2, 0.7531)", "in a function"),
+    "lambda that calls a check": ("run = lambda n, want: checks.check_value(f(n), want)\nrun(2, 0.7531)",
+                                  "in a lambda"),
+    "comprehension": ("[checks.check_value(f(n), w) for n, w in [(2, 0.7531)]]", "in a comprehension"),
+    "check inside an if": ("if f(2) is not None:\n    checks.check_value(f(2), 0.7531)", "in an if"),
+    "check inside a try": ("try:\n    checks.check_value(f(2), 0.7531)\nexcept ValueError:\n    pass", "in a try"),
+    "keyword arguments assembled in a dict": (
+        'kw = {"expected": 0.7531, "name": "f(2)"}\nchecks.check_value(f(2), **kw)', "written out"),
+    "arguments assembled in a tuple": ("pair = (f(2), 0.7531)\nchecks.check_value(*pair)", "written out"),
+    "expected taken out of a dict the actual side reads too": (
+        'case = {"n": 2, "expected": 0.7531}\nchecks.check_value(f(case["n"]), case["expected"])',
+        "takes a part of `case`"),
+    "expected computed in an earlier cell (unknown)": ("checks.check_value(f(2), want)", "earlier cell"),
+    "walrus": ("checks.check_value(f(n := 2), want := 0.7531)", ":="),
+    "expected computed in a with block": (
+        "with ctx():\n    want = reference_f(2)\nchecks.check_value(f(2), want)", "in the student's kernel"),
+    "expected computed in an if block": (
+        "if True:\n    want = 0.7531\nchecks.check_value(f(2), want)", "in the student's kernel"),
+    "expected computed in a try block": (
+        "try:\n    want = reference_f(2)\nexcept ValueError:\n    want = 0.7531\nchecks.check_value(f(2), want)",
+        "in the student's kernel"),
+    "tuple unpacking of input and expected": ("n, want = 2, 0.7531\nchecks.check_value(f(n), want)",
+                                              "in the student's kernel"),
+    "check function under another name": (
+        "checks.check_value(f(1), 0.0)\nsame = checks.check_value\nsame(f(2), 0.7531)", "without calling it"),
+    "check function imported under another name": (
+        "from helpers.checks import check_value as same\nchecks.check_value(f(1), 0.0)\nsame(f(2), 0.7531)",
+        "under another name"),
+    "expected appended to a list": (
+        "wants = []\nwants.append(0.7531)\nchecks.check_value(f(2), wants[0])", "in the student's kernel"),
+    "a name rebound between an expected and an input": (
+        "x = 0.7531\nchecks.check_value(f(2), x)\nx = 3\nchecks.check_value(f(x), 9)", "bound 2 times"),
+    "expected printed too": (
+        'want = reference_f(2)\nprint("expecting", want)\nchecks.check_value(f(2), want)', "in the student's kernel"),
+    "expected as a method of an input": (
+        "x = make_input(0)\nchecks.check_array(f(x), x.astype(float) / 2)", "reads an attribute of `x`"),
+}
+
+PROVEN_CLEAN = {
+    "literal at the top level": ('checks.check_value(f(2), 0.7531, name="f(2)")', ("0.7531",)),
+    "keyword expected": ("checks.check_value(actual=f(2), expected=0.7531)", ("0.7531",)),
+    "dropped name and function": (
+        "def reference_f(n):\n    return secret_formula(n) * 31337\n\n\nwant = reference_f(2)\n"
+        "checks.check_value(f(2), want)\nchecks.check_function(f, reference_f, [(3,)])",
+        ("reference_f", "secret_formula", "31337", "want")),
+    "expected a course function of the inputs, in a with block": (
+        "x = make_input(0)\nwith torch.no_grad():\n    checks.check_array(f(x), reference.f(x, 0.7531))",
+        ("reference", "0.7531")),
+    "lambda reference of its own arguments": (
+        "checks.check_function(lambda s: f(s), lambda s: float(reference.f(s)) * 31337, [(2,)])",
+        ("reference", "31337")),
+    "expected bound in two dropped steps": (
+        "want = 0.5\nwant += 0.2531\nchecks.check_value(f(2), want)", ("0.2531", "want")),
+}
+
+
+@pytest.mark.parametrize("way", sorted(REFUSED))
+def test_a_form_whose_expected_value_could_stay_in_the_kernel_is_refused(way):
+    source, words = REFUSED[way]
+    with pytest.raises(BadTestCell, match=words) as refused:
+        student_side(source)
+    assert "instead" in str(refused.value), str(refused.value)  # the message says how to write the cell
+
+
+@pytest.mark.parametrize("way", sorted(PROVEN_CLEAN))
+def test_a_form_the_grader_can_prove_clean_keeps_no_trace_of_the_expected_value(way):
+    source, leaks = PROVEN_CLEAN[way]
+    out = student_side(source)
+    assert not [leak for leak in leaks if leak in out], out
+    ast.parse(out)
+
+
+def test_a_name_from_an_earlier_cell_is_refused_unless_an_import_bound_it():
+    test = "checks.check_value(f(2), want)\nchecks.check_function(g, helpers_answer, [(1,)])"
+    with pytest.raises(BadTestCell, match="earlier cell"):
+        student_side(test, earlier=["import numpy as np\nwant = np.float64(0.7531)", "from helpers import x"])
+    with pytest.raises(BadTestCell, match="earlier cell"):
+        student_side("checks.check_function(g, helpers_answer, [(1,)])",
+                     earlier=["def helpers_answer(n):\n    return 1"])
+    clean = student_side("checks.check_function(g, reference.g, [(1,)])\nchecks.check_value(g(2), np.log(2))",
+                         earlier=["import numpy as np\nfrom helpers import reference"])
+    assert "reference" not in clean and "log" not in clean
