@@ -115,8 +115,12 @@ def download_mnist(url: str = MNIST_URL, path: str | Path | None = None) -> Path
     path = Path(path) if path is not None else mnist_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile(dir=path.parent, delete=False, suffix=".part") as tmp:
-        with urllib.request.urlopen(url) as response:
-            shutil.copyfileobj(response, tmp)
+        try:
+            with urllib.request.urlopen(url) as response:
+                shutil.copyfileobj(response, tmp)
+        except BaseException:  # no network, a refused URL, Ctrl-C: no half-downloaded file stays behind
+            os.unlink(tmp.name)
+            raise
     try:
         verify_mnist(tmp.name)
     except DataError as err:
