@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -127,3 +128,22 @@ def test_every_copy_of_the_course_in_the_mounted_installation_is_the_withheld_on
         f"{checkout}/solutions/answers.ipynb": None,
         f"{checkout}/.venv/lib/site-packages/torch.py": "a package the kernel needs",
     }
+
+
+def test_the_installation_is_surveyed_again_only_when_it_changed(tmp_path, monkeypatch):
+    site = tmp_path / "site-packages"
+    site.mkdir()
+    calls = []
+
+    def survey_now():
+        calls.append(1)
+        return iso.Installation(path=(str(site),), sites=(str(site),), specs=(), pointers=())
+
+    monkeypatch.setattr(iso, "survey_now", survey_now)
+    monkeypatch.setattr(iso, "_surveyed", {})
+    first = iso.survey()
+    assert iso.survey() is first and len(calls) == 1  # one interpreter per batch, not one per job
+    time.sleep(0.01)
+    (site / "helpers").mkdir()  # the course installed meanwhile: its copy must be found and hidden
+    iso.survey()
+    assert len(calls) == 2
