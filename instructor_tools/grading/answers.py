@@ -7,6 +7,13 @@ here for that lesson has lost its body: it raises :class:`NotImplementedError`, 
 source is gone from the copy, so a submission that calls the answer (or reads and runs its
 code) earns nothing. Other lessons' helpers stay whole: later lessons build on them.
 
+What is withheld is what *computes* an answer, not only the function named after it:
+``ANSWERS`` also lists the helpers that compute the same thing another way (``conv_matrix``:
+``Cᵀ @ x`` is the transposed convolution), and :func:`withheld` adds, through the package's
+call graph, every function that only answers use (``reference._linear_taps``, the bilinear
+exercise's taps): a helper that anything else in the package still uses (``as_pair``) stays,
+or the lesson's other helpers would break with it.
+
 ``ANSWERS`` must name every exercise of every lesson (``tests/instructor_tools/grading/
 test_answers.py`` checks it); an empty tuple says that no course helper computes it (the
 answer is a framework's own, e.g. Keras' ``count_params``, which a student may call).
@@ -17,6 +24,9 @@ from __future__ import annotations
 import ast
 import shutil
 from pathlib import Path
+
+#: The course package that the lessons import.
+PACKAGE = Path(__file__).resolve().parents[2] / "helpers"
 
 #: lesson number -> exercise grade_id -> the helpers that compute its answer ("module:function").
 ANSWERS: dict[str, dict[str, tuple[str, ...]]] = {
@@ -29,9 +39,12 @@ ANSWERS: dict[str, dict[str, tuple[str, ...]]] = {
         "interpolate_bilinear": ("helpers.reference:interpolate_bilinear",),
     },
     "03": {
-        "conv_transpose2d_scatter": ("helpers.reference:conv_transpose2d", "helpers.reference:conv_transpose2d_naive"),
+        # conv_matrix(weight, output size, stride, padding).T @ x is the transposed convolution too
+        "conv_transpose2d_scatter": ("helpers.reference:conv_transpose2d", "helpers.reference:conv_transpose2d_naive",
+                                     "helpers.reference:conv_matrix"),
         "conv_transpose_output_size": ("helpers.reference:conv_transpose2d_output_size",),
-        "conv_transpose2d_via_conv": ("helpers.reference:conv_transpose2d", "helpers.reference:conv_transpose2d_naive"),
+        "conv_transpose2d_via_conv": ("helpers.reference:conv_transpose2d", "helpers.reference:conv_transpose2d_naive",
+                                      "helpers.reference:conv_matrix"),
         "adjoint_sides": (),  # reference.conv2d (no exercise) and the learner's own conv_transpose2d_scatter
     },
     "04": {
@@ -40,7 +53,9 @@ ANSWERS: dict[str, dict[str, tuple[str, ...]]] = {
     },
     "05": {
         "conv_params": (),  # Keras' count_params
-        "keras_kernel_to_torch": ("helpers.layouts:keras_conv_transpose_kernel_to_torch",),
+        # a Conv2D kernel (kH, kW, in, out) moves to PyTorch by the same transpose as a Conv2DTranspose one
+        "keras_kernel_to_torch": ("helpers.layouts:keras_conv_transpose_kernel_to_torch",
+                                  "helpers.layouts:keras_conv_kernel_to_torch"),
         "same_crop": ("helpers.layouts:keras_conv_transpose_crop",),
     },
     "06": {
@@ -70,14 +85,86 @@ ANSWERS: dict[str, dict[str, tuple[str, ...]]] = {
 }
 
 
-def withheld(lesson: str) -> dict[str, set[str]]:
-    """The functions withheld while ``lesson`` (``"02"`` or its file name) is graded: module -> names."""
+def withheld(lesson: str, package: Path = PACKAGE) -> dict[str, set[str]]:
+    """The functions withheld while ``lesson`` (``"02"`` or its file name) is graded: module -> names.
+
+    ``ANSWERS``' functions, and every function of ``package`` (the folder of ``helpers``) that
+    only they use, directly or through each other.
+    """
+    named = {target for targets in ANSWERS.get(lesson[:2], {}).values() for target in targets}
     out: dict[str, set[str]] = {}
-    for targets in ANSWERS.get(lesson[:2], {}).values():
-        for target in targets:
-            module, name = target.split(":")
-            out.setdefault(module, set()).add(name)
+    for target in _only_theirs(named, _users(package)):
+        module, name = target.split(":")
+        out.setdefault(module, set()).add(name)
     return out
+
+
+def _only_theirs(named: set[str], users: dict[str, set[str]]) -> set[str]:
+    """``named`` and every function whose users are all in the set, until nothing more joins."""
+    held = set(named)
+    while True:
+        more = {f for f, who in users.items() if f not in held and who and who <= held}
+        if not more:
+            return held
+        held |= more
+
+
+def _users(package: Path) -> dict[str, set[str]]:
+    """Each top-level function of the package ("module:name") -> where the package refers to it.
+
+    A place is the top-level function or class that refers to it by name ("module:name"), or
+    "module:" for a module's own statements (a table of functions, a default argument).
+    Names are resolved through the module's own definitions and its imports of the package's
+    modules and functions (``from .reference import as_pair``, ``from . import reference``).
+    """
+    modules = {_module_name(package, path): path for path in sorted(package.rglob("*.py"))}
+    functions = {f"{module}:{node.name}" for module, path in modules.items()
+                 for node in ast.parse(path.read_text(encoding="utf-8")).body
+                 if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    users: dict[str, set[str]] = {f: set() for f in functions}
+    for module, path in modules.items():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        names, aliases = _imports(tree, module, set(modules))
+        for node in tree.body:
+            defines = isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+            place = f"{module}:{node.name}" if defines else f"{module}:"
+            for ref in ast.walk(node):
+                target = None
+                if isinstance(ref, ast.Name):
+                    target = names.get(ref.id, f"{module}:{ref.id}")
+                elif isinstance(ref, ast.Attribute) and isinstance(ref.value, ast.Name) and ref.value.id in aliases:
+                    target = f"{aliases[ref.value.id]}:{ref.attr}"
+                if target in users and target != place:
+                    users[target].add(place)
+    return users
+
+
+def _module_name(package: Path, path: Path) -> str:
+    parts = path.relative_to(package.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imports(tree: ast.Module, module: str, modules: set[str]) -> tuple[dict[str, str], dict[str, str]]:
+    """The package's functions and modules a module imports: local name -> "module:name", local name -> module."""
+    names, aliases = {}, {}
+    package = module if f"{module}.__init__" in modules or module.count(".") == 0 else module.rsplit(".", 1)[0]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                base = f"{anchor}.{base}" if base else anchor
+            for alias in node.names:
+                local = alias.asname or alias.name
+                if f"{base}.{alias.name}" in modules:
+                    aliases[local] = f"{base}.{alias.name}"
+                elif base in modules:
+                    names[local] = f"{base}:{alias.name}"
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name in modules and alias.asname:
+                    aliases[alias.asname] = alias.name
+    return names, aliases
 
 
 def _module_path(package_root: Path, module: str) -> Path:
@@ -94,7 +181,7 @@ class _Withhold(ast.NodeTransformer):
     def visit_Module(self, node: ast.Module) -> ast.Module:  # noqa: N802 - ast's naming
         for item in node.body:
             if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and item.name in self.names:
-                message = (f"{self.module}.{item.name} is the answer to an exercise of this lesson, "
+                message = (f"{self.module}.{item.name} computes an answer to an exercise of this lesson, "
                            "so it is not available while the lesson is graded")
                 item.body = ast.parse(f"raise NotImplementedError({message!r})").body
                 self.found.add(item.name)
@@ -104,7 +191,7 @@ class _Withhold(ast.NodeTransformer):
 def without_answers(package: Path, dest: Path, lesson: str) -> Path:
     """Copy the package folder ``package`` (``helpers``) to ``dest`` with ``lesson``'s answers withheld."""
     shutil.copytree(package, dest, ignore=shutil.ignore_patterns("__pycache__"))
-    for module, names in withheld(lesson).items():
+    for module, names in withheld(lesson, package).items():
         path = _module_path(dest.parent, module)
         tree = ast.parse(path.read_text(encoding="utf-8"))
         stripper = _Withhold(names, module)

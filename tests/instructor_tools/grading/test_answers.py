@@ -5,8 +5,13 @@ from __future__ import annotations
 import ast
 import importlib
 import inspect
+import json
+import os
+import subprocess
 import sys
+from pathlib import Path
 
+import answer_search
 import pytest
 
 from helpers import ROOT
@@ -37,7 +42,7 @@ def test_the_copy_for_a_lesson_has_its_answers_without_body_or_source(tmp_path):
     for name in withheld("02")["helpers.reference"]:
         assert [type(s) for s in functions[name].body] == [ast.Raise]  # the body, docstring included, is gone
         assert ast.unparse(originals[name].body[-1]) not in ast.unparse(functions[name])
-        assert f"helpers.reference.{name} is the answer to an exercise" in text
+        assert f"helpers.reference.{name} computes an answer to an exercise" in text
     assert "def max_pool2d" in text and "def conv2d" in text  # the rest of the module stays
     sys.path.insert(0, str(tmp_path))
     try:
@@ -60,3 +65,36 @@ def test_a_renamed_answer_is_an_error_not_a_silent_leak(tmp_path, monkeypatch):
     monkeypatch.setitem(ANSWERS, "02", {"upsample_nearest": ("helpers.reference:no_such_function",)})
     with pytest.raises(LookupError, match="no_such_function"):
         without_answers(ROOT / "helpers", tmp_path / "helpers", "02")
+
+
+SEARCH = Path(answer_search.__file__)
+
+
+def test_the_search_covers_every_exercise_of_every_lesson():
+    for lesson, exercises in ANSWERS.items():
+        searched = set(answer_search.CASES[lesson]()) if lesson in answer_search.CASES else set()
+        assert searched | answer_search.NOT_SEARCHED.get(lesson, set()) == set(exercises), lesson
+
+
+def _search_script(*args: str, cwd: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | {"MPLBACKEND": "Agg", "HOME": str(cwd)}
+    done = subprocess.run([sys.executable, str(SEARCH), *args], cwd=cwd, env=env, capture_output=True, text=True,
+                          timeout=900, stdin=subprocess.DEVNULL)
+    assert done.returncode == 0, done.stderr[-3000:]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("lesson", sorted(answer_search.CASES))
+def test_no_function_of_the_withheld_copy_returns_an_answer(lesson, tmp_path):
+    """Every function of the copy grading uses, tried on each exercise's inputs (answer_search.py): none answers."""
+    course = tmp_path / "course"
+    without_answers(ROOT / "helpers", course / "helpers", lesson)  # what runner.lesson_course gives a kernel
+    (course / "data").symlink_to(ROOT / "data", target_is_directory=True)
+    work = tmp_path / "work"
+    work.mkdir()
+    _search_script("expected", lesson, str(tmp_path / "expected.pickle"), cwd=work)
+    _search_script("search", lesson, str(course), str(tmp_path / "expected.pickle"), str(tmp_path / "found.json"),
+                   cwd=work)
+    found = json.loads((tmp_path / "found.json").read_text())
+    assert "helpers.reference" in found["modules"] and found["functions"] > 200  # the whole package was tried
+    assert found["hits"] == []

@@ -1,0 +1,105 @@
+"""Answers through helpers that are not the answer's own: graded on the real lessons 02 and 03, they earn nothing.
+
+The copy of ``helpers`` a graded kernel imports withholds what computes an exercise's answer
+(``grading/answers.py``): here, a private helper of the answer (lesson 02's bilinear taps) and a
+helper that computes the same thing another way (lesson 03's convolution matrix, transposed).
+"""
+
+from __future__ import annotations
+
+import copy
+import sys
+
+import nbformat
+import pytest
+from planted_lesson import LESSON, POINTS, TARGET, TIMEOUT, grade_id, solved_except
+
+from helpers import ROOT
+from instructor_tools.grading import Limits, grade_folder
+from instructor_tools.grading.notebook import load_lesson
+
+LESSON_03 = "03_transposed_convolution.ipynb"
+TRANSPOSED = ("conv_transpose2d_scatter", "conv_transpose2d_via_conv")
+
+BILINEAR_FROM_PRIVATE_TAPS = '''
+import numpy as np
+from helpers import reference
+
+
+def interpolate_bilinear(x, size, align_corners=False):
+    h_out, w_out = (size, size) if np.isscalar(size) else size
+    r0, r1, tr = reference._linear_taps(x.shape[2], h_out, align_corners, None)
+    c0, c1, tc = reference._linear_taps(x.shape[3], w_out, align_corners, None)
+    rows = x[:, :, r0] * (1 - tr)[:, None] + x[:, :, r1] * tr[:, None]
+    return rows[..., c0] * (1 - tc) + rows[..., c1] * tc
+'''
+
+
+def transposed_from_conv_matrix(name: str) -> str:
+    return f'''
+import numpy as np
+from helpers import reference
+
+
+def {name}(x, weight, stride=1, padding=0):
+    n, _, h, w = x.shape
+    _, c_out, kh, kw = weight.shape
+    size = ((h - 1) * stride - 2 * padding + kh, (w - 1) * stride - 2 * padding + kw)
+    matrix = reference.conv_matrix(weight, size, stride=stride, padding=padding)  # C of the conv that undoes it
+    return (x.reshape(n, -1) @ matrix).reshape(n, c_out, *size)  # each image times Cᵀ
+'''
+
+
+def lesson_03_with(code: dict[str, str]):
+    """Lesson 03's student version, every exercise solved, those in ``code`` replaced by it."""
+    solution = nbformat.read(ROOT / "solutions" / LESSON_03, as_version=4)
+    nb = copy.deepcopy(nbformat.read(ROOT / "notebooks" / LESSON_03, as_version=4))
+    solved = {grade_id(c): c.source for c in solution.cells if c.metadata.get("nbgrader", {}).get("solution")}
+    for cell in nb.cells:
+        if grade_id(cell) in solved:
+            cell.source = code.get(grade_id(cell), solved[grade_id(cell)])
+    return nb
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    """Both planted submissions and the untouched solutions, graded once: (lesson, student) -> Graded."""
+    folder = tmp_path_factory.mktemp("withheld") / "submissions"
+    notebooks = {
+        ("02", "private_taps"): (LESSON, solved_except(TARGET, BILINEAR_FROM_PRIVATE_TAPS)),
+        ("03", "conv_matrix"): (LESSON_03, lesson_03_with({ex: transposed_from_conv_matrix(ex) for ex in TRANSPOSED})),
+    }
+    for (_, student), (name, nb) in notebooks.items():
+        (folder / student).mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, folder / student / name)
+    result = grade_folder(folder, lessons=["02", "03"], limits=Limits(timeout=TIMEOUT), jobs=2,
+                          progress=lambda line: print(line, file=sys.stderr))
+    return {(g.notebook[:2], g.student_id): g for g in result}
+
+
+def points(g, exercise: str) -> float:
+    return sum(r.points for r in g.rows if r.exercise == exercise)
+
+
+def rows(g):
+    return [(r.grade_id, r.status, r.points, r.message) for r in g.rows]
+
+
+@pytest.mark.slow
+def test_the_bilinear_exercise_through_the_answers_private_taps_earns_nothing(graded):
+    g = graded[("02", "private_taps")]
+    assert points(g, TARGET) == 0, rows(g)
+    assert {r.status for r in g.rows if r.exercise == TARGET} <= {"failed", "error"}, rows(g)
+    for exercise, full in POINTS.items():  # the other exercises, solved, were graded as usual
+        if exercise != TARGET:
+            assert points(g, exercise) == full, rows(g)
+
+
+@pytest.mark.slow
+def test_the_transposed_convolutions_through_the_convolution_matrix_earn_nothing(graded):
+    g = graded[("03", "conv_matrix")]
+    lesson = load_lesson(ROOT / "solutions" / LESSON_03)
+    for exercise in TRANSPOSED:
+        assert points(g, exercise) == 0, rows(g)
+    full = sum(t.points for t in lesson.tests if t.exercise == "conv_transpose_output_size")
+    assert full > 0 and points(g, "conv_transpose_output_size") == full, rows(g)  # graded as usual
