@@ -47,9 +47,10 @@ HOW = ("instead, write each check as a statement of its own, at the top level of
        "top-level statement of this cell binds for the expected side alone (`ref = ...`, `def reference_...(...)`)")
 
 _BUILTINS = frozenset(dir(builtins))
-_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef,
-           ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
-_WHERE = ((ast.Lambda, "in a lambda"), ((ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef), "in a function"),
+#: Names through which a cell could call a check the grader does not see (``getattr(checks, "check_" + "value")``).
+_DYNAMIC = frozenset({"exec", "eval", "compile", "getattr", "__import__", "globals", "locals", "vars"})
+_WHERE = ((ast.Lambda, "in a lambda"), ((ast.FunctionDef, ast.AsyncFunctionDef), "in a function"),
+          (ast.ClassDef, "in a class"),
           ((ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp), "in a comprehension"),
           ((ast.For, ast.AsyncFor, ast.While), "in a loop"), (ast.If, "in an if"),
           ((ast.Try, getattr(ast, "TryStar", ast.Try)), "in a try"), (ast.Match, "in a match"))
@@ -71,25 +72,26 @@ def _check_name(call: ast.Call) -> str | None:
 
 # --------------------------------------------------------------------------- where checks may be
 
-def _placed_checks(tree: ast.Module) -> list[tuple[ast.Call, int]]:
-    """The check calls with the top-level statement each is in; :class:`BadTestCell` for one anywhere else."""
-    placed: dict[int, tuple[ast.Call, int]] = {}
+def _placed_checks(tree: ast.Module) -> list[ast.Call]:
+    """The check calls, each a statement at the top level or in a ``with`` block; :class:`BadTestCell` for others."""
+    placed: dict[int, ast.Call] = {}
 
-    def allowed(body: list[ast.stmt], top: int | None) -> None:
-        for i, statement in enumerate(body):
-            here = i if top is None else top
+    def allowed(body: list[ast.stmt]) -> None:
+        for statement in body:
             if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call) \
                     and _check_name(statement.value):
-                placed[id(statement.value)] = (statement.value, here)
+                placed[id(statement.value)] = statement.value
             elif isinstance(statement, (ast.With, ast.AsyncWith)):
-                allowed(statement.body, here)
+                allowed(statement.body)
 
-    allowed(tree.body, None)
+    allowed(tree.body)
     _misplaced(tree, placed, [])
     return list(placed.values())
 
 
 def _misplaced(node: ast.AST, placed: dict, outer: list[ast.AST]) -> None:
+    if isinstance(node, ast.Name) and node.id in _DYNAMIC:
+        raise _refuse(f"`{node.id}` in a test cell: a check called through it would keep its expected value")
     if isinstance(node, ast.NamedExpr):
         raise _refuse(f"`{ast.unparse(node)}`: no `:=` in a test cell (bind the name in a statement of its own)")
     if isinstance(node, ast.alias) and node.name in EXPECTED_ARGUMENT and node.asname not in (None, node.name):
@@ -372,11 +374,11 @@ def student_side(source: str, earlier: Sequence[str] | None = None) -> str:
     checks = _placed_checks(tree)
     if not checks:
         raise BadTestCell("the test cell calls no check_array, check_value or check_function")
-    expected = [e for e in (_take_expected(call) for call, _ in checks) if e is not None]
+    expected = [e for e in (_take_expected(call) for call in checks) if e is not None]
     kept = _slice(tree.body)
     cell = _Cell(earlier=None if earlier is None else _earlier_names(earlier))
     _flatten(tree.body, kept, cell)
-    cell.inputs = _closure({n for call, _ in checks for n in _names(call)}, cell)
+    cell.inputs = _closure({n for call in checks for n in _names(call)}, cell)
     for value in expected:
         _prove(value, cell)
     tree.body = [s for i, s in enumerate(tree.body) if i in kept]

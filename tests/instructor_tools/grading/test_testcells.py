@@ -96,6 +96,9 @@ REFUSED = {
     "check function imported under another name": (
         "from helpers.checks import check_value as same\nchecks.check_value(f(1), 0.0)\nsame(f(2), 0.7531)",
         "under another name"),
+    "check reached through getattr": (
+        'checks.check_value(f(1), 0.0)\ngetattr(checks, "check_" + "value")(f(2), 0.7531)', "`getattr`"),
+    "check in a class body": ("class Case:\n    checks.check_value(f(2), 0.7531)", "in a class"),
     "expected appended to a list": (
         "wants = []\nwants.append(0.7531)\nchecks.check_value(f(2), wants[0])", "in the student's kernel"),
     "a name rebound between an expected and an input": (
