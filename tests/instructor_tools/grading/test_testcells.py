@@ -153,3 +153,11 @@ def test_a_name_from_an_earlier_cell_is_refused_unless_an_import_bound_it():
     clean = student_side("checks.check_function(g, reference.g, [(1,)])\nchecks.check_value(g(2), np.log(2))",
                          earlier=["import numpy as np\nfrom helpers import reference"])
     assert "reference" not in clean and "log" not in clean
+
+
+def test_the_build_proves_a_cell_without_checks_clean_and_the_grader_refuses_it():
+    """Nothing to leak in a graded cell that only prints; it is the grader that needs a check to compare."""
+    assert student_side('print("visible:", double(2))', earlier=[], checks_required=False) == \
+        "print('visible:', double(2))\n"
+    with pytest.raises(BadTestCell, match="calls no check"):
+        student_side('print("visible:", double(2))')
