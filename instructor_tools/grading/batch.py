@@ -183,7 +183,8 @@ def grade_folder(
 
     ``lessons``: lesson numbers or file names to grade (default: every lesson submitted).
     A student who has no notebook for a graded lesson gets ``not_attempted`` rows; a file
-    whose name is no lesson gets one ``invalid`` row (it is reported, not guessed at).
+    whose name is no lesson, or a near miss of one (another case or extension, in a subfolder,
+    an archive), gets one ``invalid`` row (it is reported, not guessed at).
     """
     available = lessons_in(course)
     students, graded = _students(Path(submissions), available)
@@ -238,8 +239,7 @@ def _find_notebooks(submissions: Path, students: list[str], available: dict[str,
     invalid: list[Graded] = []
     for student in students:
         for rel, path in _entries(submissions / student):
-            if path.parent == submissions / student and path.name in available and not path.is_symlink() \
-                    and path.is_file():
+            if rel in available and path.is_file() and not path.is_symlink():  # in the folder itself, by name
                 found[student, path.name] = path
                 continue
             lesson, advice = _near_miss(rel, path, available)
@@ -266,8 +266,8 @@ def _entries(folder: Path) -> list[tuple[str, Path]]:
             if path.name.startswith("."):
                 continue
             rel = prefix + path.name
-            if path.is_dir() and not path.is_symlink() and not path.name.lower().endswith(".ipynb") \
-                    and depth < MAX_DEPTH:
+            subfolder = path.is_dir() and not path.is_symlink() and not path.name.lower().endswith(".ipynb")
+            if subfolder and depth < MAX_DEPTH:
                 todo.append((path, rel + "/", depth + 1))
             else:
                 out.append((rel, path))
