@@ -275,6 +275,7 @@ def encode(value: Any) -> dict:
 
 
 def _emit_probe(name: str, actual: Any, **options: Any) -> None:
+    """Report ``actual`` to the grader (see the module docstring)."""
     from IPython.display import display
 
     try:
@@ -282,6 +283,15 @@ def _emit_probe(name: str, actual: Any, **options: Any) -> None:
     except Exception as exc:  # a value that cannot even be encoded earns nothing
         payload = {"name": name, "value": {"kind": "invalid", "type": repr(exc)[:200]}, "options": options}
     display({PROBE_MIME: json.dumps(payload), "text/plain": f"probe {name}"}, raw=True)
+
+
+def _reached(expected: Any) -> dict:
+    """The probe option that says an expected value reached the kernel (the grader sends ``None`` in its place).
+
+    The grader reads it from the solution's own run and refuses the lesson: a graded cell that the
+    grader failed to reduce would otherwise hand its expected values to every student's kernel.
+    """
+    return {} if expected is None else {"expected_in_kernel": True}
 
 
 # --------------------------------------------------------------------------- checks
@@ -294,7 +304,7 @@ def check_array(actual: Any, expected: Any, name: str = "result", *, rtol: float
                 check_dtype: bool = False) -> None:
     """Values, shape (and optionally dtype) of an array against the expected array."""
     if probing():
-        return _emit_probe(name, actual, rtol=rtol, atol=atol, check_dtype=check_dtype)
+        return _emit_probe(name, actual, rtol=rtol, atol=atol, check_dtype=check_dtype, **_reached(expected))
     why = explain_mismatch(actual, np.asarray(to_numpy(expected)), name, rtol=rtol, atol=atol, check_dtype=check_dtype)
     if why:
         raise CheckFailed(why)
@@ -304,7 +314,7 @@ def check_array(actual: Any, expected: Any, name: str = "result", *, rtol: float
 def check_value(actual: Any, expected: Any, name: str = "result", *, rtol: float = 1e-5, atol: float = 1e-8) -> None:
     """A number, string, bool or tuple (e.g. a shape) against the expected one."""
     if probing():
-        return _emit_probe(name, actual, rtol=rtol, atol=atol)
+        return _emit_probe(name, actual, rtol=rtol, atol=atol, **_reached(expected))
     why = explain_mismatch(actual, expected, name, rtol=rtol, atol=atol)
     if why:
         raise CheckFailed(why)
@@ -354,7 +364,7 @@ def check_function(fn: Callable, reference: Callable, cases: Iterable, *, name: 
         label = f"{fname}{_call_text(args, kwargs)}"
         actual = fn(*args, **kwargs)
         if probing():
-            _emit_probe(label, actual, rtol=rtol, atol=atol, check_dtype=check_dtype)
+            _emit_probe(label, actual, rtol=rtol, atol=atol, check_dtype=check_dtype, **_reached(reference))
             continue
         why = explain_mismatch(actual, to_numpy(reference(*args, **kwargs)), label, rtol=rtol, atol=atol,
                                check_dtype=check_dtype)

@@ -112,6 +112,18 @@ def test_probe_mode_reports_plain_data_and_does_not_judge(monkeypatch):
     assert checks.encode(np.array([object()]))["kind"] == "invalid"
 
 
+def test_a_probe_says_when_an_expected_value_reached_the_kernel(monkeypatch):
+    shown = []
+    monkeypatch.setenv("COURSE_PROBE", "1")
+    monkeypatch.setattr("IPython.display.display", lambda obj, raw=False: shown.append(obj))
+    checks.check_value(3, None, name="reduced")  # what the grader sends: no expected value
+    checks.check_value(3, 9, name="missed")
+    checks.check_array(np.ones(2), np.ones(2), name="missed array")
+    checks.check_function(abs, abs, [(-1,)], name="missed reference")
+    options = [json.loads(obj[checks.PROBE_MIME])["options"] for obj in shown]
+    assert [o.get("expected_in_kernel", False) for o in options] == [False, True, True, True]
+
+
 class Hostile:
     """Everything a value can do to a comparison: raising repr, eq, len, float, bool, attribute look-ups."""
 

@@ -129,6 +129,10 @@ def expected_probes(lesson: Lesson, results: list[dict], timeout: float = Limits
         if not probes:
             raise LessonBroken(f"{lesson.name}: test {test.grade_id!r} calls no helpers.checks function")
         for p in probes:
+            if p.options.get("expected_in_kernel"):  # helpers.checks says so: the slicer missed this check
+                raise LessonBroken(f"{lesson.name}: test {test.grade_id!r}: the expected value of check {p.name!r} "
+                                   "reached the kernel, where a submission could read it; write the check as "
+                                   "CONTRIBUTING.md says (rule 6) and build again")
             if isinstance(p.value, Unencodable):
                 raise LessonBroken(f"{lesson.name}: test {test.grade_id!r} checks a {p.value.type_name}, "
                                    "which the grader cannot compare (use numbers, strings, tuples or arrays)")

@@ -366,3 +366,15 @@ def test_every_solution_gets_full_marks_and_nothing_else_does(tmp_path):
         assert {r.status for r in full.rows} == {"passed"}
         assert untouched.points == 0 and {r.status for r in untouched.rows} == {"not_attempted"}, name
         assert attacker.points == 0, [(r.grade_id, r.status, r.message) for r in attacker.rows]
+
+
+def test_a_solution_whose_check_received_its_expected_value_is_refused():
+    """helpers.checks flags an expected value that reached the kernel: the slicer missed it, so nothing is graded."""
+    from instructor_tools.grading.notebook import Lesson, Test
+
+    lesson = Lesson("99_x.ipynb", ["checks.check_value(f(), 9)"], {}, {}, [Test(0, "test_f", 1.0, None)])
+    probe = json.dumps({"name": "f", "value": {"kind": "plain", "value": 9}, "options": {"expected_in_kernel": True}})
+    with pytest.raises(batch.LessonBroken, match="reached the kernel"):
+        batch.expected_probes(lesson, [{"status": "ok", "probes": [probe]}])
+    clean = probe.replace(', "options": {"expected_in_kernel": true}', "")
+    assert batch.expected_probes(lesson, [{"status": "ok", "probes": [clean]}])["test_f"][0].value == 9
