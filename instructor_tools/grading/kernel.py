@@ -118,6 +118,22 @@ class StderrTail(threading.Thread):
         return " | ".join(self.tail.decode(errors="replace").strip().splitlines()[-n:])[-300:]
 
 
+def empty(folder: Path) -> None:
+    """Remove what ``folder`` holds, keeping the folder (and its owner); by file descriptor, never through a link."""
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    try:
+        for entry in os.scandir(fd):
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.name, dir_fd=fd, ignore_errors=True)
+            else:
+                try:
+                    os.unlink(entry.name, dir_fd=fd)
+                except OSError:
+                    pass
+    finally:
+        os.close(fd)
+
+
 def bounded_context(max_message_bytes: int) -> zmq.Context:
     """A ZeroMQ context whose sockets read no message part over ``max_message_bytes`` and queue few messages.
 
@@ -154,6 +170,7 @@ class Kernel:
         job = self.job
         runtime = Path(job["runtime_dir"])
         runtime.mkdir(parents=True, exist_ok=True)
+        empty(runtime)  # what an earlier kernel left there (its sockets, what it wrote) would count against this one
         name = f"kernel-{time.monotonic_ns()}"
         # Unix sockets in the job's runtime folder, not TCP: the kernel has no network at all.
         km = _SandboxedKernelManager(connection_file=str(runtime / f"{name}.json"), transport="ipc",

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from instructor_tools.grading import Limits, SandboxUnavailable, detect
+from instructor_tools.grading import Limits, SandboxUnavailable, detect, runner
 from instructor_tools.grading.runner import run_cells
 
 
@@ -157,6 +157,33 @@ def test_nothing_a_kernel_writes_on_the_host_escapes_its_disk_limit(isolation, b
     assert results[0]["status"] in ("error", "died"), results[0]  # refused (Landlock), or stopped (the watchdog)
     assert results[2]["status"] == "ok", results
     assert host.peak < 1 << 20, host.peak
+
+
+@pytest.mark.slow
+def test_without_landlock_the_socket_folder_counts_against_the_disk_limit(isolation, batch, monkeypatch):
+    """Where the system has no Landlock, the socket folder is writable: the watchdog measures it, stops the kernel
+    soon after --disk (what it writes in one of the watchdog's polls), and the next kernel starts with the
+    folder emptied."""
+    real = runner.prepare
+
+    def without_landlock(*args, **kwargs):
+        job, spec = real(*args, **kwargs)
+        spec["launcher"] = ["off" if a == "auto" else a for a in spec["launcher"]]
+        return job, spec
+
+    monkeypatch.setattr(runner, "prepare", without_landlock)
+    disk_mb = 64
+    fill = RUNTIME_FOLDER + ("for i in range(20):\n    with open(os.path.join(runtime, f'big{i}'), 'wb') as f:\n"
+                             f"        for _ in range({disk_mb}):\n            f.write(b'x' * (1 << 20))")
+    with Sampler(lambda: bytes_on_disk(batch)) as host:
+        results = run_cells(batch, "t", [fill, "1 + 1"], Limits(timeout=30, disk_mb=disk_mb, isolation=isolation))
+    print(f"peak bytes on the host: {host.peak}")
+    assert results[0]["status"] == "died", results[0]
+    assert results[0]["reason"].startswith("the kernel was stopped: it wrote ")
+    assert results[0]["reason"].endswith(f"more than its {disk_mb} MB of disk"), results[0]
+    assert results[1]["status"] == "ok", results[1]
+    # Stopped long before its 20 × --disk: past the limit, it writes only until the watchdog's next poll.
+    assert host.peak < 10 * disk_mb << 20, host.peak
 
 
 @pytest.mark.slow
