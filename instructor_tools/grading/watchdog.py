@@ -256,11 +256,13 @@ class Watchdog(threading.Thread):
         """Poll until stopped or until the tree is over a limit (then kill it and say why)."""
         while not self._stopped.wait(self.interval):
             table = process_table()
-            pids, threads, _ = tree_usage(self.root, table)
+            pids, threads, resident = tree_usage(self.root, table)
             if not pids:
                 return
             self._look_inside(pids)
-            used = memory_in_use(pids, table, self._shm_devs, sysv_segments() if self._sysv else None)
+            used = resident  # the cheap measures first: a tree over them is stopped without reading each process
+            if resident <= self.limit_bytes and threads <= self.threads:
+                used = memory_in_use(pids, table, self._shm_devs, sysv_segments() if self._sysv else None)
             self.peak_resident = max(self.peak_resident, used)
             self.peak_mapped = max(self.peak_mapped, *(table[p][3] for p in pids))
             self.reason = self._over(pids, used, threads)
