@@ -28,13 +28,19 @@ from pathlib import Path
 #: The course package that the lessons import.
 PACKAGE = Path(__file__).resolve().parents[2] / "helpers"
 
+_LATER_UPSAMPLERS = ("helpers.reference:conv_transpose2d", "helpers.reference:conv_transpose2d_naive",
+                     "helpers.reference:conv_matrix")
+
 #: lesson number -> exercise grade_id -> the helpers that compute its answer ("module:function").
 ANSWERS: dict[str, dict[str, tuple[str, ...]]] = {
     "00": {"to_signed_range": ()},
     "01": {"invented_fraction": (), "generator_shapes": (), "shrink": ("helpers.widgets.explorer:shrink",)},
     "02": {
-        "upsample_nearest": ("helpers.reference:upsample_nearest",),
-        "upsample_zeros": ("helpers.reference:upsample_zeros",),
+        # Later lessons' upsamplers compute these two too: a transposed convolution with a box kernel (nearest)
+        # or one tap (zeros), stride = the factor; pixel_shuffle of each channel repeated s² times (nearest).
+        "upsample_nearest": ("helpers.reference:upsample_nearest", *_LATER_UPSAMPLERS,
+                             "helpers.reference:pixel_shuffle"),
+        "upsample_zeros": ("helpers.reference:upsample_zeros", *_LATER_UPSAMPLERS),
         "max_unpool2d": ("helpers.reference:max_unpool2d",),
         "interpolate_bilinear": ("helpers.reference:interpolate_bilinear",),
     },

@@ -12,7 +12,7 @@ import sys
 
 import nbformat
 import pytest
-from planted_lesson import LESSON, POINTS, TARGET, TIMEOUT, grade_id, solved_except
+from planted_lesson import LESSON, POINTS, TARGET, TIMEOUT, grade_id, solution_code, solved_except, student_notebook
 
 from helpers import ROOT
 from instructor_tools.grading import Limits, grade_folder
@@ -33,6 +33,30 @@ def interpolate_bilinear(x, size, align_corners=False):
     rows = x[:, :, r0] * (1 - tr)[:, None] + x[:, :, r1] * tr[:, None]
     return rows[..., c0] * (1 - tc) + rows[..., c1] * tc
 '''
+
+
+# Lesson 02's first two exercises through lesson 03's transposed convolution (a box kernel, one tap).
+FROM_LATER_LESSONS = '''
+import numpy as np
+from helpers import reference
+
+
+def _through_transposed_convolution(x, scale, taps):
+    sh, sw = reference.as_pair(scale, "scale_factor", 1)  # whole factors only, as the exercise asks
+    kernel = np.zeros((sh, sw), dtype=x.dtype)
+    kernel[taps] = 1
+    weight = np.eye(x.shape[1], dtype=x.dtype)[:, :, None, None] * kernel  # channel c to channel c only
+    return reference.conv_transpose2d(x, weight, stride=(sh, sw)).astype(x.dtype)
+
+
+def upsample_nearest(x, scale):
+    return _through_transposed_convolution(x, scale, (slice(None), slice(None)))  # a box of ones
+
+
+def upsample_zeros(x, scale):
+    return _through_transposed_convolution(x, scale, (0, 0))  # one tap: a bed of nails
+'''
+LATER = ("upsample_nearest", "upsample_zeros")
 
 
 def transposed_from_conv_matrix(name: str) -> str:
@@ -67,6 +91,8 @@ def graded(tmp_path_factory):
     folder = tmp_path_factory.mktemp("withheld") / "submissions"
     notebooks = {
         ("02", "private_taps"): (LESSON, solved_except(TARGET, BILINEAR_FROM_PRIVATE_TAPS)),
+        ("02", "later_lessons"): (LESSON, student_notebook({ex: FROM_LATER_LESSONS if ex in LATER
+                                                            else solution_code(ex) for ex in POINTS})),
         ("03", "conv_matrix"): (LESSON_03, lesson_03_with({ex: transposed_from_conv_matrix(ex) for ex in TRANSPOSED})),
     }
     for (_, student), (name, nb) in notebooks.items():
@@ -103,3 +129,10 @@ def test_the_transposed_convolutions_through_the_convolution_matrix_earn_nothing
         assert points(g, exercise) == 0, rows(g)
     full = sum(t.points for t in lesson.tests if t.exercise == "conv_transpose_output_size")
     assert full > 0 and points(g, "conv_transpose_output_size") == full, rows(g)  # graded as usual
+
+
+@pytest.mark.slow
+def test_nearest_and_zeros_through_the_transposed_convolution_of_a_later_lesson_earn_nothing(graded):
+    g = graded[("02", "later_lessons")]
+    for exercise, full in POINTS.items():
+        assert points(g, exercise) == (0 if exercise in LATER else full), rows(g)
