@@ -28,19 +28,20 @@ from pathlib import Path
 #: The course package that the lessons import.
 PACKAGE = Path(__file__).resolve().parents[2] / "helpers"
 
-_LATER_UPSAMPLERS = ("helpers.reference:conv_transpose2d", "helpers.reference:conv_transpose2d_naive",
-                     "helpers.reference:conv_matrix")
+#: The transposed convolution (lesson 03), which computes several exercises of lessons 02 and 04 too.
+_TRANSPOSED_CONVOLUTION = ("helpers.reference:conv_transpose2d", "helpers.reference:conv_transpose2d_naive",
+                           "helpers.reference:conv_matrix")
 
 #: lesson number -> exercise grade_id -> the helpers that compute its answer ("module:function").
 ANSWERS: dict[str, dict[str, tuple[str, ...]]] = {
     "00": {"to_signed_range": ()},
     "01": {"invented_fraction": (), "generator_shapes": (), "shrink": ("helpers.widgets.explorer:shrink",)},
     "02": {
-        # Later lessons' upsamplers compute these two too: a transposed convolution with a box kernel (nearest)
+        # Lesson 03's and 04's upsamplers compute these two too: a transposed convolution with a box kernel (nearest)
         # or one tap (zeros), stride = the factor; pixel_shuffle of each channel repeated s² times (nearest).
-        "upsample_nearest": ("helpers.reference:upsample_nearest", *_LATER_UPSAMPLERS,
+        "upsample_nearest": ("helpers.reference:upsample_nearest", *_TRANSPOSED_CONVOLUTION,
                              "helpers.reference:pixel_shuffle"),
-        "upsample_zeros": ("helpers.reference:upsample_zeros", *_LATER_UPSAMPLERS),
+        "upsample_zeros": ("helpers.reference:upsample_zeros", *_TRANSPOSED_CONVOLUTION),
         "max_unpool2d": ("helpers.reference:max_unpool2d",),
         "interpolate_bilinear": ("helpers.reference:interpolate_bilinear",),
     },
@@ -54,8 +55,9 @@ ANSWERS: dict[str, dict[str, tuple[str, ...]]] = {
         "adjoint_sides": (),  # reference.conv2d (no exercise) and the learner's own conv_transpose2d_scatter
     },
     "04": {
-        "overlap_count": ("helpers.reference:overlap_count",),
-        "pixel_shuffle": ("helpers.reference:pixel_shuffle",),
+        # a transposed convolution of ones counts the overlaps; with one-hot kernels, stride r, it is the shuffle
+        "overlap_count": ("helpers.reference:overlap_count", *_TRANSPOSED_CONVOLUTION),
+        "pixel_shuffle": ("helpers.reference:pixel_shuffle", *_TRANSPOSED_CONVOLUTION),
     },
     "05": {
         "conv_params": (),  # Keras' count_params

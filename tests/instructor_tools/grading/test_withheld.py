@@ -58,6 +58,28 @@ def upsample_zeros(x, scale):
 '''
 LATER = ("upsample_nearest", "upsample_zeros")
 
+# Both exercises of lesson 04 through the transposed convolution its demos use: of ones (the overlap
+# count), and with one-hot kernels, stride r (the pixel shuffle).
+LESSON_04 = "04_checkerboard_artifacts.ipynb"
+FROM_TRANSPOSED = '''
+import numpy as np
+from helpers import reference
+
+
+def overlap_count(kernel_size, stride, size):
+    ones = np.ones((1, 1, size, size))
+    kernel = np.ones((1, 1, kernel_size, kernel_size))
+    return reference.conv_transpose2d(ones, kernel, stride=stride)[0, 0].astype(np.int64)
+
+
+def pixel_shuffle(x, upscale_factor):
+    r, c_in = upscale_factor, x.shape[1]
+    weight = np.zeros((c_in, c_in // (r * r), r, r), dtype=x.dtype)  # input channel c*r*r + i*r + j -> tap (i, j) of c
+    for k in range(c_in):
+        weight[k, k // (r * r), (k % (r * r)) // r, k % r] = 1
+    return reference.conv_transpose2d(x, weight, stride=r).astype(x.dtype)
+'''
+
 
 def transposed_from_conv_matrix(name: str) -> str:
     return f'''
@@ -74,10 +96,10 @@ def {name}(x, weight, stride=1, padding=0):
 '''
 
 
-def lesson_03_with(code: dict[str, str]):
-    """Lesson 03's student version, every exercise solved, those in ``code`` replaced by it."""
-    solution = nbformat.read(ROOT / "solutions" / LESSON_03, as_version=4)
-    nb = copy.deepcopy(nbformat.read(ROOT / "notebooks" / LESSON_03, as_version=4))
+def lesson_with(name: str, code: dict[str, str]):
+    """Lesson ``name``'s student version, every exercise solved, those in ``code`` replaced by it."""
+    solution = nbformat.read(ROOT / "solutions" / name, as_version=4)
+    nb = copy.deepcopy(nbformat.read(ROOT / "notebooks" / name, as_version=4))
     solved = {grade_id(c): c.source for c in solution.cells if c.metadata.get("nbgrader", {}).get("solution")}
     for cell in nb.cells:
         if grade_id(cell) in solved:
@@ -93,12 +115,15 @@ def graded(tmp_path_factory):
         ("02", "private_taps"): (LESSON, solved_except(TARGET, BILINEAR_FROM_PRIVATE_TAPS)),
         ("02", "later_lessons"): (LESSON, student_notebook({ex: FROM_LATER_LESSONS if ex in LATER
                                                             else solution_code(ex) for ex in POINTS})),
-        ("03", "conv_matrix"): (LESSON_03, lesson_03_with({ex: transposed_from_conv_matrix(ex) for ex in TRANSPOSED})),
+        ("03", "conv_matrix"): (LESSON_03, lesson_with(LESSON_03, {ex: transposed_from_conv_matrix(ex)
+                                                                       for ex in TRANSPOSED})),
+        ("04", "transposed"): (LESSON_04, lesson_with(LESSON_04, {ex: FROM_TRANSPOSED
+                                                                  for ex in ("overlap_count", "pixel_shuffle")})),
     }
     for (_, student), (name, nb) in notebooks.items():
         (folder / student).mkdir(parents=True, exist_ok=True)
         nbformat.write(nb, folder / student / name)
-    result = grade_folder(folder, lessons=["02", "03"], limits=Limits(timeout=TIMEOUT), jobs=2,
+    result = grade_folder(folder, lessons=["02", "03", "04"], limits=Limits(timeout=TIMEOUT), jobs=2,
                           progress=lambda line: print(line, file=sys.stderr))
     return {(g.notebook[:2], g.student_id): g for g in result}
 
@@ -136,3 +161,9 @@ def test_nearest_and_zeros_through_the_transposed_convolution_of_a_later_lesson_
     g = graded[("02", "later_lessons")]
     for exercise, full in POINTS.items():
         assert points(g, exercise) == (0 if exercise in LATER else full), rows(g)
+
+
+@pytest.mark.slow
+def test_lesson_04_through_the_transposed_convolution_of_its_demos_earns_nothing(graded):
+    g = graded[("04", "transposed")]
+    assert g.max_points > 0 and g.points == 0, rows(g)
