@@ -14,8 +14,12 @@ from ..data import squeeze_channel
 def checkerboard_score(images: ArrayLike) -> float:
     """Share of the spectral power (DC excluded) that sits at the Nyquist frequency.
 
-    A stride-2 checkerboard alternates every pixel, so all its energy lands in the FFT's
-    row ``H/2`` or column ``W/2`` (the highest frequency a 28×28 image can hold). For real
+    A pure stride-2 checkerboard alternates every pixel, so all its energy lands in the FFT's
+    row ``H/2`` or column ``W/2`` (the highest frequency a 28×28 image can hold). A transposed
+    convolution's artifact is not pure: it *multiplies* the image (on a smooth patch each of the
+    four output phases has its own gain, the sum of its sub-kernel), which shifts the image's own
+    spectrum to the Nyquist frequency, so its power spreads *around* that row and column. This
+    score counts only what lands exactly on them: a lower bound on the artifact. For real
     digits this share is small; a generator built from stride-2 transposed convolutions puts
     noticeably more there, already at initialisation: k3 s2 with its uneven overlap, and k4 s2
     too, whose four output phases use four different sub-kernels. Accepts ``(N, H, W)``,
