@@ -19,7 +19,8 @@ def checkerboard_score(images: ArrayLike) -> float:
     convolution's artifact is not pure: it *multiplies* the image (on a smooth patch each of the
     four output phases has its own gain, the sum of its sub-kernel), which shifts the image's own
     spectrum to the Nyquist frequency, so its power spreads *around* that row and column. This
-    score counts only what lands exactly on them: a lower bound on the artifact. For real
+    score counts only what lands exactly on them, so it reads the artifact low (a lower bound, but
+    for the little power an image has there of its own: compare with real digits, not with 0). For real
     digits this share is small; a generator built from stride-2 transposed convolutions puts
     noticeably more there, already at initialisation: k3 s2 with its uneven overlap, and k4 s2
     too, whose four output phases use four different sub-kernels. Accepts ``(N, H, W)``,
