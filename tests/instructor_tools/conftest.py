@@ -52,7 +52,7 @@ from planted_lesson import (
 )
 
 from helpers import ROOT
-from instructor_tools.grading import Limits, grade_folder
+from instructor_tools.grading import Limits, SandboxUnavailable, detect, grade_folder
 
 
 def plant(folder: Path, outside: Path, token: str) -> tuple[list[Path], Path]:
@@ -130,6 +130,18 @@ def grade_planted(root: Path) -> dict:
     survivors = subprocess.run(["pgrep", "-f", token], capture_output=True, text=True).stdout.split()
     return {"graded": graded, "by": by_student, "targets": targets, "canary": canary, "seconds": seconds,
             "full_before": before, "folder": folder, "survivors": survivors}
+
+
+@pytest.fixture(scope="session")
+def isolation():
+    """The sandbox the grader will use; without bubblewrap the test is skipped with how to install it, except
+    under CI, where that is a failure."""
+    try:
+        return detect()
+    except SandboxUnavailable as exc:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(str(exc))
 
 
 @pytest.fixture(scope="session")

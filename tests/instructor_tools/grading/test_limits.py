@@ -16,18 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from instructor_tools.grading import Limits, SandboxUnavailable, detect, runner
+from instructor_tools.grading import Limits, runner
 from instructor_tools.grading.runner import run_cells
-
-
-@pytest.fixture(scope="module")
-def isolation():
-    try:
-        return detect()
-    except SandboxUnavailable as exc:
-        if os.environ.get("CI"):
-            raise
-        pytest.skip(str(exc))
 
 
 @pytest.fixture
@@ -173,7 +163,7 @@ def test_without_landlock_the_socket_folder_counts_against_the_disk_limit(isolat
 
     monkeypatch.setattr(runner, "prepare", without_landlock)
     disk_mb = 64
-    fill = RUNTIME_FOLDER + ("for i in range(20):\n    with open(os.path.join(runtime, f'big{i}'), 'wb') as f:\n"
+    fill = RUNTIME_FOLDER + ("for i in range(60):\n    with open(os.path.join(runtime, f'big{i}'), 'wb') as f:\n"
                              f"        for _ in range({disk_mb}):\n            f.write(b'x' * (1 << 20))")
     with Sampler(lambda: bytes_on_disk(batch)) as host:
         results = run_cells(batch, "t", [fill, "1 + 1"], Limits(timeout=30, disk_mb=disk_mb, isolation=isolation))
@@ -182,8 +172,9 @@ def test_without_landlock_the_socket_folder_counts_against_the_disk_limit(isolat
     assert results[0]["reason"].startswith("the kernel was stopped: it wrote ")
     assert results[0]["reason"].endswith(f"more than its {disk_mb} MB of disk"), results[0]
     assert results[1]["status"] == "ok", results[1]
-    # Stopped long before its 20 × --disk: past the limit, it writes only until the watchdog's next poll.
-    assert host.peak < 10 * disk_mb << 20, host.peak
+    # Stopped long before its 60 × --disk: past the limit, it writes only until the watchdog's next poll
+    # (about 8 × here when the machine is quiet; the margin is for a busy one, whose watchdog polls late).
+    assert host.peak < 20 * disk_mb << 20, host.peak
 
 
 @pytest.mark.slow

@@ -15,18 +15,8 @@ import uuid
 import pytest
 
 from helpers import ROOT
-from instructor_tools.grading import Limits, SandboxUnavailable, detect
+from instructor_tools.grading import Limits
 from instructor_tools.grading.runner import run_cells
-
-
-@pytest.fixture(scope="module")
-def isolation():
-    try:
-        return detect()
-    except SandboxUnavailable as exc:
-        if os.environ.get("CI"):
-            raise
-        pytest.skip(str(exc))
 
 
 @pytest.fixture

@@ -5,8 +5,20 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from instructor_tools.grading.watchdog import MAX_ENTRIES, Watchdog, tree_usage
+
+
+def disk_watchdog_reason(folder: Path, code: str) -> str:
+    """Run ``code`` under a watchdog that allows 64 MB in ``folder``; it must be killed: the watchdog's reason."""
+    process = subprocess.Popen([sys.executable, "-c", code])
+    watchdog = Watchdog(process.pid, memory_mb=100_000, threads=1000, interval=0.1, disk_mb=64,
+                        disk_folders=(str(folder),))
+    watchdog.start()
+    assert process.wait(timeout=60) == -9
+    watchdog.join(5)
+    return watchdog.reason or ""
 
 
 def test_tree_usage_follows_children_and_sums_them():
@@ -51,22 +63,12 @@ def test_what_a_process_writes_in_a_watched_folder_counts_against_its_disk(tmp_p
     code = (f"import os, time\nf = open({str(tmp_path / 'held')!r}, 'wb')\nos.remove(f.name)\n"
             "for _ in range(40):\n    f.write(b'x' * (1 << 20))\n    f.flush()\n"
             f"open({str(tmp_path / 'kept')!r}, 'wb').write(b'x' * (30 << 20))\ntime.sleep(60)")
-    process = subprocess.Popen([sys.executable, "-c", code])
-    watchdog = Watchdog(process.pid, memory_mb=100_000, threads=1000, interval=0.1, disk_mb=64,
-                        disk_folders=(str(tmp_path),))
-    watchdog.start()
-    assert process.wait(timeout=30) == -9
-    watchdog.join(5)
-    assert "more than its 64 MB of disk" in watchdog.reason, watchdog.reason
+    reason = disk_watchdog_reason(tmp_path, code)
+    assert "more than its 64 MB of disk" in reason, reason
 
 
 def test_a_folder_of_many_empty_files_is_over_the_disk_limit_too(tmp_path):
     code = (f"import os, time\nfor i in range({MAX_ENTRIES + 10}):\n"
             f"    open(os.path.join({str(tmp_path)!r}, str(i)), 'w').close()\ntime.sleep(60)")
-    process = subprocess.Popen([sys.executable, "-c", code])
-    watchdog = Watchdog(process.pid, memory_mb=100_000, threads=1000, interval=0.1, disk_mb=64,
-                        disk_folders=(str(tmp_path),))
-    watchdog.start()
-    assert process.wait(timeout=60) == -9
-    watchdog.join(5)
-    assert f"more than {MAX_ENTRIES} files" in watchdog.reason, watchdog.reason
+    reason = disk_watchdog_reason(tmp_path, code)
+    assert f"more than {MAX_ENTRIES} files" in reason, reason
