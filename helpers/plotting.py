@@ -208,3 +208,103 @@ class LivePlot:
         else:
             self._handle.update(fig)
         plt.close(fig)
+
+
+def power_spectrum(images: ArrayLike) -> np.ndarray:
+    """The mean power spectrum of ``(N, H, W)`` images, each image's own mean removed, zero frequency in the
+    centre (``fftshift``). With even H and W the Nyquist row and column (the wave that flips sign from one pixel
+    to the next) are row 0 and column 0 of the result: ``fftshift`` moves frequency −H/2 to the first row."""
+    x = squeeze_channel(images, np.float64)
+    power = np.abs(np.fft.fft2(x - x.mean(axis=(1, 2), keepdims=True))) ** 2
+    return np.fft.fftshift(power.mean(axis=0))
+
+
+def frame_nyquist(ax: plt.Axes, shape: tuple[int, int], color: str = "cyan") -> None:
+    """Outline the Nyquist row and column of a centred spectrum of ``shape`` (see :func:`power_spectrum`)."""
+    from matplotlib.patches import Rectangle
+
+    h, w = shape
+    for width, height in ((w, 1), (1, h)):  # row 0, then column 0
+        ax.add_patch(Rectangle((-0.5, -0.5), width, height, fill=False, edgecolor=color, linewidth=1.2))
+
+
+def spectra_at_init(outputs: Mapping[str, ArrayLike], scores: Mapping[str, float], size: float = 2.6) -> plt.Figure:
+    """One column per generator (``{name: (N, H, W) outputs}``): one sample, the mean image over all N samples,
+    and their mean power spectrum (log₁₀, centred) with the Nyquist row and column framed, titled with the
+    share of power there (``scores``).
+
+    One sample hides a fixed pattern under the noise that changes with z; the mean over a few hundred z keeps
+    what every sample shares, such as the 2×2 pattern a transposed convolution stamps on all of them. The mean
+    image has its own colour scale (its values are far smaller than a sample's), printed in its title."""
+    fig, axes = plt.subplots(3, len(outputs), figsize=(size * len(outputs), 3 * size + 0.6), squeeze=False)
+    for col, (name, images) in enumerate(outputs.items()):
+        x = squeeze_channel(images, np.float64)
+        mean = x.mean(axis=0)
+        spectrum = power_spectrum(x)
+        axes[0, col].imshow(x[0], cmap="gray", interpolation="nearest")
+        axes[0, col].set_title(f"{name}\none sample", fontsize=9)
+        axes[1, col].imshow(mean, cmap="gray", interpolation="nearest")
+        axes[1, col].set_title(f"mean of {len(x)} samples\n(range {mean.min():+.3f} to {mean.max():+.3f})", fontsize=9)
+        axes[2, col].imshow(np.log10(spectrum + 1e-12), cmap="magma", interpolation="nearest")
+        frame_nyquist(axes[2, col], spectrum.shape)
+        axes[2, col].set_title(f"mean power spectrum (log)\nNyquist share {scores[name]:.3f}", fontsize=9)
+    for ax in axes.flat:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.tight_layout()
+    return fig
+
+
+def checkerboard_ablation(init: Mapping[str, float], trained: Mapping[str, float], real: float,
+                          judged: Mapping[str, Mapping[str, float]], real_judged: Mapping[str, float],
+                          note: str = "") -> plt.Figure:
+    """The ablation in two panels. Left: the share of power at Nyquist per kind at initialisation (``init``)
+    and after training (``trained``: the kinds trained), on a log scale, so that values a hundred times
+    apart are both visible, with the real digits' share as a dashed line. Right: the judge's inception-style
+    score (bars, left axis, real digits' as a line) and FID ÷ real (dots, right axis) per trained kind;
+    ``judged[kind]`` and ``real_judged`` are :func:`helpers.apps.judge.scores` dicts. ``note`` goes under the
+    title (e.g. how many seeds)."""
+    ratios = [len(init), max(2, len(judged))]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 3.8), gridspec_kw={"width_ratios": ratios})
+    positions = np.arange(len(init))
+    left.bar(positions - 0.2, list(init.values()), 0.4, label="at initialisation")
+    after = [trained.get(kind, np.nan) for kind in init]
+    left.bar(positions + 0.2, after, 0.4, label="after training")
+    for x, value in zip(positions, after, strict=True):
+        if np.isnan(value):
+            left.text(x + 0.2, real, "not trained\nhere", ha="center", va="bottom", fontsize=7)
+    left.axhline(real, color="black", linestyle="--", linewidth=1, label="real digits")
+    left.set_yscale("log")
+    # A clean start can put ~0 at Nyquist (ICNR: 1e-30); the axis stops a decade below the smallest value that
+    # matters, the real digits' and the trained ones', and each bar is labelled with its value
+    bottom = min(real, *(v for v in after if not np.isnan(v))) / 10
+    left.set_ylim(bottom, max(1.0, *init.values()))
+    for x, values in ((positions - 0.2, init.values()), (positions + 0.2, after)):
+        for spot, value in zip(x, values, strict=True):
+            if not np.isnan(value):
+                left.text(spot, max(value, bottom), f"{value:.3f}", ha="center", va="bottom", fontsize=7)
+    left.set_xticks(positions, list(init), fontsize=8)
+    left.set_ylabel("share of power at Nyquist (log)")
+    left.set_title("Checkerboard measure per upsampling block", fontsize=10)
+    left.legend(fontsize=8, loc="upper center", ncol=3, bbox_to_anchor=(0.5, -0.12))
+    kinds = list(judged)
+    spots = np.arange(len(kinds))
+    right.bar(spots, [judged[k]["inception_score"] for k in kinds], 0.5, color="tab:green", label="inception-style")
+    right.axhline(real_judged["inception_score"], color="tab:green", linestyle="--", linewidth=1,
+                  label="inception-style, real digits")
+    right.set_ylim(0, 10)
+    right.set_ylabel("inception-style score (max 10)")
+    right.set_xticks(spots, kinds, fontsize=8)
+    twin = right.twinx()
+    twin.plot(spots, [judged[k]["fid"] / real_judged["fid"] for k in kinds], "o", color="tab:red", label="FID ÷ real")
+    twin.axhline(1.0, color="tab:red", linestyle=":", linewidth=1, label="FID ÷ real = 1 (real digits)")
+    twin.set_ylim(0, None)
+    twin.set_ylabel("FID ÷ real (1 = real digits)")
+    handles = [h for ax in (right, twin) for h in ax.get_legend_handles_labels()[0]]
+    right.legend(handles, [h.get_label() for h in handles], fontsize=7, loc="upper center", ncol=2,
+                 bbox_to_anchor=(0.5, -0.12))
+    right.set_title("The judge's verdict per trained kind", fontsize=10)
+    if note:
+        fig.suptitle(note, fontsize=9)
+    fig.tight_layout()
+    return fig
