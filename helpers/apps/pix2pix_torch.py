@@ -238,13 +238,19 @@ def ablation_configs(s: dict, seed: int = 0) -> list[Pix2PixConfig]:
 
 
 def train(cfg: Pix2PixConfig, damaged: torch.Tensor, clean: torch.Tensor, device: str | torch.device = "cpu",
-          generator_loss_fn: Callable = generator_loss, log_every: int = 0, decoder: Callable = decode) -> dict:
+          generator_loss_fn: Callable = generator_loss, log_every: int = 0, decoder: Callable = decode,
+          probe: torch.Tensor | None = None, probe_every: int = 0) -> dict:
     """Train one generator (and, with ``adversarial``, its PatchGAN) on ``(damaged, clean)`` pairs.
 
-    Adam 2e-4, β₁ = 0.5 as in pix2pix. Returns ``{"generator", "discriminator", "losses", "seconds",
+    Adam 2e-4, β₁ = 0.5 as in pix2pix. Returns ``{"generator", "discriminator", "losses", "hole", "seconds",
     "cpu_seconds"}`` with the per-step losses ``{"g": [...], "d": [...], "l1": [...]}``.
     ``generator_loss_fn`` and ``decoder`` take the place of :func:`generator_loss` and :func:`decode`
     (lesson 10 hands in the learner's own).
+
+    With ``probe`` (held-out damaged digits) and ``probe_every``, ``hole`` is :func:`hole_curve`'s record of
+    the hole edge energy of the generator's repairs of ``probe`` before training and every ``probe_every``
+    steps: the L1 curves of the two losses coincide, but what the adversarial term changes inside the hole
+    shows here. Measuring does not change the training (eval mode, no gradient, no random numbers drawn).
     """
     torch.manual_seed(cfg.seed)
     rng = torch.Generator().manual_seed(cfg.seed)
@@ -253,8 +259,11 @@ def train(cfg: Pix2PixConfig, damaged: torch.Tensor, clean: torch.Tensor, device
     opt_g = torch.optim.Adam(g.parameters(), lr=cfg.lr, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(d.parameters(), lr=cfg.lr, betas=(0.5, 0.999)) if d is not None else None
     losses = {"g": [], "d": [], "l1": []}
+    hole = {"step": [], "hole edge energy": []}
     start, cpu_start = time.perf_counter(), time.process_time()
     for step in range(cfg.steps):
+        if probe is not None and probe_every and step % probe_every == 0:
+            _measure_hole(hole, step, g, probe, device)
         index = torch.randint(len(clean), (cfg.batch_size,), generator=rng)
         x, y = damaged[index].to(device), clean[index].to(device)
         fake = g(x)
@@ -272,9 +281,21 @@ def train(cfg: Pix2PixConfig, damaged: torch.Tensor, clean: torch.Tensor, device
         losses["l1"].append(F.l1_loss(fake.detach(), y).item())
         if log_every and (step + 1) % log_every == 0:
             print(f"{cfg.name}: step {step + 1}, L1 {np.mean(losses['l1'][-log_every:]):.4f}")
+    if probe is not None and probe_every:
+        _measure_hole(hole, cfg.steps, g, probe, device)  # the trained generator: the table's measure
     g.eval()
-    return {"generator": g, "discriminator": d, "losses": losses, "seconds": time.perf_counter() - start,
+    return {"generator": g, "discriminator": d, "losses": losses, "hole": hole, "seconds": time.perf_counter() - start,
             "cpu_seconds": time.process_time() - cpu_start}
+
+
+def _measure_hole(hole: dict, step: int, g: nn.Module, probe: torch.Tensor, device: str | torch.device) -> None:
+    """Append the hole edge energy of ``g``'s repairs of ``probe`` at ``step``, then put ``g`` back to training.
+
+    In eval mode, as :func:`translate` scores the finished generator, so the last point is the table's measure.
+    """
+    hole["step"].append(step)
+    hole["hole edge energy"].append(hole_edge_energy(translate(g, probe, device), probe))
+    g.train()
 
 
 @torch.no_grad()
@@ -336,12 +357,14 @@ def image_scores(output: torch.Tensor, clean: torch.Tensor, labels: torch.Tensor
 def ablation(configs: list[Pix2PixConfig], train_data: tuple[torch.Tensor, torch.Tensor],
              test_data: tuple[torch.Tensor, torch.Tensor, torch.Tensor], device: str | torch.device = "cpu",
              judge: bool = True, log_every: int = 0, generator_loss_fn: Callable = generator_loss,
-             decoder: Callable = decode) -> tuple[list[dict], dict]:
+             decoder: Callable = decode, probe_every: int = 0, n_probe: int = 500) -> tuple[list[dict], dict]:
     """Train each configuration and score it on the held-out ``test_data``; also score the input and the target.
 
     Returns ``(rows, results)`` where ``results`` maps each configuration's name to what
-    :func:`train` returned (the generator, the loss curves, the time). ``generator_loss_fn`` and
-    ``decoder`` are handed to :func:`train` for every configuration.
+    :func:`train` returned (the generator, the loss curves, the hole curve, the time). ``generator_loss_fn`` and
+    ``decoder`` are handed to :func:`train` for every configuration; with ``probe_every``, each generator's hole
+    edge energy is recorded during training on the first ``n_probe`` held-out digits (a subset, to keep
+    the measurements cheap next to the training).
     """
     damaged, clean, labels = test_data
     rows = [{"model": "damaged input (no model)", "parameters": 0, "train s": 0.0, "train CPU s": 0.0,
@@ -349,7 +372,8 @@ def ablation(configs: list[Pix2PixConfig], train_data: tuple[torch.Tensor, torch
     results = {}
     for cfg in configs:
         result = train(cfg, train_data[0], train_data[1], device=device, log_every=log_every,
-                       generator_loss_fn=generator_loss_fn, decoder=decoder)
+                       generator_loss_fn=generator_loss_fn, decoder=decoder, probe=damaged[:n_probe],
+                       probe_every=probe_every)
         g = result["generator"]
         results[cfg.name] = result
         rows.append({"model": cfg.name, "parameters": sum(p.numel() for p in g.parameters()),
