@@ -72,8 +72,12 @@ def skimage_data_dir() -> Path:
     return Path(skimage.__file__).resolve().parent / "data"
 
 
-def load_gray(name: str) -> np.ndarray:
-    """One bundled scikit-image picture as float32 luminance in [0, 1], read from the wheel's own file."""
+def load_image(name: str, colour: bool = False) -> np.ndarray:
+    """One bundled scikit-image picture as float32 in [0, 1], read from the wheel's own file.
+
+    ``colour=False``: luminance ``(H, W)``. ``colour=True``: RGB ``(3, H, W)`` (a grey picture repeats its
+    one channel three times; an alpha channel is dropped).
+    """
     from skimage import color, io
 
     path = skimage_data_dir() / name
@@ -82,16 +86,24 @@ def load_gray(name: str) -> np.ndarray:
                                 f"choose one of the files in {path.parent}")
     image = io.imread(path)
     if image.ndim == 3:
-        image = color.rgb2gray(image[..., :3])  # luminance, in [0, 1]
+        image = image[..., :3]
+        image = image.transpose(2, 0, 1) / 255.0 if colour else color.rgb2gray(image)  # luminance, in [0, 1]
     elif image.dtype == np.uint8:
         image = image / 255.0
     elif image.dtype == np.uint16:
         image = image / 65535.0
+    if colour and image.ndim == 2:
+        image = np.stack([image] * 3)
     return np.clip(np.asarray(image, np.float32), 0.0, 1.0)
 
 
+def load_gray(name: str) -> np.ndarray:
+    """One bundled scikit-image picture as float32 luminance ``(H, W)`` in [0, 1]."""
+    return load_image(name)
+
+
 def downscale(hr: torch.Tensor, scale: int) -> torch.Tensor:
-    """HR ``(N, 1, H, W)`` → LR ``(N, 1, H/scale, W/scale)``: antialiased bicubic.
+    """HR ``(N, C, H, W)`` → LR ``(N, C, H/scale, W/scale)``: antialiased bicubic.
 
     The cubic kernel (a = −0.5) is stretched by ``scale``, so it low-passes before it subsamples; away
     from the borders the result is MATLAB's ``imresize(hr, 1/scale, 'bicubic')`` (which mirrors the
@@ -118,21 +130,23 @@ class SRImage:
     """One picture at three versions: HR target, LR input, and the LR's bicubic upsampling."""
 
     name: str
-    hr: torch.Tensor   # (1, 1, H, W)
-    lr: torch.Tensor   # (1, 1, H/scale, W/scale)
-    up: torch.Tensor   # (1, 1, H, W) bicubic(lr): SRCNN's input and the baseline
+    hr: torch.Tensor   # (1, C, H, W): C = 1 (luminance) or 3 (colour)
+    lr: torch.Tensor   # (1, C, H/scale, W/scale)
+    up: torch.Tensor   # (1, C, H, W) bicubic(lr): SRCNN's input and the baseline
 
 
-def make_pairs(names: Sequence[str], scale: int, max_side: int | None = None) -> list[SRImage]:
-    """HR/LR/bicubic triples for the named bundled images (optionally centre-cropped to ``max_side``)."""
+def make_pairs(names: Sequence[str], scale: int, max_side: int | None = None, colour: bool = False) -> list[SRImage]:
+    """HR/LR/bicubic triples for the named bundled images (optionally centre-cropped to ``max_side``);
+    luminance, or RGB with ``colour=True``."""
     out = []
     for name in names:
-        image = load_gray(name)
+        image = load_image(name, colour)
         if max_side is not None:
-            h, w = image.shape
+            h, w = image.shape[-2:]
             top, left = max(0, (h - max_side) // 2), max(0, (w - max_side) // 2)
-            image = image[top: top + max_side, left: left + max_side]
-        hr = torch.from_numpy(np.ascontiguousarray(crop_to_multiple(image, scale)))[None, None]
+            image = image[..., top: top + max_side, left: left + max_side]
+        image = np.ascontiguousarray(crop_to_multiple(image, scale))
+        hr = torch.from_numpy(image).reshape(1, -1, *image.shape[-2:])  # (1, C, H, W)
         lr = downscale(hr, scale)
         out.append(SRImage(name, hr, lr, bicubic(lr, scale)))
     return out
@@ -316,7 +330,8 @@ def _uses_bicubic(model: nn.Module) -> bool:
 def train(model: nn.Module, sampler: Callable, steps: int, *, batch_size: int = 16, lr: float = 1e-3,
           device: str | torch.device = "cpu",
           time_limit: float | None = None, log_every: int = 0, lr_decay_at: float = 0.8,
-          loop: Callable | None = None) -> dict:
+          loop: Callable | None = None, evaluate_at: Sequence[int] = (),
+          evaluate: Callable[[int, nn.Module], object] | None = None) -> dict:
     """Adam on the mean squared error; the learning rate drops 10× after ``lr_decay_at`` of the steps.
 
     ``sampler(batch_size)`` gives ``(lr, up, hr)``; the model reads the one its ``input_kind``
@@ -329,7 +344,13 @@ def train(model: nn.Module, sampler: Callable, steps: int, *, batch_size: int = 
     once for the steps before the drop and once, at a tenth of the learning rate, for the steps after it,
     with batches already on ``device``. A loop cannot be stopped halfway: ``time_limit`` only skips its
     second call, and ``log_every`` does not apply.
+
+    ``evaluate(step, model)`` is called after each of the steps listed in ``evaluate_at`` (0 = before
+    training), with the model in evaluation mode; its results are returned as ``"evaluations"``, a list of
+    ``(step, result)``. It is driven by the sampler (a loop draws one batch per step), so it works with
+    any ``loop``; its time is not counted in ``seconds`` or ``cpu_seconds``, nor against ``time_limit``.
     """
+    sampler = _Clock(sampler, model, evaluate_at, evaluate)
     if loop is not None:
         return _train_with_loop(loop, model, sampler, steps, batch_size, lr, device, time_limit, lr_decay_at)
     model.to(device).train()
@@ -348,14 +369,53 @@ def train(model: nn.Module, sampler: Callable, steps: int, *, batch_size: int = 
         done = step + 1
         if log_every and done % log_every == 0:
             print(f"step {done}: loss {np.mean(losses[-log_every:]):.5f}")
-        if time_limit is not None and time.process_time() - cpu_start > time_limit:
+        if time_limit is not None and time.process_time() - cpu_start - sampler.cpu_seconds > time_limit:
             break
-    model.eval()
-    return {"losses": losses, "steps": done, "seconds": time.perf_counter() - start,
-            "cpu_seconds": time.process_time() - cpu_start}
+    return sampler.finish(done, {"losses": losses, "steps": done, "seconds": time.perf_counter() - start,
+                                 "cpu_seconds": time.process_time() - cpu_start})
 
 
-def _train_with_loop(loop: Callable, model: nn.Module, sampler: Callable, steps: int, batch_size: int, lr: float,
+class _Clock:
+    """A sampler that counts the batches drawn and evaluates the model after the listed steps.
+
+    A training loop draws one batch per step, so the ``k``-th draw happens after ``k`` steps: this is how
+    :func:`train` can look at the model during any loop, the learner's included, without changing it.
+    """
+
+    def __init__(self, sampler: Callable, model: nn.Module, at: Sequence[int],
+                 evaluate: Callable[[int, nn.Module], object] | None):
+        self.sampler, self.model, self.evaluate = sampler, model, evaluate
+        self.at = set(at) if evaluate is not None else set()
+        self.drawn, self.evaluations, self.seconds, self.cpu_seconds = 0, [], 0.0, 0.0
+
+    def _evaluate(self, step: int) -> None:
+        if step not in self.at or any(done == step for done, _ in self.evaluations):
+            return
+        start, cpu_start, training = time.perf_counter(), time.process_time(), self.model.training
+        self.model.eval()
+        with torch.no_grad():
+            self.evaluations.append((step, self.evaluate(step, self.model)))
+        self.model.train(training)
+        self.seconds += time.perf_counter() - start
+        self.cpu_seconds += time.process_time() - cpu_start
+
+    def __call__(self, batch_size: int) -> tuple[torch.Tensor, ...]:
+        self._evaluate(self.drawn)
+        self.drawn += 1
+        return self.sampler(batch_size)
+
+    def finish(self, steps: int, history: dict) -> dict:
+        """``history`` without the time of the evaluations during training, plus the one after the last step."""
+        history["seconds"] -= self.seconds
+        history["cpu_seconds"] -= self.cpu_seconds
+        self._evaluate(steps)
+        self.model.eval()
+        if self.evaluate is not None:
+            history["evaluations"] = self.evaluations
+        return history
+
+
+def _train_with_loop(loop: Callable, model: nn.Module, sampler: _Clock, steps: int, batch_size: int, lr: float,
                      device: str | torch.device, time_limit: float | None, lr_decay_at: float) -> dict:
     """:func:`train` with a foreign loop: the same schedule in two calls, the same device, the same timing."""
     model.to(device)
@@ -366,13 +426,13 @@ def _train_with_loop(loop: Callable, model: nn.Module, sampler: Callable, steps:
     before = min(steps, max(1, int(steps * lr_decay_at)))  # the milestone of train's MultiStepLR
     losses, done, start, cpu_start = [], 0, time.perf_counter(), time.process_time()
     for n, rate in ((before, lr), (steps - before, 0.1 * lr)):
-        if n <= 0 or (done and time_limit is not None and time.process_time() - cpu_start > time_limit):
+        if n <= 0 or (done and time_limit is not None
+                      and time.process_time() - cpu_start - sampler.cpu_seconds > time_limit):
             continue
         losses += [float(value) for value in loop(model, on_device, n, batch_size, rate)]
         done += n
-    model.eval()
-    return {"losses": losses, "steps": done, "seconds": time.perf_counter() - start,
-            "cpu_seconds": time.process_time() - cpu_start}
+    return sampler.finish(done, {"losses": losses, "steps": done, "seconds": time.perf_counter() - start,
+                                 "cpu_seconds": time.process_time() - cpu_start})
 
 
 def plain_loop(model: nn.Module, sampler: Callable, steps: int, batch_size: int = 16, lr: float = 1e-3) -> list[float]:
@@ -385,24 +445,35 @@ def plain_loop(model: nn.Module, sampler: Callable, steps: int, batch_size: int 
 # --------------------------------------------------------------------------- evaluation
 
 def shave(image: np.ndarray, border: int) -> np.ndarray:
-    """``image`` without ``border`` pixels on each side."""
-    return image[border:-border, border:-border] if border else image
+    """``image`` (``(H, W)`` or ``(C, H, W)``) without ``border`` pixels on each side."""
+    return image[..., border:-border, border:-border] if border else image
 
 
 @torch.no_grad()
 def predict(model: nn.Module, image: SRImage, device: str | torch.device = "cpu") -> np.ndarray:
-    """The model's HR estimate of one picture as an ``(H, W)`` array, clipped to [0, 1]."""
+    """The model's HR estimate of one picture, clipped to [0, 1]: ``(H, W)`` for luminance, ``(3, H, W)`` for colour."""
     model.to(device).eval()
     x = image.up if getattr(model, "input_kind", "lr") == "up" else image.lr
-    return model(x.to(device)).clamp(0, 1)[0, 0].cpu().numpy()
+    out = model(x.to(device)).clamp(0, 1)[0].cpu().numpy()
+    return out[0] if out.shape[0] == 1 else out
+
+
+def truth(image: SRImage) -> np.ndarray:
+    """The HR picture as :func:`predict` returns an estimate: ``(H, W)`` or ``(3, H, W)``."""
+    hr = image.hr[0].numpy()
+    return hr[0] if hr.shape[0] == 1 else hr
 
 
 def psnr_ssim(prediction: np.ndarray, target: np.ndarray, border: int) -> tuple[float, float]:
-    """(PSNR dB, SSIM) with ``skimage.metrics`` on [0, 1] images, ``border`` pixels shaved."""
+    """(PSNR dB, SSIM) with ``skimage.metrics`` on [0, 1] images, ``border`` pixels shaved.
+
+    ``(H, W)`` or colour ``(3, H, W)`` (PSNR over all channels; SSIM per channel, averaged)."""
     from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
     p, t = shave(prediction, border).astype(np.float64), shave(target, border).astype(np.float64)
-    return peak_signal_noise_ratio(t, p, data_range=1.0), structural_similarity(t, p, data_range=1.0)
+    channel_axis = 0 if p.ndim == 3 else None
+    return (peak_signal_noise_ratio(t, p, data_range=1.0),
+            structural_similarity(t, p, data_range=1.0, channel_axis=channel_axis))
 
 
 def _time_inference(model: nn.Module, image: SRImage, device: str | torch.device, repeats: int) -> float:
@@ -426,7 +497,7 @@ def evaluate(models: dict, images: list[SRImage], scale: int, device: str | torc
     rows = []
     megapixels = images[0].hr.numel() / 1e6
     for name, model in models.items():
-        per_image = [psnr_ssim(predict(model, im, device), im.hr[0, 0].numpy(), border=scale) for im in images]
+        per_image = [psnr_ssim(predict(model, im, device), truth(im), border=scale) for im in images]
         row = {
             "method": name,
             "parameters": n_parameters(model),
