@@ -24,7 +24,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import matplotlib  # noqa: E402
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 
 from helpers.apps import sr_figures  # noqa: E402
@@ -46,24 +45,19 @@ def one_seed(seed: int, steps: int, out: Path) -> list[dict]:
     return rows
 
 
-def table(rows: list[dict], step: int, bicubic: dict) -> str:
-    lines = [f"after {step} steps | PSNR dB (mean, seed range) | phase spread (mean, seed range)", "|".join(["---"] * 3)]
-    for row in su.summary(rows, step):
-        (p_lo, p_hi), (s_lo, s_hi) = row["PSNR dB range"], row["phase spread range"]
-        lines.append(f"{su.KINDS[row['kind']]} | {row['PSNR dB']:.2f} ({p_lo:.2f}–{p_hi:.2f}) | "
-                     f"{row['phase spread']:.4f} ({s_lo:.4f}–{s_hi:.4f})")
-    lines.append(f"bicubic (no training) | {bicubic['PSNR dB']:.2f} | {bicubic['phase spread']:.4f}")
-    return "\n".join("| " + line + " |" for line in lines)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--steps", type=int, default=3000)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("--out", type=Path, default=Path("runs/sr_upsamplers"))
+    parser.add_argument("--figures-only", action="store_true",
+                        help="draw the figures again from --out's rows.json and models, without training")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
+    if args.figures_only:
+        figures(json.loads((args.out / "rows.json").read_text()), args)
+        return
     print(f"load average before: {os.getloadavg()}", flush=True)
     started = time.perf_counter()
     with ProcessPoolExecutor(args.jobs) as pool:
@@ -74,7 +68,7 @@ def main() -> None:
     test = sr.make_pairs(sr.TEST_IMAGES, 2, colour=True)
     bicubic = su.baseline(test)
     steps = checkpoints(args.steps)
-    parts = [table(rows, step, bicubic) for step in steps if step in (0, 300, args.steps)]
+    parts = [su.summary_table(rows, step, bicubic) for step in steps if step in (0, 300, args.steps)]
     seconds = {kind: sum(r["seconds"] for r in rows if r["kind"] == kind and r["step"] == args.steps) / len(args.seeds)
                for kind in su.KINDS}
     parts.append("training seconds per run (mean over seeds): "
@@ -83,14 +77,14 @@ def main() -> None:
                  f"load average after: {os.getloadavg()}")
     (args.out / "summary.md").write_text("\n\n".join(parts) + "\n")
     print("\n\n".join(parts))
+    figures(rows, args)
 
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
-    sr_figures.against_steps(sr_figures.curves_from_rows(rows, "phase spread"), "phase spread (held out)",
-                             baseline=bicubic["phase spread"], log=True, ax=axes[0])
-    sr_figures.against_steps(sr_figures.curves_from_rows(rows, "PSNR dB"), "PSNR dB (held out)",
-                             baseline=bicubic["PSNR dB"], ax=axes[1])
-    fig.tight_layout()
-    fig.savefig(args.out / "curves.png", dpi=120)
+
+def figures(rows: list[dict], args: argparse.Namespace) -> None:
+    test = sr.make_pairs(sr.TEST_IMAGES, 2, colour=True)
+    bicubic = su.baseline(test)
+
+    sr_figures.study(rows, bicubic, su.KINDS).savefig(args.out / "curves.png", dpi=120)
     models = {}
     for kind in su.KINDS:
         model = su.UpsamplerSR(kind)
@@ -99,7 +93,7 @@ def main() -> None:
     for im in test:
         truth = sr.truth(im)
         estimates = {name: sr.predict(m, im) for name, m in models.items()}
-        crops = sr_figures.crops_with_errors(estimates, truth, sr_figures.window(truth, 32, flat=True))
+        crops = sr_figures.crops_with_errors(estimates, truth, sr_figures.window(truth, 32, flat=True), stretch=True)
         crops.suptitle(f"{im.name}: seed {args.seeds[0]}, after {args.steps} steps, flattest mid-grey 32×32 crop")
         crops.savefig(args.out / f"crops_{Path(im.name).stem}.png", dpi=100)
 

@@ -476,6 +476,11 @@ def psnr_ssim(prediction: np.ndarray, target: np.ndarray, border: int) -> tuple[
             structural_similarity(t, p, data_range=1.0, channel_axis=channel_axis))
 
 
+def held_out_psnr(model: nn.Module, images: Sequence[SRImage], scale: int, device: str | torch.device = "cpu") -> float:
+    """Mean PSNR (dB) of ``model`` on ``images``, ``scale`` pixels shaved: the measure to follow during training."""
+    return float(np.mean([psnr_ssim(predict(model, im, device), truth(im), border=scale)[0] for im in images]))
+
+
 def _time_inference(model: nn.Module, image: SRImage, device: str | torch.device, repeats: int) -> float:
     predict(model, image, device)  # warm-up
     if torch.device(device).type == "cuda":

@@ -15,8 +15,10 @@ Without a periodic pattern the four gains agree (bicubic: 0.000 on the held-out 
 convolution's artifact multiplies the image (lesson 08, ``checkerboard_score``), which is exactly a gain
 that differs by phase.
 
-Imports PyTorch only (never TensorFlow). Used in lesson 09; ``scripts/measure_sr_upsamplers.py`` runs the
-longer study of ``docs/results_sr_upsamplers.md``.
+Imports PyTorch only (never TensorFlow). ``scripts/measure_sr_upsamplers.py`` runs the longer study of
+``docs/results_sr_upsamplers.md``.
+
+Used in lesson 09.
 """
 
 from __future__ import annotations
@@ -148,3 +150,14 @@ def summary(rows: Sequence[dict], step: int) -> list[dict]:
             row[key + " range"] = (float(min(values)), float(max(values)))
         out.append(row)
     return out
+
+
+def summary_table(rows: Sequence[dict], step: int, bicubic: dict) -> str:
+    """:func:`summary` at ``step`` as a Markdown table (mean and seed range), with bicubic's line below."""
+    lines = [f"after {step} steps | PSNR dB: mean (seed range) | phase spread: mean (seed range)", "---|---|---"]
+    for row in summary(rows, step):
+        (p_lo, p_hi), (s_lo, s_hi) = row["PSNR dB range"], row["phase spread range"]
+        lines.append(f"{KINDS[row['kind']]} | {row['PSNR dB']:.2f} ({p_lo:.2f}–{p_hi:.2f}) | "
+                     f"{row['phase spread']:.4f} ({s_lo:.4f}–{s_hi:.4f})")
+    lines.append(f"bicubic (no training) | {bicubic['PSNR dB']:.2f} | {bicubic['phase spread']:.4f}")
+    return "\n".join("| " + line + " |" for line in lines)

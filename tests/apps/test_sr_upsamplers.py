@@ -16,7 +16,7 @@ pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 def test_colour_pairs_keep_three_channels_and_grey_pictures_repeat_theirs():
     chelsea, camera = sr.make_pairs(["chelsea.png", "camera.png"], 2, max_side=64, colour=True)
-    assert chelsea.hr.shape == (1, 3, 64, 64) and chelsea.lr.shape == (1, 3, 32, 32) and chelsea.up.shape == (1, 3, 64, 64)
+    assert chelsea.hr.shape == chelsea.up.shape == (1, 3, 64, 64) and chelsea.lr.shape == (1, 3, 32, 32)
     assert not torch.equal(chelsea.hr[:, 0], chelsea.hr[:, 2]), "a colour picture has different channels"
     assert torch.equal(camera.hr[:, 0], camera.hr[:, 1]) and torch.equal(camera.hr[:, 1], camera.hr[:, 2])
     grey, = sr.make_pairs(["camera.png"], 2, max_side=64)
@@ -119,6 +119,10 @@ def test_window_finds_edges_or_a_flat_mid_grey_patch():
     assert rows.start >= 40 - 16 and rows.stop > 40, "the edge-rich crop overlaps the stripes"
     rows, cols = sr_figures.window(image, 16, flat=True, margin=2)
     assert rows.start >= 20 and rows.stop <= 40, "the flat crop is the mid-grey band"
+    dark = np.zeros((64, 64))
+    dark[:, 32:] = np.indices((64, 32))[1] % 2 * 0.05
+    rows, cols = sr_figures.window(dark, 16, flat=True, margin=2)
+    assert cols.stop <= 32, "with no mid-grey region, the flattest crop"
     with pytest.raises(ValueError, match="bigger"):
         sr_figures.window(image[:10, :10], 16)
 
