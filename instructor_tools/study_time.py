@@ -2,6 +2,7 @@
 
     python -m instructor_tools.study_time            # one line per lesson, and the course's total
     python -m instructor_tools.study_time --check    # fail if a lesson's header or README.md states another time
+    python -m instructor_tools.study_time --write    # write the estimates into the headers and README.md
 
 A learner with ten hours should know which path fits, so every lesson's title cell states its study time next to
 its machine time, and README.md's table repeats it. The number is an estimate from the lesson's own size, so that
@@ -72,7 +73,7 @@ def estimate(path: Path) -> StudyTime:
             elif meta.get("course", {}).get("answers"):
                 continue  # read while checking each question: counted in QUESTION_MINUTES
             else:
-                words = _words(text)
+                words = _words("\n".join(line for line in text.splitlines() if not line.startswith(HEADER_PREFIX)))
                 result.words += words
                 minutes = words / WORDS_PER_MINUTE
         elif meta.get("nbgrader", {}).get("solution"):
@@ -130,6 +131,34 @@ def problems(root: Path = ROOT) -> list[str]:
     return out
 
 
+def write(root: Path = ROOT) -> None:
+    """Put each lesson's :func:`header_line` into its title cell (before its run-time line, or replacing the old
+    one) and its :func:`readme_cell` into README.md's lesson table (the column before Colab's)."""
+    readme = (root / "README.md").read_text(encoding="utf-8").splitlines(keepends=True)
+    for path in lessons(root):
+        study = estimate(path)
+        nb = json.loads(path.read_text(encoding="utf-8"))
+        title = nb["cells"][2]
+        lines = "".join(title["source"]).split("\n")
+        for i in reversed([i for i, line in enumerate(lines) if line.startswith(HEADER_PREFIX)]):
+            del lines[i: i + 2 if i + 1 < len(lines) and not lines[i + 1].strip() else i + 1]  # and its blank line
+        run = next((i for i, line in enumerate(lines) if line.startswith(("**Run time**", "**Running time**"))), None)
+        if run is None:
+            lines += ["", header_line(study)]
+        else:
+            lines[run:run] = [header_line(study), ""]
+        while lines and not lines[-1].strip():
+            lines.pop()
+        title["source"] = "\n".join(lines)
+        path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        for i, line in enumerate(readme):
+            if line.startswith(f"| {path.name[:2]} |"):
+                cells = line.rstrip("\n").split(" | ")
+                cells[-2] = readme_cell(study)
+                readme[i] = " | ".join(cells) + "\n"
+    (root / "README.md").write_text("".join(readme), encoding="utf-8")
+
+
 def readme_cell(study: StudyTime) -> str:
     """README's study-time cell for one lesson."""
     optional = f" + {duration(study.optional_minutes)} optional" if study.optional_minutes else ""
@@ -140,7 +169,11 @@ def main(argv: list[str] | None = None) -> int:
     """Print the estimates (or, with ``--check``, the disagreements: exit status 1 if any)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--check", action="store_true", help="fail if a header or README.md disagrees")
+    parser.add_argument("--write", action="store_true", help="write the estimates into the headers and README.md")
     args = parser.parse_args(argv)
+    if args.write:
+        write()
+        print("wrote the estimates below into the lessons' title cells and README.md")
     if args.check:
         found = problems()
         print("\n".join(found) if found else "every lesson states its estimated study time")

@@ -52,3 +52,8 @@ def test_check_fails_when_a_header_is_stale(tmp_path):
     (tmp_path / "README.md").write_text((study_time.ROOT / "README.md").read_text())
     found = study_time.problems(tmp_path)
     assert len(found) == 2 and source.name in found[0] and "README.md" in found[1]
+    study_time.write(tmp_path)
+    assert study_time.problems(tmp_path) == []
+    written = (tmp_path / "solutions" / source.name).read_text()
+    study_time.write(tmp_path)
+    assert (tmp_path / "solutions" / source.name).read_text() == written, "writing twice changes nothing"
