@@ -180,8 +180,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1 if found else 0
     studies = [estimate(path) for path in lessons()]
     for study in studies:
-        print(f"{study.lesson:28s} {readme_cell(study):24s} {study.words:6,} words, {study.exercises} exercises, "
-              f"{study.questions} questions, {study.code_cells} code cells")
+        print(f"{study.lesson:28s} {readme_cell(study):24s} {study.words:6,} words, "
+              f"{_count(study.exercises, 'exercise')}, {_count(study.questions, 'question')}, "
+              f"{_count(study.code_cells, 'code cell')}")
     core = sum(s.minutes for s in studies)
     optional = sum(s.optional_minutes for s in studies)
     print(f"{'the course':28s} {duration(core)} (+ {duration(optional)} optional)")
