@@ -76,7 +76,7 @@ def measure_sr(s: dict, dev, profile: str) -> str:
         *trained, "", sr.format_table(rows), "", "PSNR (dB) per test picture:", "", *per_image, "",
         f"ESPCN − bicubic: {gain:+.2f} dB ({verdict} the {profile} target of ≥ {TARGET_DB[profile]} dB)",
         f"Published, other data (Set5 ×3, Dong et al. 2016): bicubic {sr.PUBLISHED_SET5_X3['bicubic']} dB, "
-        f"SRCNN {sr.PUBLISHED_SET5_X3['SRCNN']} dB",
+        f"SRCNN 9-5-5 trained on ImageNet {sr.PUBLISHED_SET5_X3['SRCNN 9-5-5 (ImageNet)']} dB",
     ])
 
 
