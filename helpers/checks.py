@@ -113,7 +113,7 @@ def _explain(actual: Any, expected: Any, name: str, rtol: float, atol: float, ch
         if not isinstance(actual, (tuple, list, np.ndarray)) or getattr(actual, "ndim", 1) == 0:
             return f"{name}: expected a sequence like {_fmt(expected)}, got {_type_name(actual)} {_fmt(actual)}"
         if len(actual) != len(expected):
-            return f"{name}: expected {len(expected)} items {_fmt(tuple(expected))}, got {len(actual)}: {_fmt(actual)}"
+            return f"{name}: expected {len(expected)} items, got {len(actual)}; {_first_difference(actual, expected)}"
         for i, (a, e) in enumerate(zip(actual, expected, strict=True)):
             why = explain_mismatch(a, e, f"{name}[{i}]", rtol=rtol, atol=atol, check_dtype=check_dtype)
             if why:
@@ -130,6 +130,23 @@ def _explain(actual: Any, expected: Any, name: str, rtol: float, atol: float, ch
     if expected is None:
         return None if actual is None else f"{name}: expected None, got {_type_name(actual)} {_fmt(actual)}"
     return None if actual == expected else f"{name}: expected {_fmt(expected)}, got {_fmt(actual)}"
+
+
+def _first_difference(actual: Any, expected: Any) -> str:
+    """Where two sequences of different lengths part: the first item missing, extra or different (never a cut repr)."""
+    same = lambda a, e: explain_mismatch(a, e) is None  # noqa: E731 - the items' own comparison
+    i = 0
+    while i < min(len(actual), len(expected)) and same(actual[i], expected[i]):
+        i += 1
+    if i == len(actual):
+        return f"missing from item {i} on: {_fmt(expected[i])}"
+    if i == len(expected):
+        return f"item {i} is one too many: {_fmt(actual[i])}"
+    if len(actual) < len(expected) and all(same(a, e) for a, e in zip(actual[i:], expected[i + 1:])):
+        return f"item {i} is missing: {_fmt(expected[i])}"
+    if len(actual) > len(expected) and all(same(a, e) for a, e in zip(actual[i + 1:], expected[i:])):
+        return f"item {i} is one too many: {_fmt(actual[i])}"
+    return f"the first difference is item {i}: expected {_fmt(expected[i])}, got {_fmt(actual[i])}"
 
 
 def _explain_number(actual: Any, expected: Any, name: str, rtol: float, atol: float) -> str | None:
@@ -285,13 +302,15 @@ def _emit_probe(name: str, actual: Any, **options: Any) -> None:
     display({PROBE_MIME: json.dumps(payload), "text/plain": f"probe {name}"}, raw=True)
 
 
-def _reached(expected: Any) -> dict:
+def _reached(expected: Any, mistakes: Any = None) -> dict:
     """The probe option that says an expected value reached the kernel (the grader sends ``None`` in its place).
+
+    ``mistakes`` (the values or functions of known mistakes) are expected values too: they hold near-answers.
 
     The grader reads it from the solution's own run and refuses the lesson: a graded cell that the
     grader failed to reduce would otherwise hand its expected values to every student's kernel.
     """
-    return {} if expected is None else {"expected_in_kernel": True}
+    return {} if expected is None and not mistakes else {"expected_in_kernel": True}
 
 
 # --------------------------------------------------------------------------- checks
@@ -301,23 +320,29 @@ def _passed(message: str) -> None:
 
 
 def check_array(actual: Any, expected: Any, name: str = "result", *, rtol: float = 1e-5, atol: float = 1e-6,
-                check_dtype: bool = False) -> None:
-    """Values, shape (and optionally dtype) of an array against the expected array."""
+                check_dtype: bool = False, mistakes: dict[str, Any] | None = None) -> None:
+    """Values, shape (and optionally dtype) of an array against the expected array.
+
+    ``mistakes``: known wrong answers, ``{"with the kernel not flipped": the array that mistake gives}``; a result
+    equal to one of them is told so (see :func:`diagnosis`).
+    """
     if probing():
-        return _emit_probe(name, actual, rtol=rtol, atol=atol, check_dtype=check_dtype, **_reached(expected))
+        return _emit_probe(name, actual, rtol=rtol, atol=atol, check_dtype=check_dtype,
+                           **_reached(expected, mistakes))
     why = explain_mismatch(actual, np.asarray(to_numpy(expected)), name, rtol=rtol, atol=atol, check_dtype=check_dtype)
     if why:
-        raise CheckFailed(why)
+        raise CheckFailed(why + diagnosis(actual, mistakes, rtol=rtol, atol=atol))
     _passed(f"{name}: shape {np.shape(to_numpy(actual))}, all values match")
 
 
-def check_value(actual: Any, expected: Any, name: str = "result", *, rtol: float = 1e-5, atol: float = 1e-8) -> None:
-    """A number, string, bool or tuple (e.g. a shape) against the expected one."""
+def check_value(actual: Any, expected: Any, name: str = "result", *, rtol: float = 1e-5, atol: float = 1e-8,
+                mistakes: dict[str, Any] | None = None) -> None:
+    """A number, string, bool or tuple (e.g. a shape) against the expected one; ``mistakes``: see check_array."""
     if probing():
-        return _emit_probe(name, actual, rtol=rtol, atol=atol, **_reached(expected))
+        return _emit_probe(name, actual, rtol=rtol, atol=atol, **_reached(expected, mistakes))
     why = explain_mismatch(actual, expected, name, rtol=rtol, atol=atol)
     if why:
-        raise CheckFailed(why)
+        raise CheckFailed(why + diagnosis(actual, mistakes, rtol=rtol, atol=atol))
     _passed(f"{name} = {_fmt(to_numpy(actual))}")
 
 
@@ -350,11 +375,19 @@ def _call_text(args: tuple, kwargs: dict) -> str:
 
 
 def check_function(fn: Callable, reference: Callable, cases: Iterable, *, name: str | None = None,
-                   rtol: float = 1e-5, atol: float = 1e-6, check_dtype: bool = False) -> None:
+                   rtol: float = 1e-5, atol: float = 1e-6, check_dtype: bool = False,
+                   mistakes: dict[str, Callable] | None = None, hints: dict[str, str] | None = None) -> None:
     """Call ``fn`` and ``reference`` on each case and compare the results.
 
     A case is a tuple of positional arguments, or a pair ``(args_tuple, kwargs_dict)``.
     The failing case is named in the message.
+
+    ``mistakes``: known wrong versions of the exercise, ``{"with the kernel not flipped": a function with the
+    reference's signature that makes that mistake}``. When ``fn``'s result is wrong and equals a mistake's on the
+    same case, the message names the mistake. ``hints``: ``{regular expression: what it usually means}``; when
+    ``fn`` raises, the check fails with one line (the exception and the learner's own line) and, if the
+    expression matches ``"ErrorType: message"``, what it usually means. Both are expected values for the grader
+    (write them in the test cell itself, like ``reference``); under the grader an error is raised as it is.
     """
     fname = name or getattr(fn, "__name__", "function")
     cases = list(cases)
@@ -362,16 +395,82 @@ def check_function(fn: Callable, reference: Callable, cases: Iterable, *, name: 
         with_kwargs = len(case) == 2 and isinstance(case[1], dict) and isinstance(case[0], tuple)
         args, kwargs = case if with_kwargs else (case, {})
         label = f"{fname}{_call_text(args, kwargs)}"
-        actual = fn(*args, **kwargs)
         if probing():
-            _emit_probe(label, actual, rtol=rtol, atol=atol, check_dtype=check_dtype, **_reached(reference))
+            actual = fn(*args, **kwargs)
+            _emit_probe(label, actual, rtol=rtol, atol=atol, check_dtype=check_dtype,
+                        **_reached(reference, mistakes))
             continue
+        try:
+            actual = fn(*args, **kwargs)
+        except Exception as exc:
+            if is_stub_error(exc) or grading():
+                raise
+            raise CheckFailed(raised_line(label, exc, hints)) from exc
         why = explain_mismatch(actual, to_numpy(reference(*args, **kwargs)), label, rtol=rtol, atol=atol,
                                check_dtype=check_dtype)
         if why:
-            raise CheckFailed(why)
+            variants = {says: _quietly(variant, args, kwargs) for says, variant in (mistakes or {}).items()}
+            raise CheckFailed(why + diagnosis(actual, variants, rtol=rtol, atol=atol, check_dtype=check_dtype))
     if not probing():
         _passed(f"{fname}: all {len(cases)} cases match")
+
+
+_FAILED = object()  # what a known mistake's function gave when it raised: equal to nothing
+
+
+def _quietly(variant: Callable, args: tuple, kwargs: dict) -> Any:
+    """A known mistake's result on a case, or a value equal to nothing when the mistake cannot run on it."""
+    try:
+        return variant(*args, **kwargs)
+    except Exception:  # a mistake that fails on this case explains nothing here
+        return _FAILED
+
+
+def diagnosis(actual: Any, mistakes: dict[str, Any] | None, **tolerances: Any) -> str:
+    """`` Your result is exactly the one computed <says>.`` for the first known mistake ``actual`` equals, else ``""``.
+
+    ``mistakes`` maps a phrase that completes "computed ..." ("with the kernel not flipped") to the value that
+    mistake gives.
+    """
+    for says, value in (mistakes or {}).items():
+        if value is not _FAILED and explain_mismatch(actual, value, **tolerances) is None:
+            return f". Your result is exactly the one computed {says}."
+    return ""
+
+
+def raised_line(label: str, exc: BaseException, hints: dict[str, str] | None = None) -> str:
+    """One line for an exercise that raised: the call, the exception, the learner's own line, and a hint if known."""
+    error = f"{type(exc).__name__}: {exc}".strip()
+    first = error.splitlines()[0] if error else type(exc).__name__
+    where = _own_line(exc)
+    text = f"{label} raised {_short_text(first, 200)}" + (f", at {where}" if where else "")
+    for pattern, says in (hints or {}).items():
+        if re.search(pattern, error):
+            return f"{text}. This usually means {says}."
+    return text
+
+
+def _short_text(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+#: Folders whose frames are not the learner's: this package, the standard library, installed packages.
+_NOT_YOURS = (os.path.dirname(os.path.abspath(__file__)), os.path.dirname(os.__file__))
+
+
+def _own_line(exc: BaseException) -> str:
+    """``line N: `code` `` of the innermost frame that is the learner's own (a notebook cell or their file)."""
+    import linecache
+    import traceback
+
+    found = ""
+    for frame in traceback.extract_tb(exc.__traceback__):
+        path = os.path.abspath(frame.filename) if not frame.filename.startswith("<") else frame.filename
+        if path.startswith(_NOT_YOURS) or "site-packages" in path or "dist-packages" in path:
+            continue
+        code = (frame.line or linecache.getline(frame.filename, frame.lineno)).strip()
+        found = f"line {frame.lineno} of your code: `{_short_text(code, 100)}`" if code else f"line {frame.lineno}"
+    return found
 
 
 # --------------------------------------------------------------------------- notebook support

@@ -77,6 +77,65 @@ def test_check_function_names_the_failing_case():
         checks.check_function(bad, lambda x, f: x, [(np.ones(2), 1), (np.ones(2), 2)])
 
 
+def test_a_known_mistake_is_named_when_the_result_equals_it():
+    flipped = lambda x: -x  # noqa: E731 - a known mistake's version of the reference
+    with pytest.raises(CheckFailed, match=r"2 of 2 values differ.*Your result is exactly the one computed with the "
+                                          r"sign flipped\.$"):
+        checks.check_function(lambda x: -x, lambda x: x, [(np.ones(2),)], mistakes={"with the sign flipped": flipped})
+    with pytest.raises(CheckFailed) as caught:  # another wrong answer: no mistake named
+        checks.check_function(lambda x: 2 * x, lambda x: x, [(np.ones(2),)],
+                              mistakes={"with the sign flipped": flipped})
+    assert "Your result" not in str(caught.value)
+    with pytest.raises(CheckFailed) as caught:  # a mistake that cannot run on the case explains nothing
+        checks.check_function(lambda x: -x, lambda x: x, [(np.ones(2),)], mistakes={"broken": lambda x: 1 / 0})
+    assert "Your result" not in str(caught.value)
+
+
+def test_values_and_arrays_name_known_mistakes_too():
+    with pytest.raises(CheckFailed, match="the one computed with np.tile"):
+        checks.check_array(np.tile([1, 2], 2), np.repeat([1, 2], 2), mistakes={"with np.tile": np.tile([1, 2], 2)})
+    with pytest.raises(CheckFailed, match=r"result\[0\]: expected 0, got 1 \(difference 1\)\. Your result is "
+                                          r"exactly the one computed with the odd row on top\."):
+        checks.check_value((1, 0), (0, 1), mistakes={"with the odd row on top": (1, 0)})
+
+
+def test_an_error_in_the_exercise_is_one_line_with_the_learners_line_and_a_hint():
+    def swapped(x):
+        total = x + np.ones(3)  # the line the message must quote
+        return total
+
+    with pytest.raises(CheckFailed) as caught:
+        checks.check_function(swapped, lambda x: x, [(np.ones(2),)],
+                              hints={"could not be broadcast": "in and out channels not swapped"})
+    message = str(caught.value)
+    assert "\n" not in message
+    assert message.startswith("swapped(<array (2,)>) raised ValueError: operands could not be broadcast")
+    assert "of your code: `total = x + np.ones(3)  # the line the message must quote`" in message
+    assert message.endswith("This usually means in and out channels not swapped.")
+    with pytest.raises(CheckFailed) as caught:  # no hint matches: the line alone
+        checks.check_function(swapped, lambda x: x, [(np.ones(2),)], hints={"index": "never"})
+    assert "usually" not in str(caught.value)
+
+
+def test_under_a_grader_an_error_in_the_exercise_stays_an_error(monkeypatch):
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    with pytest.raises(ZeroDivisionError):
+        checks.check_function(lambda x: 1 / 0, lambda x: x, [(1,)])
+
+
+@pytest.mark.parametrize("actual, words", [
+    (["Dense", "Conv", "BN", "Conv"], "expected 6 items, got 5; item 2 is missing: 'BN'"),
+    (["Dense", "BN", "Bias", "Conv", "BN", "Conv"], "expected 6 items, got 7; item 3 is one too many: 'Bias'"),
+    (["Dense", "BN", "Conv"], "expected 6 items, got 4; missing from item 4 on: 'BN'"),
+    (["Dense", "BN", "Conv", "BN", "Conv", "Tanh"], "item 6 is one too many: 'Tanh'"),
+    (["Dense", "Conv", "Conv", "BN"], "the first difference is item 2: expected 'BN', got 'Conv'"),
+])
+def test_a_list_of_another_length_is_told_by_its_first_difference(actual, words):
+    long_name = "x" * 90  # item 0: longer than any cut, so the difference must be found, not shown in a repr
+    message = explain_mismatch([long_name, *actual], [long_name, "Dense", "BN", "Conv", "BN", "Conv"], "layers")
+    assert message.endswith(words), message
+
+
 def test_check_raises():
     def strict(x):
         if x < 0:

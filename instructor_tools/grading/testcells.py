@@ -1,7 +1,8 @@
 """The graded test cells as the grading kernels run them: the student's side only.
 
 A test cell such as ``checks.check_value(output_size(4, 3, 2, 1), 9)`` carries its
-expected value (``9``, or ``reference.upsample_nearest`` for ``check_function``). Sent
+expected value (``9``, or ``reference.upsample_nearest`` for ``check_function``; a check's
+``mistakes=``, the known wrong answers, are expected values too). Sent
 as it is, that value would reach the student's kernel, where the student's code can
 read it: a patched ``checks``, an IPython input transformer that sees the cell's text,
 ``get_ipython().user_ns``, the caller's frame. So the grader never sends it. In every
@@ -40,6 +41,8 @@ from dataclasses import dataclass, field
 #: helpers.checks functions and the position / keyword of their expected argument.
 EXPECTED_ARGUMENT = {"check_array": (1, "expected"), "check_value": (1, "expected"),
                      "check_function": (1, "reference")}
+#: Keyword arguments that are expected values too, in every check: known mistakes are near-answers.
+EXPECTED_KEYWORDS = frozenset({"mistakes"})
 
 HOW = ("instead, write each check as a statement of its own, at the top level of the test cell (or directly in a "
        "`with` block), one call per case, its expected argument written out: a literal, a course function "
@@ -109,18 +112,20 @@ def _misplaced(node: ast.AST, placed: dict, outer: list[ast.AST]) -> None:
         _misplaced(child, placed, [*outer, node])
 
 
-def _take_expected(call: ast.Call) -> ast.expr | None:
-    """Replace the call's expected argument by ``None`` and return it (None if the call has none)."""
+def _take_expected(call: ast.Call) -> list[ast.expr]:
+    """Replace the call's expected arguments (``EXPECTED_ARGUMENT``, ``EXPECTED_KEYWORDS``) by ``None``; return them."""
     name = _check_name(call)
     position, keyword = EXPECTED_ARGUMENT[name]
     if any(isinstance(a, ast.Starred) for a in call.args) or any(kw.arg is None for kw in call.keywords):
         raise _refuse(f"{name}(*...) or {name}(**...): the expected argument must be written out")
-    expected = None
+    expected = []
     if len(call.args) > position:
-        expected, call.args[position] = call.args[position], ast.Constant(None)
+        expected.append(call.args[position])
+        call.args[position] = ast.Constant(None)
     for kw in call.keywords:
-        if kw.arg == keyword:
-            expected, kw.value = kw.value, ast.Constant(None)
+        if kw.arg == keyword or kw.arg in EXPECTED_KEYWORDS:
+            expected.append(kw.value)
+            kw.value = ast.Constant(None)
     return expected
 
 
@@ -376,7 +381,7 @@ def student_side(source: str, earlier: Sequence[str] | None = None, checks_requi
     checks = _placed_checks(tree)
     if not checks and checks_required:
         raise BadTestCell("the test cell calls no check_array, check_value or check_function")
-    expected = [e for e in (_take_expected(call) for call in checks) if e is not None]
+    expected = [e for call in checks for e in _take_expected(call)]
     kept = _slice(tree.body)
     cell = _Cell(earlier=None if earlier is None else _earlier_names(earlier))
     _flatten(tree.body, kept, cell)

@@ -401,7 +401,8 @@ def test_after_a_test_ran_the_stub_is_still_not_attempted_and_memory_still_named
     (ARRAY, SECRET, f"v: expected an array of shape (2, 3), got str <{len(SECRET)} characters, not shown>"),
     (3, SECRET, f"v: expected a number like 3, got str <{len(SECRET)} characters, not shown>"),
     ((1, "a"), (1, SECRET), f"v[1]: expected str 'a', got str <{len(SECRET)} characters, not shown>"),
-    ((1, 2), (1, 2, SECRET), "v: expected 2 items (1, 2), got 3"),
+    ((1, 2), (1, 2, SECRET), f"v: expected 2 items, got 3; item 2 is one too many: <{len(SECRET)} characters, "
+     "not shown>"),
 ])
 def test_a_mismatch_never_quotes_a_string_the_students_code_returned(expected, value, words):
     verdict = decide([Probe("v", expected, {})], {"status": "ok", "probes": [probe("v", value)]}, None, 10)

@@ -34,6 +34,26 @@ checks.check_raises(thing, ValueError, -1)
     ast.parse(out)
 
 
+def test_known_mistakes_are_expected_values_too():
+    """A mistake's version of the answer is a near-answer: gone from the kernel, like the reference."""
+    source = '''
+def not_flipped(x, w):
+    return reference.conv_transpose2d(x, w[..., ::-1, ::-1]) * 271828
+
+
+x, w = make(0), make(1)
+checks.check_function(mine, reference.conv_transpose2d, [(x, w)], mistakes={"with the kernel not flipped": not_flipped},
+                      hints={"broadcast": "in and out not swapped"})
+checks.check_value(crop(3, 2), (0, 1), mistakes={"with the odd row on top": (1, 0) if 161803 else None})
+'''
+    out = student_side(source)
+    for leak in ("271828", "161803", "not_flipped", "conv_transpose2d", "odd row"):
+        assert leak not in out
+    assert out.count("mistakes=None") == 2 and "in and out not swapped" in out  # a hint is words, no answer
+    with pytest.raises(BadTestCell, match="uses the value of `y`, an input that the student's kernel holds"):
+        student_side("y = mine(x)\nchecks.check_value(y, 3, mistakes={'doubled': y * 2})")
+
+
 def test_a_test_cell_without_a_value_check_or_with_a_hidden_expected_argument_is_refused():
     with pytest.raises(BadTestCell, match="calls no check"):
         student_side("checks.check_raises(f, ValueError, 1)")
