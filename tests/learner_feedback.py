@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import nbformat
 from nbclient import NotebookClient
+from test_run_all import CELL_TIMEOUT, learner_env
 
 from helpers import ROOT
-from test_run_all import CELL_TIMEOUT, learner_env
 
 MARK = "\u2717 "
 
