@@ -76,6 +76,8 @@ def test_no_graded_run_of_a_lesson_mentions_an_answer_or_an_expected_argument(na
             if isinstance(node, ast.Call) and getattr(node.func, "attr", "") in ("check_array", "check_value",
                                                                                "check_function"):
                 assert len(node.args) > 1 and isinstance(node.args[1], ast.Constant) and node.args[1].value is None
+                for kw in node.keywords:  # a known mistake's value is a near-answer
+                    assert kw.arg != "mistakes" or (isinstance(kw.value, ast.Constant) and kw.value.value is None)
 
 
 # ------------------------------------------------------------------ the slicer fails closed (issue 24)
