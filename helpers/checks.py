@@ -302,15 +302,24 @@ def _emit_probe(name: str, actual: Any, **options: Any) -> None:
     display({PROBE_MIME: json.dumps(payload), "text/plain": f"probe {name}"}, raw=True)
 
 
-def _reached(expected: Any, mistakes: Any = None) -> dict:
+def _reached(expected: Any) -> dict:
     """The probe option that says an expected value reached the kernel (the grader sends ``None`` in its place).
-
-    ``mistakes`` (the values or functions of known mistakes) are expected values too: they hold near-answers.
 
     The grader reads it from the solution's own run and refuses the lesson: a graded cell that the
     grader failed to reduce would otherwise hand its expected values to every student's kernel.
     """
-    return {} if expected is None and not mistakes else {"expected_in_kernel": True}
+    return {} if expected is None else {"expected_in_kernel": True}
+
+
+def _mistake_values(mistakes: dict[str, Any] | None) -> dict:
+    """The probe option that hands the grader the known mistakes' values, encoded.
+
+    Only the solution's run has them (the grader runs the students' test cells with ``mistakes=None``):
+    the grader names a mistake in its own process, as the instant check does in the learner's kernel.
+    """
+    if not mistakes:
+        return {}
+    return {"mistakes": {str(says): encode(value) for says, value in mistakes.items() if value is not _FAILED}}
 
 
 # --------------------------------------------------------------------------- checks
@@ -327,8 +336,8 @@ def check_array(actual: Any, expected: Any, name: str = "result", *, rtol: float
     equal to one of them is told so (see :func:`diagnosis`).
     """
     if probing():
-        return _emit_probe(name, actual, rtol=rtol, atol=atol, check_dtype=check_dtype,
-                           **_reached(expected, mistakes))
+        return _emit_probe(name, actual, rtol=rtol, atol=atol, check_dtype=check_dtype, **_reached(expected),
+                           **_mistake_values(mistakes))
     why = explain_mismatch(actual, np.asarray(to_numpy(expected)), name, rtol=rtol, atol=atol, check_dtype=check_dtype)
     if why:
         raise CheckFailed(why + diagnosis(actual, mistakes, rtol=rtol, atol=atol))
@@ -339,7 +348,7 @@ def check_value(actual: Any, expected: Any, name: str = "result", *, rtol: float
                 mistakes: dict[str, Any] | None = None) -> None:
     """A number, string, bool or tuple (e.g. a shape) against the expected one; ``mistakes``: see check_array."""
     if probing():
-        return _emit_probe(name, actual, rtol=rtol, atol=atol, **_reached(expected, mistakes))
+        return _emit_probe(name, actual, rtol=rtol, atol=atol, **_reached(expected), **_mistake_values(mistakes))
     why = explain_mismatch(actual, expected, name, rtol=rtol, atol=atol)
     if why:
         raise CheckFailed(why + diagnosis(actual, mistakes, rtol=rtol, atol=atol))
@@ -386,8 +395,10 @@ def check_function(fn: Callable, reference: Callable, cases: Iterable, *, name: 
     reference's signature that makes that mistake}``. When ``fn``'s result is wrong and equals a mistake's on the
     same case, the message names the mistake. ``hints``: ``{regular expression: what it usually means}``; when
     ``fn`` raises, the check fails with one line (the exception and the learner's own line) and, if the
-    expression matches ``"ErrorType: message"``, what it usually means. Both are expected values for the grader
-    (write them in the test cell itself, like ``reference``); under the grader an error is raised as it is.
+    expression matches ``"ErrorType: message"``, what it usually means. ``mistakes`` is an expected value for the
+    grader (write it in the test cell itself, like ``reference``): the students' runs get ``None``, the solution's
+    run reports the mistakes' values and the grader names them in its own process. Under a grader an error in
+    ``fn`` is raised as it is.
     """
     fname = name or getattr(fn, "__name__", "function")
     cases = list(cases)
@@ -397,8 +408,9 @@ def check_function(fn: Callable, reference: Callable, cases: Iterable, *, name: 
         label = f"{fname}{_call_text(args, kwargs)}"
         if probing():
             actual = fn(*args, **kwargs)
-            _emit_probe(label, actual, rtol=rtol, atol=atol, check_dtype=check_dtype,
-                        **_reached(reference, mistakes))
+            variants = {says: _quietly(variant, args, kwargs) for says, variant in (mistakes or {}).items()}
+            _emit_probe(label, actual, rtol=rtol, atol=atol, check_dtype=check_dtype, **_reached(reference),
+                        **_mistake_values(variants))
             continue
         try:
             actual = fn(*args, **kwargs)

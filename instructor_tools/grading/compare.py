@@ -42,7 +42,7 @@ from typing import Any
 
 import numpy as np
 
-from helpers.checks import STUB_MARKER, explain_mismatch
+from helpers.checks import STUB_MARKER, diagnosis, explain_mismatch
 
 MAX_DEPTH = 16
 MAX_ITEMS = 100_000
@@ -219,8 +219,22 @@ def compare_probes(expected: list[Probe], texts: list[str]) -> str | None:
             if isinstance(actual, str) and "not shown>" not in why:  # "got str", and how long
                 why = f"{why} {_Text(actual)!r}"
         if why:
-            return why
+            return why + _diagnosis(actual, probe)
     return None
+
+
+def _diagnosis(actual: Any, probe: Probe) -> str:
+    """The known mistake the student's value equals (the solution run's ``mistakes`` option), as checks says it."""
+    mistakes = probe.options.get("mistakes")
+    if not isinstance(mistakes, dict):
+        return ""
+    values = {}
+    for says, encoded in mistakes.items():
+        try:
+            values[_short(says, 200)] = decode(encoded)
+        except BadProbe:
+            continue
+    return diagnosis(actual, values, **_options(probe.options))
 
 
 class _Text:

@@ -45,6 +45,8 @@ class Lesson:
     exercises: dict[str, int]  # exercise grade_id -> index in ``code``
     stubs: dict[str, str]  # exercise grade_id -> the student version's code (what "untouched" means)
     tests: list[Test] = field(default_factory=list)
+    #: code index -> the graded test cell as the solution's run gets it: with its known mistakes (``mistakes=``)
+    diagnosing: dict[int, str] = field(default_factory=dict)
 
     @property
     def max_points(self) -> float:
@@ -77,6 +79,7 @@ def load_lesson(path: Path) -> Lesson:
             lesson.tests.append(Test(i, meta["grade_id"], float(meta["points"]), exercise))
             try:  # every graded run gets the test without its expected values (testcells.py says why)
                 lesson.code[i] = student_side(cell.source)
+                lesson.diagnosing[i] = student_side(cell.source, keep_mistakes=True)
             except BadTestCell as exc:
                 raise build.BuildError(f"{path.name}: test {meta['grade_id']!r}: {exc}") from None
     return lesson
@@ -147,9 +150,15 @@ def read_submission(path: Path, lesson: Lesson, student_id: str) -> Submission:
 
 
 def assemble(lesson: Lesson, code: dict[str, str] | None) -> list[str]:
-    """The cells to run: the solution's, with the exercise cells replaced by ``code``."""
+    """The cells to run: the solution's, with the exercise cells replaced by ``code``.
+
+    ``code=None`` is the solution's own run: its test cells keep their known mistakes (``Lesson.diagnosing``).
+    """
     cells = list(lesson.code)
-    if code is not None:
+    if code is None:
+        for index, source in lesson.diagnosing.items():
+            cells[index] = source
+    else:
         for grade_id, index in lesson.exercises.items():
             cells[index] = code[grade_id]
     return cells

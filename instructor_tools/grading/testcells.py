@@ -112,7 +112,7 @@ def _misplaced(node: ast.AST, placed: dict, outer: list[ast.AST]) -> None:
         _misplaced(child, placed, [*outer, node])
 
 
-def _take_expected(call: ast.Call) -> list[ast.expr]:
+def _take_expected(call: ast.Call, keep_mistakes: bool = False) -> list[ast.expr]:
     """Replace the call's expected arguments (``EXPECTED_ARGUMENT``, ``EXPECTED_KEYWORDS``) by ``None``; return them."""
     name = _check_name(call)
     position, keyword = EXPECTED_ARGUMENT[name]
@@ -123,7 +123,7 @@ def _take_expected(call: ast.Call) -> list[ast.expr]:
         expected.append(call.args[position])
         call.args[position] = ast.Constant(None)
     for kw in call.keywords:
-        if kw.arg == keyword or kw.arg in EXPECTED_KEYWORDS:
+        if kw.arg == keyword or (kw.arg in EXPECTED_KEYWORDS and not keep_mistakes):
             expected.append(kw.value)
             kw.value = ast.Constant(None)
     return expected
@@ -367,12 +367,15 @@ def _input(name: str, role: str, cell: _Cell, where: str) -> None:
                       f"it takes out of it is in the kernel too: pass `{name}` whole to a function")
 
 
-def student_side(source: str, earlier: Sequence[str] | None = None, checks_required: bool = True) -> str:
+def student_side(source: str, earlier: Sequence[str] | None = None, checks_required: bool = True,
+                 keep_mistakes: bool = False) -> str:
     """``source`` without its expected values (see the module docstring); :class:`BadTestCell` if impossible.
 
     ``earlier``: the code cells before it, to judge the names it does not bind itself. ``checks_required``:
     a cell without check calls is refused too (the grader's need: a test must compare values; the build
-    only proves that no expected value stays in the kernel).
+    only proves that no expected value stays in the kernel). ``keep_mistakes``: for the solution's run
+    only, the checks keep their ``mistakes=`` (and what it needs), so that the run reports the known
+    mistakes' values and the grader can name them; the students' runs never get them.
     """
     try:
         tree = ast.parse(source)
@@ -381,7 +384,7 @@ def student_side(source: str, earlier: Sequence[str] | None = None, checks_requi
     checks = _placed_checks(tree)
     if not checks and checks_required:
         raise BadTestCell("the test cell calls no check_array, check_value or check_function")
-    expected = [e for call in checks for e in _take_expected(call)]
+    expected = [e for call in checks for e in _take_expected(call, keep_mistakes)]
     kept = _slice(tree.body)
     cell = _Cell(earlier=None if earlier is None else _earlier_names(earlier))
     _flatten(tree.body, kept, cell)

@@ -429,3 +429,33 @@ def test_a_cell_that_ran_after_a_test_is_not_quoted_in_an_explanation():
     results = mark_quotable([{"status": "ok"}] * 2 + [DIED, {"status": "ok"}, name_error("big")], 1)
     verdict = decide([Probe("v", 3, {})], explained(results, ["x = 1", "check()", CELLS[1], "", ""], 4), None, 10)
     assert "code cell 3 was to define 'big'" in verdict.message and "%matplotlib" not in verdict.message
+
+
+def _known(**mistakes) -> dict:
+    """A solution probe's options with known mistakes, as helpers.checks writes them."""
+    return {"mistakes": {says.replace("_", " "): checks.encode(value) for says, value in mistakes.items()}}
+
+
+def test_the_grader_names_a_known_mistake_from_the_solutions_run():
+    expected = [Probe("f", np.repeat(ARRAY, 2, axis=1), _known(with_np_tile=np.tile(ARRAY, 2)))]
+    verdict = decide(expected, {"status": "ok", "probes": [probe("f", np.tile(ARRAY, 2))]}, None, 10)
+    assert verdict.status == "failed"
+    assert verdict.message.endswith("values differ; the first at position (0, 1): expected 0, got 1 (largest "
+                                    "difference 1). Your result is exactly the one computed with np tile."), verdict
+    other = decide(expected, {"status": "ok", "probes": [probe("f", ARRAY.repeat(2, axis=1) + 1)]}, None, 10)
+    assert other.status == "failed" and "Your result" not in other.message
+    right = decide(expected, {"status": "ok", "probes": [probe("f", np.repeat(ARRAY, 2, axis=1))]}, None, 10)
+    assert right.status == "passed"
+
+
+def test_a_submission_cannot_name_its_own_mistake_or_break_the_diagnosis():
+    """Only the solution's probe options count; a malformed mistake in them is passed over, never a crash."""
+    forged = probe("f", ARRAY + 1, **_known(forged_words=ARRAY + 1))
+    verdict = decide([Probe("f", ARRAY, {})], {"status": "ok", "probes": [forged]}, None, 10)
+    assert verdict.status == "failed" and "forged" not in verdict.message
+    broken = {"mistakes": {"with junk": {"kind": "array", "dtype": "<f8", "shape": [9], "data": "AAAA"},
+                           "with a sign flip": checks.encode(-ARRAY)}}
+    verdict = decide([Probe("f", ARRAY, broken)], {"status": "ok", "probes": [probe("f", -ARRAY)]}, None, 10)
+    assert verdict.message.endswith("Your result is exactly the one computed with a sign flip."), verdict
+    assert decide([Probe("f", ARRAY, {"mistakes": ["not", "a", "dict"]})],
+                  {"status": "ok", "probes": [probe("f", -ARRAY)]}, None, 10).status == "failed"

@@ -50,6 +50,9 @@ checks.check_value(crop(3, 2), (0, 1), mistakes={"with the odd row on top": (1, 
     for leak in ("271828", "161803", "not_flipped", "conv_transpose2d", "odd row"):
         assert leak not in out
     assert out.count("mistakes=None") == 2 and "in and out not swapped" in out  # a hint is words, no answer
+    solution_run = student_side(source, keep_mistakes=True)  # the solution's run reports the mistakes' values
+    assert "def not_flipped" in solution_run and "mistakes={'with the kernel not flipped': not_flipped}" in solution_run
+    assert "mistakes={'with the odd row on top'" in solution_run and "reference.conv_transpose2d, [" not in solution_run
     with pytest.raises(BadTestCell, match="uses the value of `y`, an input that the student's kernel holds"):
         student_side("y = mine(x)\nchecks.check_value(y, 3, mistakes={'doubled': y * 2})")
 
