@@ -36,6 +36,7 @@ __all__ = [
     "conv_transpose2d",
     "conv_transpose2d_naive",
     "conv_transpose2d_output_size",
+    "bilinear_kernel",
     "pixel_shuffle",
     "pixel_unshuffle",
     "conv_matrix",
@@ -410,6 +411,24 @@ def conv_transpose2d_naive(x: ArrayLike, weight: ArrayLike, bias: ArrayLike | No
                            c * sw:c * sw + dw * (kw - 1) + 1:dw] += x[b_, ci, r, c] * weight[ci]
     out = canvas[:, :, ph:ph + ho, pw:pw + wo].copy()
     return out if b is None else out + b
+
+
+# --------------------------------------------------------------------------- a fixed upsampler as a transposed conv
+
+def bilinear_kernel(channels: int) -> np.ndarray:
+    """The ``(channels, channels, 4, 4)`` weight with which a k4 s2 p1 :func:`conv_transpose2d` is bilinear ×2.
+
+    Each channel upsamples itself (zero off the diagonal) with the outer product of ``[1, 3, 3, 1] / 4``:
+    at ×2 with half-pixel centres an output pixel lies 1/4 of an input pixel from its nearer input centre
+    and 3/4 from the farther, so it takes 3/4 and 1/4 of them. Away from the outer ring of output pixels
+    this equals ``interpolate_bilinear(x, 2H×2W, align_corners=False)``; on that ring the transposed
+    convolution reads zero padding where bilinear clamps to the edge (FCN's initialisation, Long et al. 2015).
+    """
+    c = as_int(channels, "channels", 1)
+    taps = np.array([1.0, 3.0, 3.0, 1.0]) / 4
+    weight = np.zeros((c, c, 4, 4))
+    weight[np.arange(c), np.arange(c)] = np.outer(taps, taps)
+    return weight
 
 
 # --------------------------------------------------------------------------- pixel shuffle
