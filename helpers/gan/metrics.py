@@ -1,6 +1,6 @@
 """Measures of a GAN's samples that need no classifier (the judge's scores are in :mod:`helpers.apps.judge`).
 
-Used by helpers.gan, helpers.gan.outputs.
+Used in lesson 04; helpers.gan and helpers.gan.outputs use it too.
 """
 
 from __future__ import annotations
