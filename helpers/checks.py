@@ -417,7 +417,7 @@ def check_function(fn: Callable, reference: Callable, cases: Iterable, *, name: 
         except Exception as exc:
             if is_stub_error(exc) or grading():
                 raise
-            raise CheckFailed(raised_line(label, exc, hints)) from exc
+            raise CheckFailed(raised_line(label, exc, hints, fn)) from exc
         why = explain_mismatch(actual, to_numpy(reference(*args, **kwargs)), label, rtol=rtol, atol=atol,
                                check_dtype=check_dtype)
         if why:
@@ -450,11 +450,16 @@ def diagnosis(actual: Any, mistakes: dict[str, Any] | None, **tolerances: Any) -
     return ""
 
 
-def raised_line(label: str, exc: BaseException, hints: dict[str, str] | None = None) -> str:
-    """One line for an exercise that raised: the call, the exception, the learner's own line, and a hint if known."""
+def raised_line(label: str, exc: BaseException, hints: dict[str, str] | None = None,
+                fn: Callable | None = None) -> str:
+    """One line for an exercise that raised: the call, the exception, the learner's own line, and a hint if known.
+
+    The line is ``fn``'s own (the exercise's line that called what failed), or, when ``fn`` is a lambda of the
+    test cell, the innermost line outside the course's package and the installed libraries.
+    """
     error = f"{type(exc).__name__}: {exc}".strip()
     first = error.splitlines()[0] if error else type(exc).__name__
-    where = _own_line(exc)
+    where = _own_line(exc, getattr(fn, "__code__", None) if getattr(fn, "__name__", "") != "<lambda>" else None)
     text = f"{label} raised {_short_text(first, 200)}" + (f", at {where}" if where else "")
     for pattern, says in (hints or {}).items():
         if re.search(pattern, error):
@@ -470,19 +475,24 @@ def _short_text(text: str, limit: int) -> str:
 _NOT_YOURS = (os.path.dirname(os.path.abspath(__file__)), os.path.dirname(os.__file__))
 
 
-def _own_line(exc: BaseException) -> str:
-    """``line N: `code` `` of the innermost frame that is the learner's own (a notebook cell or their file)."""
+def _own_line(exc: BaseException, code: Any = None) -> str:
+    """``line N of your code: `…` `` of the last frame running ``code`` (if any ran it), else of the innermost
+    frame that is the learner's own (a notebook cell or their file)."""
     import linecache
-    import traceback
 
-    found = ""
-    for frame in traceback.extract_tb(exc.__traceback__):
-        path = os.path.abspath(frame.filename) if not frame.filename.startswith("<") else frame.filename
-        if path.startswith(_NOT_YOURS) or "site-packages" in path or "dist-packages" in path:
-            continue
-        code = (frame.line or linecache.getline(frame.filename, frame.lineno)).strip()
-        found = f"line {frame.lineno} of your code: `{_short_text(code, 100)}`" if code else f"line {frame.lineno}"
-    return found
+    found, own = "", ""
+    tb = exc.__traceback__
+    while tb is not None:
+        frame, lineno = tb.tb_frame, tb.tb_lineno
+        filename = frame.f_code.co_filename
+        path = filename if filename.startswith("<") else os.path.abspath(filename)
+        if not (path.startswith(_NOT_YOURS) or "site-packages" in path or "dist-packages" in path):
+            source = linecache.getline(filename, lineno).strip()
+            found = f"line {lineno} of your code: `{_short_text(source, 100)}`" if source else f"line {lineno}"
+            if frame.f_code is code:
+                own = found
+        tb = tb.tb_next
+    return own or found
 
 
 # --------------------------------------------------------------------------- notebook support

@@ -117,6 +117,21 @@ def test_an_error_in_the_exercise_is_one_line_with_the_learners_line_and_a_hint(
     assert "usually" not in str(caught.value)
 
 
+def test_the_line_quoted_is_the_exercises_own_not_the_course_code_it_calls():
+    def course_tool(x):
+        return x @ np.ones((3, 3))  # course code in the notebook: fails on the learner's input
+
+    def exercise(x):
+        flat = x.reshape(-1)
+        return course_tool(flat)  # the learner's line
+
+    with pytest.raises(CheckFailed, match=r"of your code: `return course_tool\(flat\)  # the learner's line`$"):
+        checks.check_function(exercise, lambda x: x, [(np.ones(2),)])
+    # through a lambda of the test cell, the innermost line that is not a library's
+    with pytest.raises(CheckFailed, match=r"of your code: `return x @ np.ones\(\(3, 3\)\)"):
+        checks.check_function(lambda x: exercise(x), lambda x: x, [(np.ones(2),)], name="exercise")
+
+
 def test_under_a_grader_an_error_in_the_exercise_stays_an_error(monkeypatch):
     monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
     with pytest.raises(ZeroDivisionError):
