@@ -1,7 +1,7 @@
 """The course's reference DCGAN for 28×28 MNIST in Keras 3 (TensorFlow backend).
 
-Used by lesson 07 (the models) and by ``python -m helpers.gan --framework keras``
-(:func:`train`). Imports TensorFlow and Keras only, never PyTorch.
+Used by lesson 07 (the models), lesson 05 (its ICNR, an exercise) and by
+``python -m helpers.gan --framework keras`` (:func:`train`). Imports TensorFlow and Keras only, never PyTorch.
 
 The recipe is DCGAN's (Radford et al. 2015): strided (transposed) convolutions and no
 pooling, BatchNorm everywhere except at G's output and D's input, ReLU and tanh in G,
@@ -23,7 +23,7 @@ ends with the same weights as an uninterrupted one. A finished run resumed with 
 the total; the loss log of the finished run's last step is dropped again if that step
 is not a multiple of ``log_every``).
 
-Used in lesson 07.
+Used in lessons 05 and 07.
 """
 
 from __future__ import annotations
@@ -74,6 +74,17 @@ def _batch_norm(name: str | None = None) -> keras.layers.Layer:
 
 # --------------------------------------------------------------------------- pixel shuffle
 
+def icnr_kernel(kernel0: tf.Tensor | np.ndarray, block: int) -> tf.Tensor:
+    """ICNR's kernel ``(kh, kw, in, C·block²)`` for ``depth_to_space(block)`` from a sub-kernel ``(kh, kw, in, C)``.
+
+    ``depth_to_space`` reads output channel ``c`` at sub-pixel ``(i, j)`` from channel ``(i·block + j)·C + c``, so
+    the ``block²`` copies follow one another whole (tiled), where PyTorch's order repeats each channel in place.
+    A module-level function, not only :class:`ICNR`'s method, so that grading lesson 05 can withhold it
+    (``instructor_tools.grading.answers``).
+    """
+    return keras.ops.tile(kernel0, (1, 1, 1, int(block) ** 2))
+
+
 @keras.saving.register_keras_serializable(package="course")
 class ICNR(keras.initializers.Initializer):
     """ICNR (Aitken et al. 2017) for a conv that feeds ``tf.nn.depth_to_space(block)``.
@@ -96,8 +107,7 @@ class ICNR(keras.initializers.Initializer):
         copies = self.block ** 2
         if cout % copies:
             raise ValueError(f"ICNR: {cout} output channels are not a multiple of block²={copies}")
-        kernel = self.base((kh, kw, cin, cout // copies), dtype=dtype)
-        return keras.ops.tile(kernel, (1, 1, 1, copies))
+        return icnr_kernel(self.base((kh, kw, cin, cout // copies), dtype=dtype), self.block)
 
     def get_config(self) -> dict:
         """What ``keras.saving`` needs to rebuild the initializer."""
