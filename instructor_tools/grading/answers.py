@@ -49,6 +49,7 @@ ANSWERS: dict[str, dict[str, tuple[str, ...]]] = {
         # conv_matrix(weight, output size, stride, padding).T @ x is the transposed convolution too
         "conv_transpose2d_scatter": ("helpers.reference:conv_transpose2d", "helpers.reference:conv_transpose2d_naive",
                                      "helpers.reference:conv_matrix"),
+        "bilinear_kernel": ("helpers.reference:bilinear_kernel",),
         "conv_transpose_output_size": ("helpers.reference:conv_transpose2d_output_size",),
         "conv_transpose2d_via_conv": ("helpers.reference:conv_transpose2d", "helpers.reference:conv_transpose2d_naive",
                                       "helpers.reference:conv_matrix"),
@@ -58,6 +59,10 @@ ANSWERS: dict[str, dict[str, tuple[str, ...]]] = {
         # a transposed convolution of ones counts the overlaps; with one-hot kernels, stride r, it is the shuffle
         "overlap_count": ("helpers.reference:overlap_count", *_TRANSPOSED_CONVOLUTION),
         "pixel_shuffle": ("helpers.reference:pixel_shuffle", *_TRANSPOSED_CONVOLUTION),
+        "icnr": ("helpers.reference:icnr",),
+        # the k4 s2 p1 transposed convolution itself
+        "conv_transpose_by_phases": _TRANSPOSED_CONVOLUTION,
+        "checkerboard_score": ("helpers.gan.metrics:checkerboard_score",),
     },
     "05": {
         "conv_params": (),  # Keras' count_params
@@ -65,6 +70,8 @@ ANSWERS: dict[str, dict[str, tuple[str, ...]]] = {
         "keras_kernel_to_torch": ("helpers.layouts:keras_conv_transpose_kernel_to_torch",
                                   "helpers.layouts:keras_conv_kernel_to_torch"),
         "same_crop": ("helpers.layouts:keras_conv_transpose_crop",),
+        # train_keras.ICNR(r, base=...) computes it too, through this function (a class cannot be withheld)
+        "icnr_keras": ("helpers.gan.train_keras:icnr_kernel",),
     },
     "06": {
         "nearest_source_index": (),  # PyTorch's own interpolate
@@ -75,6 +82,7 @@ ANSWERS: dict[str, dict[str, tuple[str, ...]]] = {
         "build_generator": ("helpers.gan.train_keras:build_generator",),
         "build_discriminator": ("helpers.gan.train_keras:build_discriminator",),
         "gan_losses": ("helpers.gan.train_keras:discriminator_loss", "helpers.gan.train_keras:generator_loss"),
+        "inception_score": ("helpers.apps.judge:inception_score",),
     },
     "08": {
         "resize_conv_block": ("helpers.gan.train_torch:resize_conv_block",),

@@ -69,6 +69,7 @@ def plant(folder: Path, outside: Path, token: str) -> tuple[list[Path], Path]:
         "untouched": STUDENT,
         "one_right": student_notebook({FIRST: solution_code(FIRST)}),
         "wrong": solved_except(TARGET, wrong(TARGET)),
+        "tiled": solved_except(FIRST, TILED),
         "always_equal": solved_except(TARGET, always_equal(TARGET)),
         "later_cells": later_cells(),
         "transformer": solved_except(TARGET, wrong(TARGET) + TRANSFORMER),
@@ -110,6 +111,14 @@ def plant(folder: Path, outside: Path, token: str) -> tuple[list[Path], Path]:
     (folder / ".hidden").mkdir()
     nbformat.write(SOLUTION, folder / ".hidden" / LESSON)
     return targets, canary
+
+
+#: A typical wrong answer to lesson 02's first exercise, which its check knows: np.tile repeats the whole image.
+TILED = '''
+def upsample_nearest(x, scale_factor):
+    sh, sw = scale_factor if isinstance(scale_factor, tuple) else (scale_factor, scale_factor)
+    return np.tile(x, (1, 1, sh, sw))
+'''
 
 
 def stub(exercise: str) -> str:

@@ -103,9 +103,10 @@ def _transposed_cases(seed):
 def _cases_03():
     r = _rng(7)
     adjoint = [(r.normal(size=(1, 2, 5, 5)), r.normal(size=(1, 3, 3, 3)), r.normal(size=(3, 2, 3, 3))),
-               (r.normal(size=(2, 1, 6, 6)), r.normal(size=(2, 2, 3, 3)), r.normal(size=(2, 1, 3, 3)))]
+               (r.normal(size=(2, 1, 7, 7)), r.normal(size=(2, 2, 4, 4)), r.normal(size=(2, 1, 3, 3)))]
     return {
         "conv_transpose2d_scatter": [("conv_transpose2d_scatter", a, k) for a, k in _transposed_cases(1)],
+        "bilinear_kernel": [("bilinear_kernel", (c,), {}) for c in (1, 3, 2)],
         "conv_transpose_output_size": [("conv_transpose_output_size", a, {})
                                        for a in ((7, 4, 2, 1), (4, 3, 2, 1, 1), (5, 3, 1, 0, 1, 2))],
         "conv_transpose2d_via_conv": [("conv_transpose2d_via_conv", a, k) for a, k in _transposed_cases(4)],
@@ -119,6 +120,10 @@ def _cases_04():
         "overlap_count": [("overlap_count", a, {}) for a in ((3, 2, 2), (4, 2, 3), (5, 2, 4))],
         "pixel_shuffle": [("pixel_shuffle", (r.normal(size=(1, 4, 2, 2)), 2), {}),
                           ("pixel_shuffle", (r.normal(size=(2, 18, 3, 2)), 3), {})],
+        "icnr": [("icnr", (r.normal(size=(2, 3, 3, 3)), 2), {}), ("icnr", (r.normal(size=(1, 2, 1, 1)), 3), {})],
+        "conv_transpose_by_phases": [("conv_transpose_by_phases", (r.normal(size=s), r.normal(size=w)), {})
+                                     for s, w in (((1, 1, 3, 3), (1, 1, 4, 4)), ((2, 3, 4, 5), (3, 2, 4, 4)))],
+        "checkerboard_score": [("checkerboard_score", (r.normal(size=s),), {}) for s in ((3, 6, 8), (2, 4, 6))],
     }
 
 
@@ -129,6 +134,8 @@ def _cases_05():
         "keras_kernel_to_torch": [("keras_kernel_to_torch", (r.normal(size=s),), {})
                                   for s in ((3, 3, 2, 5), (2, 4, 1, 3))],
         "same_crop": [("same_crop", a, {}) for a in ((3, 2), (4, 2), (5, 1), (7, 2))],
+        "icnr_keras": [("icnr_keras", (_rng(7).normal(size=s).astype(np.float32), r), {})
+                       for s, r in (((3, 3, 3, 2), 2), ((1, 2, 1, 3), 3), ((5, 5, 1, 4), 2))],
     }
 
 
@@ -152,6 +159,8 @@ def _cases_07():
                                 ("build_discriminator", (16, (32, 20, 3)), {})],
         "gan_losses": [("discriminator_loss", (real, fake), {}), ("discriminator_loss", (confident, -confident), {}),
                        ("generator_loss", (fake,), {}), ("generator_loss", (confident,), {})],
+        "inception_score": [("inception_score", (r.dirichlet(np.full(10, 0.3), size=64),), {}),
+                            ("inception_score", (r.dirichlet(np.ones(3), size=7),), {})],
     }
 
 

@@ -86,6 +86,18 @@ def test_a_wrong_answer_fails_in_the_words_of_the_instant_checks(planted):
     assert "values differ" in message and "expected" in message and "got" in message
 
 
+def test_a_known_mistake_is_named_by_the_grader_as_by_the_instant_check(planted):
+    """The solution's run reports the check's known mistakes; the student's kernel never holds them."""
+    g = planted["by"]["tiled"]
+    assert_only_target_lost(g, FIRST, {"failed"})
+    message = next(r.message for r in g.rows if r.exercise == FIRST)
+    assert "values differ" in message and message.endswith(
+        "Your result is exactly the one computed with np.tile, which repeats the whole image, instead of np.repeat, "
+        "which repeats each pixel."), message
+    assert "exactly the one computed" not in next(r.message for r in planted["by"]["wrong"].rows
+                                                  if r.exercise == TARGET)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("student", ["always_equal", "later_cells", "transformer", "checks_patch", "builtins",
                                      "numpy_patch"])
