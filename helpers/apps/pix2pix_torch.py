@@ -95,6 +95,20 @@ def decode(x: torch.Tensor, skip: torch.Tensor | None, up: nn.Module, fuse: nn.M
     return fuse(h)
 
 
+def unet_forward(g: UNet, x: torch.Tensor) -> torch.Tensor:
+    """The U-Net's forward pass: :class:`UNet` runs it unless given its own ``forward_fn`` (lesson 10's exercise).
+
+    The encoder keeps its 14×14 and 7×7 maps; each decoder step (``g.decoder``) joins the upsampled map with the
+    encoder's map of the same size: 7×7 with ``enc2``'s, 14×14 with ``enc1``'s (none when ``g.skips`` is False).
+    """
+    e1 = g.enc1(x)
+    e2 = g.enc2(e1)
+    h = g.enc3(e2)
+    h = g.decoder(h, e2 if g.skips else None, g.up3, g.fuse3)
+    h = g.decoder(h, e1 if g.skips else None, g.up2, g.fuse2)
+    return torch.tanh(g.out(g.up1(h)))
+
+
 def _down(cin: int, cout: int, kernel: int = 4, norm: bool = True):
     layers = [nn.Conv2d(cin, cout, kernel, stride=2, padding=1, bias=not norm)]
     if norm:
@@ -115,12 +129,14 @@ class UNet(nn.Module):
     """28×28 U-Net: encoder 28→14→7→4, decoder 4→7→14→28 with transposed convolutions.
 
     With ``skips`` the decoder step at 7×7 and at 14×14 concatenates the encoder's map of
-    that size (``decode``); without, it only sees what came through the 4×4 bottleneck.
+    that size (``decode``); without, it only sees what came through the 4×4 bottleneck. ``forward_fn(g, x)``
+    computes the forward pass from the layers (:func:`unet_forward`, or the learner's in lesson 10).
     """
 
-    def __init__(self, ch: int = 16, skips: bool = True, decoder: Callable = decode):
+    def __init__(self, ch: int = 16, skips: bool = True, decoder: Callable = decode,
+                 forward_fn: Callable = unet_forward):
         super().__init__()
-        self.skips, self.decoder = skips, decoder
+        self.skips, self.decoder, self.forward_fn = skips, decoder, forward_fn
         extra = 1 if skips else 0
         self.enc1 = _down(1, ch, norm=False)          # 28 → 14
         self.enc2 = _down(ch, 2 * ch)                 # 14 → 7
@@ -132,12 +148,7 @@ class UNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Damaged digits ``(N, 1, 28, 28)`` in [-1, 1] → repaired digits, same shape (tanh)."""
-        e1 = self.enc1(x)
-        e2 = self.enc2(e1)
-        h = self.enc3(e2)
-        h = self.decoder(h, e2 if self.skips else None, self.up3, self.fuse3)
-        h = self.decoder(h, e1 if self.skips else None, self.up2, self.fuse2)
-        return torch.tanh(self.out(self.up1(h)))
+        return self.forward_fn(self, x)
 
 
 # --------------------------------------------------------------------------- discriminator
@@ -239,13 +250,13 @@ def ablation_configs(s: dict, seed: int = 0) -> list[Pix2PixConfig]:
 
 def train(cfg: Pix2PixConfig, damaged: torch.Tensor, clean: torch.Tensor, device: str | torch.device = "cpu",
           generator_loss_fn: Callable = generator_loss, log_every: int = 0, decoder: Callable = decode,
-          probe: torch.Tensor | None = None, probe_every: int = 0) -> dict:
+          probe: torch.Tensor | None = None, probe_every: int = 0, forward_fn: Callable = unet_forward) -> dict:
     """Train one generator (and, with ``adversarial``, its PatchGAN) on ``(damaged, clean)`` pairs.
 
     Adam 2e-4, β₁ = 0.5 as in pix2pix. Returns ``{"generator", "discriminator", "losses", "hole", "seconds",
     "cpu_seconds"}`` with the per-step losses ``{"g": [...], "d": [...], "l1": [...]}``.
-    ``generator_loss_fn`` and ``decoder`` take the place of :func:`generator_loss` and :func:`decode`
-    (lesson 10 hands in the learner's own).
+    ``generator_loss_fn``, ``decoder`` and ``forward_fn`` take the place of :func:`generator_loss`, :func:`decode`
+    and :func:`unet_forward` (lesson 10 hands in the learner's own).
 
     With ``probe`` (held-out damaged digits) and ``probe_every``, ``hole`` is :func:`hole_curve`'s record of
     the hole edge energy of the generator's repairs of ``probe`` before training and every ``probe_every``
@@ -254,7 +265,7 @@ def train(cfg: Pix2PixConfig, damaged: torch.Tensor, clean: torch.Tensor, device
     """
     torch.manual_seed(cfg.seed)
     rng = torch.Generator().manual_seed(cfg.seed)
-    g = UNet(cfg.ch, skips=cfg.skips, decoder=decoder).to(device)
+    g = UNet(cfg.ch, skips=cfg.skips, decoder=decoder, forward_fn=forward_fn).to(device)
     d = PatchGAN().to(device) if cfg.adversarial else None
     opt_g = torch.optim.Adam(g.parameters(), lr=cfg.lr, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(d.parameters(), lr=cfg.lr, betas=(0.5, 0.999)) if d is not None else None
@@ -357,14 +368,15 @@ def image_scores(output: torch.Tensor, clean: torch.Tensor, labels: torch.Tensor
 def ablation(configs: list[Pix2PixConfig], train_data: tuple[torch.Tensor, torch.Tensor],
              test_data: tuple[torch.Tensor, torch.Tensor, torch.Tensor], device: str | torch.device = "cpu",
              judge: bool = True, log_every: int = 0, generator_loss_fn: Callable = generator_loss,
-             decoder: Callable = decode, probe_every: int = 0, n_probe: int = 500) -> tuple[list[dict], dict]:
+             decoder: Callable = decode, probe_every: int = 0, n_probe: int = 500,
+             forward_fn: Callable = unet_forward) -> tuple[list[dict], dict]:
     """Train each configuration and score it on the held-out ``test_data``; also score the input and the target.
 
     Returns ``(rows, results)`` where ``results`` maps each configuration's name to what
-    :func:`train` returned (the generator, the loss curves, the hole curve, the time). ``generator_loss_fn`` and
-    ``decoder`` are handed to :func:`train` for every configuration; with ``probe_every``, each generator's hole
-    edge energy is recorded during training on the first ``n_probe`` held-out digits (a subset, to keep
-    the measurements cheap next to the training).
+    :func:`train` returned (the generator, the loss curves, the hole curve, the time). ``generator_loss_fn``,
+    ``decoder`` and ``forward_fn`` are handed to :func:`train` for every configuration; with ``probe_every``, each
+    generator's hole edge energy is recorded during training on the first ``n_probe`` held-out digits (a subset,
+    to keep the measurements cheap next to the training).
     """
     damaged, clean, labels = test_data
     rows = [{"model": "damaged input (no model)", "parameters": 0, "train s": 0.0, "train CPU s": 0.0,
@@ -373,7 +385,7 @@ def ablation(configs: list[Pix2PixConfig], train_data: tuple[torch.Tensor, torch
     for cfg in configs:
         result = train(cfg, train_data[0], train_data[1], device=device, log_every=log_every,
                        generator_loss_fn=generator_loss_fn, decoder=decoder, probe=damaged[:n_probe],
-                       probe_every=probe_every)
+                       probe_every=probe_every, forward_fn=forward_fn)
         g = result["generator"]
         results[cfg.name] = result
         rows.append({"model": cfg.name, "parameters": sum(p.numel() for p in g.parameters()),
