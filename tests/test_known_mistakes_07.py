@@ -50,6 +50,12 @@ def inception_score(proba, eps=1e-12):
     kl = np.sum(p_y * np.log((p_y + eps) / (proba + eps)), axis=1)
     return float(np.exp(np.mean(kl)))
 ''', "computed with the KL divergence the wrong way round"),
+    # the square root moved out of the trace: no eigenvalues needed, and wrong
+    ("frechet_distance", '''
+def frechet_distance(mu1, sigma1, mu2, sigma2):
+    mean_term = np.sum((mu1 - mu2) ** 2)
+    return mean_term + np.trace(sigma1) + np.trace(sigma2) - 2 * np.sqrt(np.trace(sigma1 @ sigma2))
+''', "computed with √Tr(Σ₁Σ₂) in place of Tr((Σ₁Σ₂)^½)"),
 ]
 
 
