@@ -377,7 +377,10 @@ def check_raises(fn: Callable, exception: type[BaseException], *args, name: str 
 def _call_text(args: tuple, kwargs: dict) -> str:
     def short(v: Any):
         v = to_numpy(v)
-        return f"<array {v.shape}>" if isinstance(v, np.ndarray) else _fmt(v)
+        if isinstance(v, np.ndarray):
+            return f"<array {v.shape}>"
+        text = _fmt(v)
+        return f"<{_type_name(v)}>" if "\n" in text else text  # a model's repr is a page, not a name
 
     parts = [short(a) for a in args] + [f"{k}={short(v)}" for k, v in kwargs.items()]
     return "(" + ", ".join(parts) + ")"

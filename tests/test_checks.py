@@ -151,6 +151,15 @@ def test_a_list_of_another_length_is_told_by_its_first_difference(actual, words)
     assert message.endswith(words), message
 
 
+def test_a_case_names_an_object_with_a_long_repr_by_its_type():
+    class Model:
+        def __repr__(self):
+            return "Model(\n  (conv): Conv2d(...)\n)"
+
+    with pytest.raises(CheckFailed, match=r"^f\(<Model>, 2\): expected 3, got 2"):
+        checks.check_function(lambda m, k: k, lambda m, k: 3, [(Model(), 2)], name="f")
+
+
 def test_check_raises():
     def strict(x):
         if x < 0:

@@ -83,6 +83,7 @@ ANSWERS: dict[str, dict[str, tuple[str, ...]]] = {
         "build_discriminator": ("helpers.gan.train_keras:build_discriminator",),
         "gan_losses": ("helpers.gan.train_keras:discriminator_loss", "helpers.gan.train_keras:generator_loss"),
         "inception_score": ("helpers.apps.judge:inception_score",),
+        "frechet_distance": ("helpers.apps.judge:frechet_distance",),
     },
     "08": {
         "resize_conv_block": ("helpers.gan.train_torch:resize_conv_block",),
@@ -94,7 +95,8 @@ ANSWERS: dict[str, dict[str, tuple[str, ...]]] = {
         "train_sr": ("helpers.apps.sr_torch:train",),
     },
     "10": {
-        "decode": ("helpers.apps.pix2pix_torch:decode",),
+        # pp.UNet's own forward pass runs unet_forward; decode is its decoder step (up, concatenate, fuse)
+        "unet_forward": ("helpers.apps.pix2pix_torch:unet_forward", "helpers.apps.pix2pix_torch:decode"),
         "patch_grid_size": ("helpers.apps.pix2pix_torch:patch_grid_size",),
         "generator_loss": ("helpers.apps.pix2pix_torch:generator_loss",),
     },

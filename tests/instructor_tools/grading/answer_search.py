@@ -152,6 +152,7 @@ def _cases_07():
     r = _rng(0)
     real, fake = r.normal(size=(8, 1)).astype("float32"), r.normal(size=(8, 1)).astype("float32")
     confident = np.array([[40.0], [-40.0], [0.0]], "float32")
+    a, b = r.normal(size=(200, 6)), r.normal(size=(200, 6)) @ r.normal(size=(6, 6))
     return {
         "build_generator": [("build_generator", (64, 128, (28, 28, 1)), {}),
                             ("build_generator", (16, 32, (32, 20, 3)), {})],
@@ -161,6 +162,10 @@ def _cases_07():
                        ("generator_loss", (fake,), {}), ("generator_loss", (confident,), {})],
         "inception_score": [("inception_score", (r.dirichlet(np.full(10, 0.3), size=64),), {}),
                             ("inception_score", (r.dirichlet(np.ones(3), size=7),), {})],
+        "frechet_distance": [("frechet_distance", (a.mean(axis=0), np.cov(a, rowvar=False), b.mean(axis=0) + 1,
+                                                   np.cov(b, rowvar=False)), {}),
+                             ("frechet_distance", (b.mean(axis=0), np.cov(b, rowvar=False), a.mean(axis=0),
+                                                   np.cov(a, rowvar=False)), {})],
     }
 
 
@@ -181,13 +186,14 @@ def _cases_10():
                             r.uniform(-1, 1, (4, 1, 28, 28)).astype("float32"),
                             r.uniform(-1, 1, (4, 1, 28, 28)).astype("float32"))
     import torch
-    from torch import nn
+
+    from helpers.apps import pix2pix_torch as pp
 
     torch.manual_seed(0)
-    up, fuse = nn.ConvTranspose2d(8, 4, 4, stride=2, padding=1), nn.Conv2d(4 + 6, 5, 3, padding=1)
-    x, skip = torch.randn(2, 8, 7, 7), torch.randn(2, 6, 14, 14)
+    with_skips, without = pp.UNet(ch=8).eval(), pp.UNet(ch=8, skips=False).eval()
+    digits = torch.rand(3, 1, 28, 28) * 2 - 1
     return {
-        "decode": [("decode", (x, skip, up, fuse), {}), ("decode", (x, None, up, nn.Identity()), {})],
+        "unet_forward": [("unet_forward", (with_skips, digits), {}), ("unet_forward", (without, digits), {})],
         "patch_grid_size": [("patch_grid_size", (28, [(4, 2, 1), (4, 2, 1), (3, 1, 1)]), {}),
                             ("patch_grid_size", (32, [(3, 1, 1), (4, 2, 1)]), {}),
                             ("patch_grid_size", (57, [(5, 2, 2), (3, 1, 0), (4, 2, 1)]), {})],
