@@ -5,11 +5,16 @@ mode), up to the graded test cells named; after each, it runs every wrong versio
 followed by the test cell again, then the right version back, so the lesson goes on as written. It returns,
 for each wrong version, the ``✗`` line the test cell printed (or "" if the check passed). One kernel per
 call: the lesson's slow cells run once, however many mistakes are tried.
+
+:func:`names_each_mistake` makes a lesson's test from its table of mistakes (``tests/test_known_mistakes_NN.py``).
 """
 
 from __future__ import annotations
 
+import functools
+
 import nbformat
+import pytest
 from nbclient import NotebookClient
 from test_run_all import CELL_TIMEOUT, learner_env
 
@@ -53,3 +58,26 @@ def _failure_line(cell) -> str:
                 if line.startswith(MARK):
                     return line[len(MARK):]
     return ""
+
+
+def names_each_mistake(lesson: str, mistakes: list[tuple[str, str, str]]):
+    """The test that each ``(exercise, typical wrong source, words)`` of ``mistakes`` gets a ✗ line with ``words``.
+
+    One test per mistake; the lesson runs once, in one kernel, for all of them.
+    """
+    @functools.cache
+    def lines() -> dict[tuple[str, str], str]:
+        wrong: dict[str, list[str]] = {}
+        for grade_id, source, _ in mistakes:
+            if source not in wrong.setdefault(grade_id, []):
+                wrong[grade_id].append(source)
+        said = feedback(lesson, wrong)
+        return {(g, source): said[g][i] for g, sources in wrong.items() for i, source in enumerate(sources)}
+
+    @pytest.mark.slow
+    @pytest.mark.parametrize(("grade_id", "source", "words"), mistakes, ids=[w[:60] for _, _, w in mistakes])
+    def test_the_check_names_the_mistake(grade_id: str, source: str, words: str) -> None:
+        line = lines()[grade_id, source]
+        assert words in line, line
+
+    return test_the_check_names_the_mistake

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import functools
-
-import pytest
-from learner_feedback import feedback
+from learner_feedback import names_each_mistake
 
 LESSON = "07_dcgan_keras.ipynb"
 
@@ -59,17 +56,4 @@ def frechet_distance(mu1, sigma1, mu2, sigma2):
 ]
 
 
-@functools.cache
-def _lines() -> dict[str, list[str]]:
-    wrong: dict[str, list[str]] = {}
-    for grade_id, source, _ in MISTAKES:
-        wrong.setdefault(grade_id, []).append(source)
-    return feedback(LESSON, wrong)
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize(("grade_id", "source", "words"), MISTAKES, ids=[w for _, _, w in MISTAKES])
-def test_the_check_names_the_mistake(grade_id, source, words):
-    index = [s for g, s, _ in MISTAKES if g == grade_id].index(source)
-    line = _lines()[grade_id][index]
-    assert words in line, line
+test_the_check_names_the_mistake = names_each_mistake(LESSON, MISTAKES)
