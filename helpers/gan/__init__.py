@@ -15,8 +15,8 @@ The last line the command prints names the files it wrote.
 This package is framework-free (NumPy only at import time): it holds what both
 framework modules share — the run configuration (:class:`GanConfig`, :func:`config_for`),
 the checkpoint's place (:func:`checkpoint_path`), atomic file writes, the outputs of a run
-(:func:`write_outputs`), the checkerboard measure (written by the learner in lesson 04, used by lesson 08) — and the command
-line, which imports ``helpers.gan.train_torch`` or ``helpers.gan.train_keras`` only once it
+(:func:`write_outputs`), the checkerboard measure (written by the learner in lesson 04, used by lesson
+08) — and the command line, which imports ``helpers.gan.train_torch`` or ``helpers.gan.train_keras`` only once it
 knows which one to run.
 
 The trainer contract

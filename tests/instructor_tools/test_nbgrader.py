@@ -1,4 +1,5 @@
-"""nbgrader's round trip on lessons 01–03, as docs/nbgrader.md tells an instructor to run it.
+"""nbgrader's round trip on lessons 01–05, 07 and 10 (every lesson with a NumPy, Keras or PyTorch exercise
+added since the first three), as docs/nbgrader.md tells an instructor to run it.
 
 In a temporary course directory with the ``nbgrader_config.py`` that the page shows: nbgrader's
 ``generate_assignment``, three students' submissions (``full``: every exercise solved, ``half``: every
@@ -25,7 +26,8 @@ from instructor_tools import build
 nbgrader_api = pytest.importorskip(
     "nbgrader.api", reason="nbgrader is not installed (python -m pip install -r requirements-dev.txt)")
 
-LESSONS = ("01_why_upsampling", "02_upsampling_from_scratch", "03_transposed_convolution")
+LESSONS = ("01_why_upsampling", "02_upsampling_from_scratch", "03_transposed_convolution",
+           "04_checkerboard_artifacts", "05_upsampling_in_keras", "07_dcgan_keras", "10_image_to_image")
 STUDENTS = ("full", "half", "blank")
 MARKERS = (build.BEGIN_SOLUTION, build.END_SOLUTION)
 #: What the course's grader says of an unsolved exercise, nbgrader's plain ``raise NotImplementedError()``:
@@ -64,7 +66,7 @@ def start(args: list[str], cwd: Path, log: str) -> tuple[subprocess.Popen, Path]
 
 def finish(started: tuple[subprocess.Popen, Path]) -> None:
     process, log = started
-    returncode = process.wait(timeout=600)
+    returncode = process.wait(timeout=1200)
     text = log.read_text(errors="replace")
     assert returncode == 0, f"{' '.join(map(str, process.args))}\n{text[-5000:]}"
     assert "Exception while loading config file" not in text, text[-5000:]
@@ -126,7 +128,7 @@ def test_both_graders_score_every_graded_cell_alike(round_trip):
     theirs, ours = round_trip["theirs"], round_trip["ours"]
     graded = sum(cell.metadata.get("nbgrader", {}).get("grade", False) for lesson in LESSONS
                  for cell in nbformat.read(ROOT / "solutions" / f"{lesson}.ipynb", as_version=4).cells)
-    assert graded == 11  # lessons 01–03: 3 + 4 + 4 graded test cells
+    assert graded == 29  # lessons 01–05, 07, 10: 3 + 4 + 5 + 5 + 4 + 5 + 3 graded test cells
     assert len(theirs) == graded * len(STUDENTS)
     assert set(ours) == set(theirs)
     for key, (score, max_score) in theirs.items():
@@ -142,6 +144,6 @@ def test_full_marks_half_marks_and_zero(round_trip):
     for (student, _, _), (score, max_score) in round_trip["theirs"].items():
         totals[student][0] += score
         totals[student][1] += max_score
-    assert totals["full"][0] == totals["full"][1] == 25  # 5 + 10 + 10 points
+    assert totals["full"][0] == totals["full"][1] == 66  # 5 + 10 + 12 + 11 + 9 + 11 + 8 points
     assert 0 < totals["half"][0] < totals["half"][1]
     assert totals["blank"][0] == 0
