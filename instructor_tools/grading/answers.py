@@ -59,10 +59,12 @@ ANSWERS: dict[str, dict[str, tuple[str, ...]]] = {
         # a transposed convolution of ones counts the overlaps; with one-hot kernels, stride r, it is the shuffle
         "overlap_count": ("helpers.reference:overlap_count", *_TRANSPOSED_CONVOLUTION),
         "pixel_shuffle": ("helpers.reference:pixel_shuffle", *_TRANSPOSED_CONVOLUTION),
-        "icnr": ("helpers.reference:icnr",),
-        # the k4 s2 p1 transposed convolution itself
-        "conv_transpose_by_phases": _TRANSPOSED_CONVOLUTION,
-        "checkerboard_score": ("helpers.gan.metrics:checkerboard_score",),
+        # torch_utils.icnr_ and the Keras trainer's icnr_kernel compute it too, handed the sub-kernel
+        "icnr": ("helpers.reference:icnr", "helpers.torch_utils:icnr_", "helpers.gan.train_keras:icnr_kernel"),
+        # the k4 s2 p1 transposed convolution itself; or lesson 03's zero insertion (upsample_zeros) and conv2d
+        "conv_transpose_by_phases": (*_TRANSPOSED_CONVOLUTION, "helpers.reference:upsample_zeros"),
+        # plotting.power_spectrum is the mean-removed power, shifted: its row 0 and column 0 are the Nyquist ones
+        "checkerboard_score": ("helpers.gan.metrics:checkerboard_score", "helpers.plotting:power_spectrum"),
     },
     "05": {
         "conv_params": (),  # Keras' count_params
@@ -71,7 +73,7 @@ ANSWERS: dict[str, dict[str, tuple[str, ...]]] = {
                                   "helpers.layouts:keras_conv_kernel_to_torch"),
         "same_crop": ("helpers.layouts:keras_conv_transpose_crop",),
         # train_keras.ICNR(r, base=...) computes it too, through this function (a class cannot be withheld)
-        "icnr_keras": ("helpers.gan.train_keras:icnr_kernel",),
+        "icnr_keras": ("helpers.gan.train_keras:icnr_kernel", "helpers.reference:icnr", "helpers.torch_utils:icnr_"),
     },
     "06": {
         "nearest_source_index": (),  # PyTorch's own interpolate

@@ -81,6 +81,53 @@ def pixel_shuffle(x, upscale_factor):
 '''
 
 
+# Lesson 04's and 05's new exercises composed from course helpers that compute them another way (a red team's).
+LESSON_05 = "05_upsampling_in_keras.ipynb"
+COMPOSED_04 = {
+    "icnr": '''
+import numpy as np
+import torch
+from helpers import torch_utils
+
+
+def icnr(w0, r):
+    out = torch.empty((len(w0) * r * r, *w0.shape[1:]), dtype=torch.float64)
+    torch_utils.icnr_(out, r, init=lambda t: t.copy_(torch.from_numpy(np.asarray(w0))))
+    return out.numpy()
+''',
+    "conv_transpose_by_phases": '''
+import numpy as np
+from helpers import reference
+
+
+def conv_transpose_by_phases(x, weight):
+    z = np.pad(reference.upsample_zeros(x, 2), ((0, 0), (0, 0), (2, 1), (2, 1)))
+    return reference.conv2d(z, np.ascontiguousarray(weight[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)))
+''',
+    "checkerboard_score": '''
+from helpers import plotting
+
+
+def checkerboard_score(images):
+    power = plotting.power_spectrum(images)  # shifted: the Nyquist row and column are row 0 and column 0
+    total = power.sum()
+    return 0.0 if total == 0 else float((power[0].sum() + power[:, 0].sum() - power[0, 0]) / total)
+''',
+}
+COMPOSED_05 = {"icnr_keras": '''
+import numpy as np
+from helpers import reference
+
+
+def icnr_keras(kernel0, r):
+    k = np.asarray(kernel0)
+    kh, kw, c_in, c = k.shape
+    t = reference.icnr((c * r * r, c_in, kh, kw), r, init=lambda shape, rng: k.transpose(3, 2, 0, 1))
+    t = t.reshape(c, r * r, c_in, kh, kw).transpose(1, 0, 2, 3, 4).reshape(c * r * r, c_in, kh, kw)
+    return t.transpose(2, 3, 1, 0)
+'''}
+
+
 def transposed_from_conv_matrix(name: str) -> str:
     return f'''
 import numpy as np
@@ -119,11 +166,13 @@ def graded(tmp_path_factory):
                                                                        for ex in TRANSPOSED})),
         ("04", "transposed"): (LESSON_04, lesson_with(LESSON_04, {ex: FROM_TRANSPOSED
                                                                   for ex in ("overlap_count", "pixel_shuffle")})),
+        ("04", "composed"): (LESSON_04, lesson_with(LESSON_04, COMPOSED_04)),
+        ("05", "composed"): (LESSON_05, lesson_with(LESSON_05, COMPOSED_05)),
     }
     for (_, student), (name, nb) in notebooks.items():
         (folder / student).mkdir(parents=True, exist_ok=True)
         nbformat.write(nb, folder / student / name)
-    result = grade_folder(folder, lessons=["02", "03", "04"], limits=Limits(timeout=TIMEOUT), jobs=2,
+    result = grade_folder(folder, lessons=["02", "03", "04", "05"], limits=Limits(timeout=TIMEOUT), jobs=2,
                           progress=lambda line: print(line, file=sys.stderr))
     return {(g.notebook[:2], g.student_id): g for g in result}
 
@@ -172,3 +221,14 @@ def test_lesson_04_through_the_transposed_convolution_of_its_demos_earns_nothing
     for exercise in ("icnr", "checkerboard_score"):  # solved, and needing neither: graded as usual
         full = sum(t.points for t in lesson.tests if t.exercise == exercise)
         assert full > 0 and points(g, exercise) == full, rows(g)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("lesson", "exercises"), [("04", COMPOSED_04), ("05", COMPOSED_05)])
+def test_new_exercises_composed_from_helpers_that_compute_them_another_way_earn_nothing(graded, lesson, exercises):
+    """torch_utils.icnr_ or reference.icnr handed the sub-kernel, zero insertion + conv2d, the plotting spectrum."""
+    g = graded[(lesson, "composed")]
+    for exercise in exercises:
+        assert points(g, exercise) == 0, rows(g)
+    others = {t.exercise for t in load_lesson(ROOT / "solutions" / g.notebook).tests} - set(exercises)
+    assert others and all(points(g, ex) > 0 for ex in others), rows(g)  # the solved ones were graded as usual
