@@ -379,6 +379,8 @@ def _call_text(args: tuple, kwargs: dict) -> str:
         v = to_numpy(v)
         if isinstance(v, np.ndarray):
             return f"<array {v.shape}>"
+        if callable(v) and hasattr(v, "__name__"):  # its repr holds a memory address: the grader matches names
+            return f"<function {v.__name__}>"
         text = _fmt(v)
         return f"<{_type_name(v)}>" if "\n" in text else text  # a model's repr is a page, not a name
 

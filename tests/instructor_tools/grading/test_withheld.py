@@ -81,6 +81,18 @@ def pixel_shuffle(x, upscale_factor):
 '''
 
 
+# Lesson 03's adjoint test without its transpose: both sides are equal when Cᵀ is right, so one side twice.
+SAME_SIDE_TWICE = '''
+import numpy as np
+from helpers import reference
+
+
+def adjoint_sides(x, y, weight, stride=1, padding=0, transpose=None):
+    side = float(np.vdot(reference.conv2d(x, weight, stride=stride, padding=padding), y))
+    return side, side
+'''
+
+
 # Lesson 04's and 05's new exercises composed from course helpers that compute them another way (a red team's).
 LESSON_05 = "05_upsampling_in_keras.ipynb"
 COMPOSED_04 = {
@@ -166,6 +178,7 @@ def graded(tmp_path_factory):
                                                                        for ex in TRANSPOSED})),
         ("04", "transposed"): (LESSON_04, lesson_with(LESSON_04, {ex: FROM_TRANSPOSED
                                                                   for ex in ("overlap_count", "pixel_shuffle")})),
+        ("03", "same_side_twice"): (LESSON_03, lesson_with(LESSON_03, {"adjoint_sides": SAME_SIDE_TWICE})),
         ("04", "composed"): (LESSON_04, lesson_with(LESSON_04, COMPOSED_04)),
         ("05", "composed"): (LESSON_05, lesson_with(LESSON_05, COMPOSED_05)),
     }
@@ -232,3 +245,11 @@ def test_new_exercises_composed_from_helpers_that_compute_them_another_way_earn_
         assert points(g, exercise) == 0, rows(g)
     others = {t.exercise for t in load_lesson(ROOT / "solutions" / g.notebook).tests} - set(exercises)
     assert others and all(points(g, ex) > 0 for ex in others), rows(g)  # the solved ones were graded as usual
+
+
+@pytest.mark.slow
+def test_the_adjoint_test_without_the_transpose_earns_nothing(graded):
+    """One side returned twice: the check hands adjoint_sides a wrong Cᵀ too, whose sides differ."""
+    g = graded[("03", "same_side_twice")]
+    assert points(g, "adjoint_sides") == 0, rows(g)
+    assert points(g, "conv_transpose2d_scatter") > 0, rows(g)
