@@ -33,6 +33,8 @@ from typing import Any
 
 import numpy as np
 
+from .arrays import to_numpy
+
 #: What every unsolved exercise stub raises (the build tool writes it into the stub).
 STUB_MESSAGE = "Exercise {name!r} is not solved yet: replace this line with your solution."
 STUB_MARKER = "is not solved yet: replace this line"
@@ -55,15 +57,6 @@ def is_stub_error(exc: BaseException) -> bool:
 
 
 # --------------------------------------------------------------------------- values
-
-def to_numpy(value: Any) -> Any:
-    """Framework tensors become NumPy arrays; everything else passes through."""
-    if hasattr(value, "detach") and hasattr(value, "cpu"):  # torch.Tensor
-        return value.detach().cpu().numpy()
-    if type(value).__module__.startswith(("tensorflow", "keras")) and hasattr(value, "numpy"):
-        return value.numpy()
-    return value
-
 
 def _fmt(value: Any) -> str:
     """A value as messages show it: floats to 6 digits, anything else by its repr, cut to 80 characters."""

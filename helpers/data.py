@@ -17,10 +17,8 @@ import urllib.request
 from pathlib import Path
 
 import numpy as np
-from numpy.typing import ArrayLike, DTypeLike
 
 from . import DATA_DIR
-from .checks import to_numpy
 from .config import GIT_REF, GITHUB_REPOSITORY
 
 MNIST_FILE = "mnist.npz"
@@ -91,23 +89,6 @@ def verify_mnist(path: str | Path | None = None) -> Path:
            "or call helpers.data.download_mnist() to fetch the course's copy.")
     return verify_file(path if path is not None else mnist_path(), MNIST_SHA256, what="MNIST", fix=fix,
                        size=MNIST_SIZE)
-
-
-def squeeze_channel(images: ArrayLike, dtype: DTypeLike = None) -> np.ndarray:
-    """A batch of single-channel images as ``(N, H, W)``: drops the channel axis of ``(N, 1, H, W)``
-    or ``(N, H, W, 1)``; ``(N, H, W)`` passes through and one ``(H, W)`` image becomes ``(1, H, W)``.
-
-    A framework tensor becomes a NumPy array first (:func:`helpers.checks.to_numpy`); ``dtype``
-    converts (None keeps it).
-    """
-    x = np.asarray(to_numpy(images), dtype)
-    if x.ndim == 2:
-        x = x[None]
-    if x.ndim == 4 and x.shape[1] == 1:
-        x = x[:, 0]
-    elif x.ndim == 4 and x.shape[-1] == 1:
-        x = x[..., 0]
-    return x
 
 
 def download_mnist(url: str = MNIST_URL, path: str | Path | None = None) -> Path:

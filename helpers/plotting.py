@@ -15,8 +15,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .checks import to_numpy
-from .data import squeeze_channel
+from .arrays import squeeze_channel, to_numpy
 
 
 def _as_image(image: ArrayLike) -> np.ndarray:
@@ -262,7 +261,7 @@ def checkerboard_ablation(init: Mapping[str, float], trained: Mapping[str, float
     and after training (``trained``: the kinds trained), on a log scale, so that values a hundred times
     apart are both visible, with the real digits' share as a dashed line. Right: the judge's inception-style
     score (bars, left axis, real digits' as a line) and FID ÷ real (dots, right axis) per trained kind;
-    ``judged[kind]`` and ``real_judged`` are :func:`helpers.apps.judge.scores` dicts. ``note`` goes under the
+    ``judged[kind]`` and ``real_judged`` are :func:`helpers.judge.scores` dicts. ``note`` goes under the
     title (e.g. how many seeds)."""
     ratios = [len(init), max(2, len(judged))]
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 3.8), gridspec_kw={"width_ratios": ratios})

@@ -18,6 +18,7 @@ import platform
 import random
 import shutil
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TypeVar
 
@@ -88,3 +89,9 @@ def describe(override: str | None = None) -> str:
         f"profile={profile(override)} · {where} · Python {platform.python_version()} · "
         f"NumPy {np.__version__} · CUDA GPU {'yes' if cuda_visible() else 'no'}"
     )
+
+
+def settings(table: Mapping[str, dict], override: str | None = None) -> dict:
+    """A copy of ``table[profile]`` for the run profile in force (see :func:`profile`): a lesson's
+    per-profile numbers live in one ``SETTINGS`` table and the lesson reads its row once."""
+    return dict(table[profile(override)])

@@ -23,8 +23,7 @@ import time
 
 import torch
 
-from helpers import gan
-from helpers.apps import judge
+from helpers import gan, judge
 from helpers.data import load_mnist
 from helpers.gan import train_torch
 

@@ -1,6 +1,6 @@
 """Train the course's MNIST judge and export it for NumPy inference: ``python scripts/train_judge.py``.
 
-The judge (see ``helpers/apps/judge.py``) is a small CNN: conv3×3(16)-ReLU-maxpool ·
+The judge (see ``helpers/judge.py``) is a small CNN: conv3×3(16)-ReLU-maxpool ·
 conv3×3(32)-ReLU-maxpool · fc(128)-ReLU · fc(10). It is trained here with PyTorch on the
 60,000 training digits (small random shifts as augmentation, Adam, a one-cycle learning
 rate), seeded and single-threaded-deterministic on CPU, then written to ``data/judge.npz``
@@ -8,7 +8,7 @@ in PyTorch's weight layouts together with the Gaussian statistics of its feature
 test set (computed by the NumPy inference that the course uses, so they match exactly).
 
 It prints the test accuracy of both the PyTorch model and the NumPy re-implementation,
-and the file's SHA-256, which goes into ``helpers/apps/judge.py`` (``JUDGE_SHA256``) and
+and the file's SHA-256, which goes into ``helpers/judge.py`` (``JUDGE_SHA256``) and
 ``data/README.md``.
 """
 
@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from helpers import ROOT
-from helpers.apps import judge as judge_module
+from helpers import judge as judge_module
 from helpers.data import load_mnist
 
 

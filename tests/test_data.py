@@ -104,16 +104,6 @@ def test_digit_helper():
     np.testing.assert_array_equal(d, x[3])
 
 
-def test_squeeze_channel_drops_only_a_single_channel_axis():
-    from helpers.data import squeeze_channel
-
-    x = np.arange(2 * 4 * 6).reshape(2, 4, 6)
-    for batch in (x, x[:, None], x[..., None]):
-        np.testing.assert_array_equal(squeeze_channel(batch), x)
-    assert squeeze_channel(x[0]).shape == (1, 4, 6) and squeeze_channel(x, np.float32).dtype == np.float32
-    assert squeeze_channel(np.zeros((2, 3, 4, 6))).shape == (2, 3, 4, 6)  # three channels: left to the caller
-
-
 def test_a_download_that_fails_leaves_no_partial_file(tmp_path):
     folder = tmp_path / "offline"
     with pytest.raises(OSError):  # urllib's URLError is an OSError: here, a file that is not there

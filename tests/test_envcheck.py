@@ -26,7 +26,7 @@ def test_module_tour_reads_docstrings_without_importing():
     tour = dict(envcheck.module_tour())
     assert tour["helpers.data"] == "MNIST, offline and verified."
     assert tour["helpers.gan"].startswith("Train a reference DCGAN") and "helpers.gan.train_torch" in tour
-    assert "helpers.apps.judge" in tour and "helpers.__init__" not in tour and "helpers.gan.__main__" not in tour
+    assert "helpers.judge" in tour and "helpers.__init__" not in tour and "helpers.gan.__main__" not in tour
     assert not any(name.startswith("instructor_tools") for name in tour)  # the learner's package only
 
 

@@ -54,8 +54,8 @@ def conv_transpose_by_phases(x, weight):
             phases[:, :, a, b] = reference.conv2d(x, sub, padding=1)[:, :, a:a + h, b:b + w]
     return pixel_shuffle(phases.reshape(n, -1, h, w), 2)
 ''', "This usually means that the sub-kernel's channel axes are not swapped"),
-    ("checkerboard_score", '''
-def checkerboard_score(images):
+    ("nyquist_share", '''
+def nyquist_share(images):
     shares = []
     for image in images:
         h, w = image.shape

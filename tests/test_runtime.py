@@ -47,3 +47,10 @@ def test_colab_detection(monkeypatch):
 def test_describe_is_one_line():
     line = runtime.describe("cpu")
     assert "\n" not in line and "profile=cpu" in line
+
+
+def test_settings_copies_the_profile_in_force():
+    table = {"smoke": {"steps": 1}, "cpu": {"steps": 2}, "gpu": {"steps": 3}}
+    chosen = runtime.settings(table, "cpu")
+    chosen["steps"] = 99
+    assert table["cpu"] == {"steps": 2} and runtime.settings(table)["steps"] == 1  # the suite runs in smoke

@@ -1,4 +1,5 @@
-"""The GAN-free applications of learned upsampling and the course's MNIST judge (lessons 07–10).
+"""Learned upsampling beyond the DCGAN: super-resolution (lesson 09) and image-to-image translation
+with a U-Net generator and a PatchGAN discriminator (lesson 10).
 
-Used through its modules: helpers.apps.common, helpers.apps.judge, helpers.apps.pix2pix_torch, helpers.apps.sr_torch.
+Used through its modules: helpers.apps.pix2pix_torch, sr_figures, sr_torch and sr_upsamplers.
 """

@@ -30,7 +30,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import common
+from .. import runtime, tables
+from ..metrics import psnr
 
 L1_WEIGHT = 100.0  # pix2pix's λ
 
@@ -44,7 +45,7 @@ SETTINGS = {
 
 def settings(profile: str | None = None) -> dict:
     """The :data:`SETTINGS` of the run profile in force (see :mod:`helpers.runtime`)."""
-    return common.settings(SETTINGS, profile)
+    return runtime.settings(SETTINGS, profile)
 
 
 # --------------------------------------------------------------------------- task
@@ -354,12 +355,12 @@ def image_scores(output: torch.Tensor, clean: torch.Tensor, labels: torch.Tensor
     """
     out = ((output.detach().cpu().double() + 1) / 2).clamp(0, 1)
     ref = (clean.detach().cpu().double() + 1) / 2
-    per_image = common.psnr(out.numpy(), ref.numpy(), axis=tuple(range(1, out.ndim)))  # inf for the target itself
+    per_image = psnr(out.numpy(), ref.numpy(), axis=tuple(range(1, out.ndim)))  # inf for the target itself
     row = {"L1": float((out - ref).abs().mean()), "PSNR dB": float(per_image.mean())}
     if damaged is not None:
         row["hole edge energy"] = hole_edge_energy(output, damaged)
     if judge:
-        from .judge import accuracy
+        from ..judge import accuracy
 
         row["judge accuracy"] = accuracy(out.float().numpy(), labels.cpu().numpy(), value_range=(0, 1))
     return row
@@ -402,4 +403,4 @@ def format_table(rows: list[dict]) -> str:
                            "judge accuracy") if c in rows[0]]
     formats = {"parameters": "{:,}", "train s": "{:.0f}", "train CPU s": "{:.0f}", "L1": "{:.4f}", "PSNR dB": "{:.2f}",
                "hole edge energy": "{:.4f}", "judge accuracy": "{:.1%}", "model": "{}"}
-    return common.format_table(rows, columns, formats)
+    return tables.format_table(rows, columns, formats)

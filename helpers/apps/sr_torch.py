@@ -34,9 +34,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .. import runtime, tables
+from ..metrics import psnr  # noqa: F401 (lesson 09 calls sr.psnr)
 from ..torch_utils import icnr_
-from . import common
-from .common import psnr  # noqa: F401 (lesson 09 calls sr.psnr)
 
 #: Natural images bundled in the scikit-image wheel (file names under ``skimage/data``).
 TRAIN_IMAGES = ("astronaut.png", "coffee.png", "rocket.jpg", "motorcycle_left.png", "brick.png",
@@ -61,7 +61,7 @@ PUBLISHED_SET5_X3 = {"bicubic": 30.39, "SRCNN 9-5-5 (ImageNet)": 32.75}
 
 def settings(profile: str | None = None) -> dict:
     """The :data:`SETTINGS` of the run profile in force (see :mod:`helpers.runtime`)."""
-    return common.settings(SETTINGS, profile)
+    return runtime.settings(SETTINGS, profile)
 
 
 # --------------------------------------------------------------------------- data
@@ -520,4 +520,4 @@ def evaluate(models: dict, images: list[SRImage], scale: int, device: str | torc
 def format_table(rows: list[dict], columns: tuple[str, ...] = ("method", "parameters", "FLOPs/pixel", "ms/megapixel",
                                                           "PSNR dB", "SSIM")) -> str:
     """The rows as a Markdown table (numbers rounded for reading)."""
-    return common.format_table(rows, columns)
+    return tables.format_table(rows, columns)

@@ -13,7 +13,7 @@ phases (pixel row and column even or odd) render the same picture with the same 
 gain per phase (estimate ≈ gain × truth, least squares) and reports the largest minus the smallest.
 Without a periodic pattern the four gains agree (bicubic interpolation: 0.0011 on the held-out pictures, from
 the pictures' own content); a transposed
-convolution's artifact multiplies the image (lesson 08, ``checkerboard_score``), which is exactly a gain
+convolution's artifact multiplies the image (lesson 08, ``helpers.metrics.nyquist_share``), which is exactly a gain
 that differs by phase.
 
 Imports PyTorch only (never TensorFlow). ``scripts/measure_sr_upsamplers.py`` runs the longer study of
@@ -30,6 +30,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .. import runtime
 from ..gan.train_torch import PixelShuffleUp, upsample_block
 from ..torch_utils import icnr_
 from . import sr_torch as sr
@@ -55,7 +56,7 @@ SETTINGS = {
 
 def settings(profile: str | None = None) -> dict:
     """The :data:`SETTINGS` of the run profile in force (see :mod:`helpers.runtime`)."""
-    return sr.common.settings(SETTINGS, profile)
+    return runtime.settings(SETTINGS, profile)
 
 
 class UpsamplerSR(nn.Module):

@@ -15,9 +15,8 @@ The last line the command prints names the files it wrote.
 This package is framework-free (NumPy only at import time): it holds what both
 framework modules share — the run configuration (:class:`GanConfig`, :func:`config_for`),
 the checkpoint's place (:func:`checkpoint_path`), atomic file writes, the outputs of a run
-(:func:`write_outputs`), the checkerboard measure (written by the learner in lesson 04, used by lesson
-08) — and the command line, which imports ``helpers.gan.train_torch`` or ``helpers.gan.train_keras`` only once it
-knows which one to run.
+(:func:`write_outputs`) — and the command line, which imports ``helpers.gan.train_torch`` or
+``helpers.gan.train_keras`` only once it knows which one to run.
 
 The trainer contract
 --------------------
@@ -103,7 +102,6 @@ from .config import (
     last_losses,
     new_history,
 )
-from .metrics import checkerboard_score
 from .outputs import (
     OUTPUT_FILES,
     OutputFolderError,
@@ -126,7 +124,7 @@ __all__ = [
     "CHECKPOINT_FILES", "CHECKPOINT_STEM", "FRAMEWORKS", "FRAMEWORK_SETTINGS", "LOSSES", "OUTPUT_FILES", "PROFILES",
     "PROFILE_SETTINGS", "RESUMABLE_CHANGES", "UPSAMPLE_DESCRIPTIONS", "UPSAMPLE_KINDS", "CheckpointError", "GanConfig",
     "OnEpoch", "OnLog", "OutputFolderError",
-    "atomic_write", "check_losses", "check_resume", "check_samples", "checkerboard_score", "checkpoint_path",
+    "atomic_write", "check_losses", "check_resume", "check_samples", "checkpoint_path",
     "config_for", "current_umask", "results", "drop_partial_log", "json_text", "last_losses", "new_history",
     "prepare_out_dir", "run_files", "run_frameworks", "save_grid_png", "to_uint8", "write_json", "write_outputs",
     "written_files",

@@ -18,9 +18,9 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ..data import squeeze_channel
+from ..arrays import squeeze_channel
+from ..metrics import nyquist_share
 from .config import CHECKPOINT_FILES, FRAMEWORKS, checkpoint_path
-from .metrics import checkerboard_score
 
 #: What :func:`write_outputs` writes into a run's folder, next to the trainer's checkpoint (:data:`CHECKPOINT_FILES`).
 OUTPUT_FILES = {"samples": "samples.npy", "grid": "grid.png", "metrics": "metrics.json"}
@@ -132,7 +132,7 @@ def write_outputs(out_dir: str | Path, samples_uint8: np.ndarray, info: dict) ->
     The metrics hold the judge's scores of the samples, the same scores for as many real
     training digits (``real``), the ratio ``fid / real["fid"]``, and everything in ``info``.
     """
-    from ..apps import judge
+    from .. import judge
 
     out_dir = Path(out_dir)
     check_samples(samples_uint8)
@@ -144,9 +144,9 @@ def write_outputs(out_dir: str | Path, samples_uint8: np.ndarray, info: dict) ->
     metrics = {
         **scored,
         "fid_ratio": scored["fid"] / real["fid"] if real["fid"] > 0 else float("inf"),
-        "checkerboard": checkerboard_score(samples_uint8),
+        "checkerboard": nyquist_share(samples_uint8),
         "real": real,
-        "judge": "helpers.apps.judge (small MNIST CNN shipped in data/judge.npz; "
+        "judge": "helpers.judge (small MNIST CNN shipped in data/judge.npz; "
                  "not comparable with Inception-v3 scores)",
         "judge_s": time.perf_counter() - started,
         **info,

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .. import reference
-from ..apps.common import psnr
+from ..metrics import psnr
 from .fallback import picture_box
 
 if TYPE_CHECKING:  # for annotations only: importing them costs the lesson's start-up time

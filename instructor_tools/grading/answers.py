@@ -64,7 +64,7 @@ ANSWERS: dict[str, dict[str, tuple[str, ...]]] = {
         # the k4 s2 p1 transposed convolution itself; or lesson 03's zero insertion (upsample_zeros) and conv2d
         "conv_transpose_by_phases": (*_TRANSPOSED_CONVOLUTION, "helpers.reference:upsample_zeros"),
         # plotting.power_spectrum is the mean-removed power, shifted: its row 0 and column 0 are the Nyquist ones
-        "checkerboard_score": ("helpers.gan.metrics:checkerboard_score", "helpers.plotting:power_spectrum"),
+        "nyquist_share": ("helpers.metrics:nyquist_share", "helpers.plotting:power_spectrum"),
     },
     "05": {
         "conv_params": (),  # Keras' count_params
@@ -84,8 +84,8 @@ ANSWERS: dict[str, dict[str, tuple[str, ...]]] = {
         "build_generator": ("helpers.gan.train_keras:build_generator",),
         "build_discriminator": ("helpers.gan.train_keras:build_discriminator",),
         "gan_losses": ("helpers.gan.train_keras:discriminator_loss", "helpers.gan.train_keras:generator_loss"),
-        "inception_score": ("helpers.apps.judge:inception_score",),
-        "frechet_distance": ("helpers.apps.judge:frechet_distance",),
+        "inception_score": ("helpers.judge:inception_score",),
+        "frechet_distance": ("helpers.judge:frechet_distance",),
     },
     "08": {
         "resize_conv_block": ("helpers.gan.train_torch:resize_conv_block",),
@@ -93,7 +93,7 @@ ANSWERS: dict[str, dict[str, tuple[str, ...]]] = {
         "ema_update": ("helpers.gan.train_torch:ema_update",),
     },
     "09": {
-        "psnr": ("helpers.apps.common:psnr",),
+        "psnr": ("helpers.metrics:psnr",),
         "train_sr": ("helpers.apps.sr_torch:train",),
     },
     "10": {

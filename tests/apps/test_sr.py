@@ -294,3 +294,11 @@ def test_a_time_limit_skips_the_second_call_of_a_loop():
     history = sr.train(sr.ESPCN(2, n1=4, n2=4), sr.PatchSampler(_tiny_images(), scale=3, patch=6, seed=0), 10,
                        loop=slow, time_limit=0.01)
     assert calls == [8] and history["steps"] == 8
+
+
+def test_every_app_settings_table_has_exactly_the_run_profiles():
+    from helpers import runtime
+    from helpers.apps import pix2pix_torch, sr_torch
+
+    for table in (sr_torch.SETTINGS, pix2pix_torch.SETTINGS):
+        assert tuple(table) == runtime.PROFILES

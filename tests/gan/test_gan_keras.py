@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from helpers import gan
+from helpers import gan, metrics
 from helpers.gan import cli
 from helpers.gan.train_keras import (
     CHECKPOINT_FILE,
@@ -136,7 +136,7 @@ def test_uneven_overlap_makes_checkerboards_at_initialisation():
     score = {}
     for kind in ("convtranspose3", "pixel_shuffle", "resize_conv"):
         keras.utils.set_random_seed(0)
-        score[kind] = gan.checkerboard_score(build_generator(32, kind, 32)(z, training=True).numpy())
+        score[kind] = metrics.nyquist_share(build_generator(32, kind, 32)(z, training=True).numpy())
     assert score["convtranspose3"] > 2 * score["pixel_shuffle"]
     assert score["convtranspose3"] > 2 * score["resize_conv"]
 

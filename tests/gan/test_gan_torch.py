@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils import parametrize
 
-from helpers import gan, torch_utils
+from helpers import gan, metrics, torch_utils
 from helpers.gan import train_torch
 
 torch.set_num_threads(1)  # tiny tensors: one thread is faster, and far faster on a busy machine
@@ -70,7 +70,7 @@ def test_checkerboard_at_initialisation():
             g, _ = train_torch.build_models(gan.config_for("torch", "cpu", kind, seed=seed))
             g.eval()
             with torch.no_grad():
-                values.append(gan.checkerboard_score(g(torch.randn(64, g.latent_dim)).numpy()))
+                values.append(metrics.nyquist_share(g(torch.randn(64, g.latent_dim)).numpy()))
         score[kind] = np.mean(values)
     for striped in ("convtranspose", "convtranspose3"):  # k4 s2 too: its four output phases have different sub-kernels
         assert score[striped] > 2 * score["resize_conv"]

@@ -123,7 +123,7 @@ def _cases_04():
         "icnr": [("icnr", (r.normal(size=(2, 3, 3, 3)), 2), {}), ("icnr", (r.normal(size=(1, 2, 1, 1)), 3), {})],
         "conv_transpose_by_phases": [("conv_transpose_by_phases", (r.normal(size=s), r.normal(size=w)), {})
                                      for s, w in (((1, 1, 3, 3), (1, 1, 4, 4)), ((2, 3, 4, 5), (3, 2, 4, 4)))],
-        "checkerboard_score": [("checkerboard_score", (r.normal(size=s),), {}) for s in ((3, 6, 8), (2, 4, 6))],
+        "nyquist_share": [("nyquist_share", (r.normal(size=s),), {}) for s in ((3, 6, 8), (2, 4, 6))],
     }
 
 

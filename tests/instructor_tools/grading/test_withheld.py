@@ -116,11 +116,11 @@ def conv_transpose_by_phases(x, weight):
     z = np.pad(reference.upsample_zeros(x, 2), ((0, 0), (0, 0), (2, 1), (2, 1)))
     return reference.conv2d(z, np.ascontiguousarray(weight[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)))
 ''',
-    "checkerboard_score": '''
+    "nyquist_share": '''
 from helpers import plotting
 
 
-def checkerboard_score(images):
+def nyquist_share(images):
     power = plotting.power_spectrum(images)  # shifted: the Nyquist row and column are row 0 and column 0
     total = power.sum()
     return 0.0 if total == 0 else float((power[0].sum() + power[:, 0].sum() - power[0, 0]) / total)
@@ -231,7 +231,7 @@ def test_lesson_04_through_the_transposed_convolution_of_its_demos_earns_nothing
     lesson = load_lesson(ROOT / "solutions" / LESSON_04)
     for exercise in ("overlap_count", "pixel_shuffle"):
         assert points(g, exercise) == 0, rows(g)
-    for exercise in ("icnr", "checkerboard_score"):  # solved, and needing neither: graded as usual
+    for exercise in ("icnr", "nyquist_share"):  # solved, and needing neither: graded as usual
         full = sum(t.points for t in lesson.tests if t.exercise == exercise)
         assert full > 0 and points(g, exercise) == full, rows(g)
 

@@ -9,8 +9,7 @@ import numpy as np
 import pytest
 from scipy import linalg, signal
 
-from helpers import ROOT
-from helpers.apps import judge
+from helpers import ROOT, judge
 from helpers.data import load_mnist
 
 
@@ -20,7 +19,7 @@ def test_digits():
 
 
 def test_module_imports_neither_framework():
-    code = ("import sys, helpers.apps.judge as j; j.load_judge(); "
+    code = ("import sys, helpers.judge as j; j.load_judge(); "
             "print(sorted(m for m in ('torch', 'tensorflow', 'keras') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

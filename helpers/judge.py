@@ -32,8 +32,9 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import linalg
 
-from .. import DATA_DIR
-from ..data import squeeze_channel, verify_file
+from . import DATA_DIR
+from .arrays import squeeze_channel
+from .data import verify_file
 
 JUDGE_FILE = "judge.npz"
 #: SHA-256 of ``data/judge.npz`` as written by ``scripts/train_judge.py`` (see data/README.md).
@@ -160,7 +161,7 @@ def verify_judge(path: str | Path | None = None, expected_sha256: str | None = N
     Raises :class:`JudgeError` that says what is wrong and how to fix it.
     """
     fix = ("Restore it with `git checkout -- data/judge.npz` in the course folder, or retrain it with "
-           "`python scripts/train_judge.py` (which prints the new hash to put into helpers/apps/judge.py).")
+           "`python scripts/train_judge.py` (which prints the new hash to put into helpers/judge.py).")
     return verify_file(path if path is not None else judge_path(), expected_sha256 or JUDGE_SHA256,
                        what="the judge's weights", fix=fix, error=JudgeError)
 
@@ -228,7 +229,7 @@ def class_coverage(proba: np.ndarray) -> float:
 @lru_cache(maxsize=1)
 def test_stats() -> tuple[np.ndarray, np.ndarray]:
     """Mean and covariance of the judge's features on the 10,000 MNIST test digits (cached)."""
-    from ..data import load_mnist
+    from .data import load_mnist
 
     judge = load_judge()
     if "test_mu" in judge.w and "test_sigma" in judge.w:  # shipped with the weights
@@ -264,7 +265,7 @@ def real_reference(n: int = 5000, seed: int = 0) -> dict:
     Compare a GAN's scores with this row computed for the same ``n``: the Fréchet distance
     of a finite sample is biased upwards, so real-vs-real is not 0.
     """
-    from ..data import load_mnist
+    from .data import load_mnist
 
     x, _ = load_mnist("train", n=n, dtype="uint8", seed=seed)
     return scores(x)
