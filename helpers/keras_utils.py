@@ -13,7 +13,7 @@ from .quiet import start_tensorflow
 tf, keras = start_tensorflow()  # TensorFlow's C++ start-up lines, filtered (see helpers.quiet)
 
 
-def device(verbose: bool = True) -> str:
+def pick_device(verbose: bool = True) -> str:
     """``/GPU:0`` when TensorFlow sees a GPU, else ``/CPU:0``; prints one line."""
     gpus = tf.config.list_physical_devices("GPU")
     chosen = "/GPU:0" if gpus else "/CPU:0"

@@ -21,7 +21,7 @@ from .data import load_mnist
 MPS_GRAD_SCALER_TORCH = (2, 8)
 
 
-def device(prefer: str | None = None, verbose: bool = True) -> torch.device:
+def pick_device(prefer: str | None = None, verbose: bool = True) -> torch.device:
     """CUDA if available, else Apple ``mps``, else CPU (``prefer`` forces one); prints one line."""
     if prefer is not None:
         chosen = torch.device(prefer)

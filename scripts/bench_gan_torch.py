@@ -33,7 +33,7 @@ def main(argv=None) -> int:
     parser.add_argument("--device", default=None)
     parser.add_argument("--no-compile", action="store_true")
     args = parser.parse_args(argv)
-    device = torch_utils.device(args.device, verbose=False)
+    device = torch_utils.pick_device(args.device, verbose=False)
     cfg = gan.config_for("torch", args.profile, args.upsample)
     base = {"data_on_device": False, "channels_last": False, "amp": False, "compile": False}
     print(f"{torch_utils.describe(device)} · {args.profile} profile model · batch {cfg.batch_size} · "

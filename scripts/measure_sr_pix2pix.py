@@ -27,7 +27,7 @@ import torch
 
 from helpers.apps import pix2pix_torch as pp
 from helpers.apps import sr_torch as sr
-from helpers.torch_utils import device as pick_device
+from helpers.torch_utils import pick_device
 
 TARGET_DB = {"smoke": 0.0, "cpu": 0.5, "gpu": 1.0}
 

@@ -608,7 +608,7 @@ def train(cfg: GanConfig, out_dir: str | Path, resume: bool = False, *, device: 
     """Train the DCGAN ``cfg`` describes; return ``(samples_uint8, info)``: the contract of :mod:`helpers.gan`.
 
     PyTorch specifics: ``device`` is a ``torch.device`` or its name (default
-    :func:`helpers.torch_utils.device`); ``on_epoch`` gets the EMA generator as an ``nn.Module``
+    :func:`helpers.torch_utils.pick_device`); ``on_epoch`` gets the EMA generator as an ``nn.Module``
     in eval mode, ``(N, latent_dim)`` → ``(N, 1, 28, 28)``; ``info`` adds ``s_per_epoch_60k``,
     ``threads``, ``speedups``, ``precision``, ``torch``, ``hooks`` and, where ``torch.compile`` failed,
     ``compile_error``.
@@ -620,7 +620,7 @@ def train(cfg: GanConfig, out_dir: str | Path, resume: bool = False, *, device: 
     kind it builds in ``cfg.upsample``: the checkpoint records the configuration, not the code, so a
     block with other weights than a checkpoint's cannot resume it). ``info["hooks"]`` names those given.
     """
-    from ..torch_utils import device as pick_device
+    from ..torch_utils import pick_device
 
     cfg.validate()  # again: a field may have been changed since the configuration was built
     if cfg.framework != "torch":

@@ -59,9 +59,9 @@ def _code_sources(nb) -> list[str]:
     return [cell.source for cell in nb.cells if cell.cell_type == "code"]
 
 
-#: Left out of the key: ``scripts/make_expected.py --from-book`` makes it from this cache's own cpu run,
+#: Left out of the key: ``scripts/make_healthy_run.py --from-book`` makes it from this cache's own cpu run,
 #: and writing it must not invalidate the run it came from (a page shows the pictures as of its execution).
-EXPECTED = Path("data") / "expected"
+HEALTHY_RUN = Path("data") / "healthy_run"
 
 
 def inputs_digest(root: Path = ROOT) -> str:
@@ -69,7 +69,7 @@ def inputs_digest(root: Path = ROOT) -> str:
     h = hashlib.sha256(CACHE_VERSION.encode())
     for folder in INPUT_FOLDERS:
         for path in sorted((root / folder).rglob("*")):
-            if path.is_file() and "__pycache__" not in path.parts and not path.is_relative_to(root / EXPECTED):
+            if path.is_file() and "__pycache__" not in path.parts and not path.is_relative_to(root / HEALTHY_RUN):
                 h.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
     for package in OUTPUT_PACKAGES:
         try:

@@ -1,4 +1,4 @@
-"""data/expected/: the pictures and times shown before each long cell, and the script that makes them."""
+"""data/healthy_run/: the pictures and times shown before each long cell, and the script that makes them."""
 
 import importlib.util
 import io
@@ -15,11 +15,11 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from helpers import ROOT, expected  # noqa: E402
+from helpers import ROOT, healthy_run  # noqa: E402
 
-spec = importlib.util.spec_from_file_location("make_expected", ROOT / "scripts" / "make_expected.py")
-make_expected = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(make_expected)
+spec = importlib.util.spec_from_file_location("make_healthy_run", ROOT / "scripts" / "make_healthy_run.py")
+make_healthy_run = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(make_healthy_run)
 
 
 def png(width: int, height: int, value: int) -> bytes:
@@ -41,7 +41,7 @@ def timed(cell, start: str, end: str):
 
 def test_results_take_the_time_of_the_tagged_cell_and_the_last_picture_before_the_next_text():
     train = timed(nbformat.v4.new_code_cell("train()"), "2026-11-26T10:00:00.000000Z", "2026-11-26T10:01:30.500000Z")
-    train.metadata["course"] = {"expected": "demo"}
+    train.metadata["course"] = {"healthy_run": "demo"}
     train.outputs = [image_output(png(4, 4, 10))]
     after = nbformat.v4.new_code_cell("plot()")
     after.outputs = [image_output(png(5, 5, 20))]
@@ -49,23 +49,24 @@ def test_results_take_the_time_of_the_tagged_cell_and_the_last_picture_before_th
     later.outputs = [image_output(png(6, 6, 30))]
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# x"), train, after,
                                          nbformat.v4.new_markdown_cell("text"), later])
-    (name, (seconds, picture, table)), = make_expected.results(nb).items()
+    (name, (seconds, picture, table)), = make_healthy_run.results(nb).items()
     assert name == "demo" and seconds == pytest.approx(90.5) and table is None
     assert Image.open(io.BytesIO(picture)).size == (5, 5)  # the following code cell's, not the one after the text
     train.metadata["course"]["picture"] = -2  # the one before the last
-    assert Image.open(io.BytesIO(make_expected.results(nb)["demo"][1])).size == (4, 4)
+    assert Image.open(io.BytesIO(make_healthy_run.results(nb)["demo"][1])).size == (4, 4)
     train.metadata["course"]["picture"] = -3  # only two were drawn: an error that names the cell
     with pytest.raises(ValueError, match=r"'demo' drew 2 picture\(s\), but its metadata asks for picture -3"):
-        make_expected.results(nb)
+        make_healthy_run.results(nb)
 
 
 def test_a_cell_that_prints_a_table_keeps_the_table(tmp_path, shown):
     cell = timed(nbformat.v4.new_code_cell("time_it()"), "2026-11-26T10:00:00Z", "2026-11-26T10:00:02Z")
-    cell.metadata["course"] = {"expected": "demo"}
+    cell.metadata["course"] = {"healthy_run": "demo"}
     cell.outputs = [nbformat.v4.new_output("display_data", data={"text/markdown": "| a |\n|---|\n| 1 |"})]
-    assert make_expected.results(nbformat.v4.new_notebook(cells=[cell]))["demo"] == (2.0, None, "| a |\n|---|\n| 1 |")
+    table = "| a |\n|---|\n| 1 |"
+    assert make_healthy_run.results(nbformat.v4.new_notebook(cells=[cell]))["demo"] == (2.0, None, table)
     (tmp_path / "demo.md").write_text("| a |\n|---|\n| 1 |\n")
-    assert expected.show("demo", tmp_path) is None
+    assert healthy_run.show("demo", tmp_path) is None
     note, table = shown
     assert "no reference run recorded yet" in note.markdown
     assert table.markdown.startswith("What a healthy run ends with")
@@ -74,19 +75,19 @@ def test_a_cell_that_prints_a_table_keeps_the_table(tmp_path, shown):
 
 def test_a_tagged_cell_without_timing_is_an_error():
     cell = nbformat.v4.new_code_cell("train()")
-    cell.metadata["course"] = {"expected": "demo"}
+    cell.metadata["course"] = {"healthy_run": "demo"}
     with pytest.raises(ValueError, match="no execution timing"):
-        make_expected.results(nbformat.v4.new_notebook(cells=[cell]))
+        make_healthy_run.results(nbformat.v4.new_notebook(cells=[cell]))
 
 
 def test_shrink_keeps_small_pictures_and_narrows_wide_ones():
-    assert Image.open(io.BytesIO(make_expected.shrink(png(300, 100, 5)))).size == (300, 100)
-    assert Image.open(io.BytesIO(make_expected.shrink(png(1800, 600, 5)))).size == (900, 300)
+    assert Image.open(io.BytesIO(make_healthy_run.shrink(png(300, 100, 5)))).size == (300, 100)
+    assert Image.open(io.BytesIO(make_healthy_run.shrink(png(1800, 600, 5)))).size == (900, 300)
 
 
 @pytest.fixture
 def shown(monkeypatch):
-    """What ``expected.show`` hands to IPython's ``display``, in order."""
+    """What ``healthy_run.show`` hands to IPython's ``display``, in order."""
     objects = []
     monkeypatch.setattr("IPython.display.display", lambda obj: objects.append(obj))
     return objects
@@ -95,9 +96,9 @@ def shown(monkeypatch):
 def test_show_displays_the_times_and_the_picture_once(tmp_path, monkeypatch, shown):
     monkeypatch.setenv("COURSE_PROFILE", "smoke")
     (tmp_path / "demo.png").write_bytes(png(40, 20, 200))
-    (tmp_path / expected.TIMES).write_text(json.dumps({"demo": {"smoke": 0.4, "cpu": 335.0}}))
+    (tmp_path / healthy_run.TIMES).write_text(json.dumps({"demo": {"smoke": 0.4, "cpu": 335.0}}))
     open_before = plt.get_fignums()
-    assert expected.show("demo", tmp_path) is None  # nothing for IPython to display a second time
+    assert healthy_run.show("demo", tmp_path) is None  # nothing for IPython to display a second time
     note, fig = shown
     assert note.markdown == ("The next cell took `smoke` under 1 s · `cpu` 5.6 min in the course's reference run on "
                              "a 2-core CPU machine (`gpu`: not measured). This run's profile: `smoke`.")
@@ -106,8 +107,8 @@ def test_show_displays_the_times_and_the_picture_once(tmp_path, monkeypatch, sho
 
 
 def test_show_renders_markdown_and_its_plain_text_has_no_backticks(tmp_path, shown):
-    (tmp_path / expected.TIMES).write_text(json.dumps({"demo": {"smoke": 3.0, "cpu": 30.0, "gpu": 4.0}}))
-    expected.show("demo", tmp_path)
+    (tmp_path / healthy_run.TIMES).write_text(json.dumps({"demo": {"smoke": 3.0, "cpu": 30.0, "gpu": 4.0}}))
+    healthy_run.show("demo", tmp_path)
     formatter = IPython.core.formatters.DisplayFormatter()
     for note in shown:
         data, _ = formatter.format(note)
@@ -117,7 +118,7 @@ def test_show_renders_markdown_and_its_plain_text_has_no_backticks(tmp_path, sho
 
 
 def test_show_says_what_is_missing(tmp_path, shown):
-    assert expected.show("nothing", tmp_path) is None
+    assert healthy_run.show("nothing", tmp_path) is None
     text = " ".join(repr(note) for note in shown)
     assert "no reference run recorded yet" in text and "nothing.png is missing" in text
 
@@ -131,7 +132,7 @@ def test_each_lesson_cell_that_shows_a_healthy_run_displays_it_once():
 
     sources = [cells[i - 1].source for _, i, cells in tagged_cells()]
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(build.SETUP_CELL),
-                                         nbformat.v4.new_code_cell("from helpers import expected")]
+                                         nbformat.v4.new_code_cell("from helpers import healthy_run")]
                                   + [nbformat.v4.new_code_cell(source) for source in sources])
     NotebookClient(nb, timeout=120, kernel_name="python3",
                    resources={"metadata": {"path": str(ROOT / "notebooks")}}).execute()
@@ -139,56 +140,56 @@ def test_each_lesson_cell_that_shows_a_healthy_run_displays_it_once():
         name = source.split('"')[1]
         kinds = [next((k for k in ("image/png", "text/markdown") if k in out.get("data", {})), out.output_type)
                  for out in cell.outputs]
-        table = (expected.EXPECTED_DIR / f"{name}.md").is_file()
+        table = (healthy_run.HEALTHY_RUN_DIR / f"{name}.md").is_file()
         assert kinds == ["text/markdown"] * (1 + table) + ["image/png"] * (not table), (name, cell.outputs)
         assert all(out.output_type == "display_data" for out in cell.outputs)  # no execute_result: nothing returned
         assert not any("`" in out.data.get("text/plain", "") for out in cell.outputs), name
 
 
 def tagged_cells():
-    for path in make_expected.tagged_lessons():
+    for path in make_healthy_run.tagged_lessons():
         cells = nbformat.read(path, as_version=4).cells
         for i, cell in enumerate(cells):
-            if make_expected.tag(cell):
+            if make_healthy_run.tag(cell):
                 yield path.name, i, cells
 
 
 def test_every_long_cell_has_its_picture_and_times_and_shows_them_first():
     names = []
-    times = expected.load_times()
+    times = healthy_run.load_times()
     for lesson, i, cells in tagged_cells():
-        name = make_expected.tag(cells[i])
+        name = make_healthy_run.tag(cells[i])
         names.append(name)
-        assert cells[i - 1].source.startswith(f'expected.show("{name}")'), f"{lesson} cell {i - 1}"
-        assert any((expected.EXPECTED_DIR / f"{name}{suffix}").is_file() for suffix in (".png", ".md")), \
-            f"{name}: no picture or table (python scripts/make_expected.py)"
+        assert cells[i - 1].source.startswith(f'healthy_run.show("{name}")'), f"{lesson} cell {i - 1}"
+        assert any((healthy_run.HEALTHY_RUN_DIR / f"{name}{suffix}").is_file() for suffix in (".png", ".md")), \
+            f"{name}: no picture or table (python scripts/make_healthy_run.py)"
         assert {"smoke", "cpu"} <= set(times.get(name, {})), f"{name}: times missing"
     assert len(names) == len(set(names)) >= 6
-    shipped = {p.stem for p in [*expected.EXPECTED_DIR.glob("*.png"), *expected.EXPECTED_DIR.glob("*.md")]}
-    assert shipped == set(names), "pictures in data/expected/ that no cell shows, or the reverse"
+    shipped = {p.stem for p in [*healthy_run.HEALTHY_RUN_DIR.glob("*.png"), *healthy_run.HEALTHY_RUN_DIR.glob("*.md")]}
+    assert shipped == set(names), "pictures in data/healthy_run/ that no cell shows, or the reverse"
 
 
 def test_from_book_reads_the_cache_entry_of_todays_sources(tmp_path):
     from instructor_tools.book import execute
 
-    lesson = make_expected.tagged_lessons()[0]
+    lesson = make_healthy_run.tagged_lessons()[0]
     with pytest.raises(SystemExit, match="build the book first"):
-        make_expected.from_book(lesson, "smoke", tmp_path)
+        make_healthy_run.from_book(lesson, "smoke", tmp_path)
     nb = nbformat.read(lesson, as_version=4)
     key = execute.cache_key(nb, "smoke", execute.inputs_digest())
     (tmp_path / "cache" / "smoke").mkdir(parents=True)
     nb.cells[0].source = "the executed copy"
     nbformat.write(nb, tmp_path / "cache" / "smoke" / f"{lesson.stem}.{key}.ipynb")
-    assert make_expected.from_book(lesson, "smoke", tmp_path).cells[0].source == "the executed copy"
+    assert make_healthy_run.from_book(lesson, "smoke", tmp_path).cells[0].source == "the executed copy"
 
 
 def test_the_pictures_do_not_invalidate_the_book_that_made_them(tmp_path):
     from instructor_tools.book import execute
 
-    for folder in ("helpers", "data/expected"):
+    for folder in ("helpers", "data/healthy_run"):
         (tmp_path / folder).mkdir(parents=True)
     before = execute.inputs_digest(tmp_path)
-    (tmp_path / "data" / "expected" / "demo.png").write_bytes(png(2, 2, 1))
+    (tmp_path / "data" / "healthy_run" / "demo.png").write_bytes(png(2, 2, 1))
     assert execute.inputs_digest(tmp_path) == before
     (tmp_path / "data" / "mnist.npz").write_bytes(b"other data")
     assert execute.inputs_digest(tmp_path) != before

@@ -1,10 +1,10 @@
-"""Regenerate ``data/expected/``: the picture each long lesson cell ends with in the cpu profile, and its time.
+"""Regenerate ``data/healthy_run/``: the picture each long lesson cell ends with in the cpu profile, and its time.
 
-    python scripts/make_expected.py                      # every lesson with a tagged cell, smoke and cpu
-    python scripts/make_expected.py --lessons 09 10 --profiles cpu
-    python scripts/make_expected.py --from-book _build/book      # from the book's runs (docs/book.md)
+    python scripts/make_healthy_run.py                      # every lesson with a tagged cell, smoke and cpu
+    python scripts/make_healthy_run.py --lessons 09 10 --profiles cpu
+    python scripts/make_healthy_run.py --from-book _build/book      # from the book's runs (docs/book.md)
 
-A cell is tagged in ``solutions/`` with the metadata ``course: {expected: NAME}``. Each lesson runs top to
+A cell is tagged in ``solutions/`` with the metadata ``course: {healthy_run: NAME}``. Each lesson runs top to
 bottom in a fresh kernel per profile (nbclient, as the tests do). For every tagged cell the script records
 how long it took; from the cpu run it also keeps the last picture drawn by that cell or by the code cells
 right after it (up to the next Markdown cell), shrunk to at most 900 pixels wide, as ``NAME.png`` (the
@@ -32,14 +32,14 @@ import nbformat
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from helpers import ROOT, expected  # noqa: E402
+from helpers import ROOT, healthy_run  # noqa: E402
 from instructor_tools.book import execute  # noqa: E402
 
 MAX_WIDTH = 900
 
 
 def tag(cell) -> str | None:
-    return cell.get("metadata", {}).get("course", {}).get("expected")
+    return cell.get("metadata", {}).get("course", {}).get("healthy_run")
 
 
 def tagged_lessons(root: Path = ROOT) -> list[Path]:
@@ -111,13 +111,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--lessons", nargs="*", help="lesson numbers (default: every lesson with a tagged cell)")
     parser.add_argument("--profiles", nargs="*", default=["smoke", "cpu"])
-    parser.add_argument("--out", type=Path, default=expected.EXPECTED_DIR)
+    parser.add_argument("--out", type=Path, default=healthy_run.HEALTHY_RUN_DIR)
     parser.add_argument("--timeout", type=int, default=1800, help="seconds per cell")
     parser.add_argument("--from-book", type=Path, help="take the executed lessons from this book folder's cache")
     args = parser.parse_args(argv)
     lessons = [p for p in tagged_lessons() if not args.lessons or p.name[:2] in args.lessons]
     args.out.mkdir(parents=True, exist_ok=True)
-    times = expected.load_times(args.out)
+    times = healthy_run.load_times(args.out)
     for path in lessons:
         for profile in args.profiles:
             load, started = os.getloadavg()[0], time.perf_counter()
@@ -139,7 +139,8 @@ def main(argv: list[str] | None = None) -> int:
             if not args.from_book:  # the book's run was earlier: its load is in the book's own log
                 loads = [round(load, 1), round(os.getloadavg()[0], 1)]
                 record.setdefault("load", {})[f"{path.name[:2]} {profile}"] = loads
-            (args.out / expected.TIMES).write_text(json.dumps(times, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+            text = json.dumps(times, indent=1, sort_keys=True) + "\n"
+            (args.out / healthy_run.TIMES).write_text(text, encoding="utf-8")
     return 0
 
 
