@@ -243,3 +243,57 @@ def test_every_helpers_module_says_which_lessons_use_it():
             assert set(re.findall(r"\b\d\d\b", last)) == used_in[name], (last, sorted(used_in[name]))
         else:
             assert last.startswith("Used by ") or last.startswith("Used through its modules"), f"{name}: {last!r}"
+
+
+def test_every_used_by_line_names_modules_that_import_it():
+    """The "Used by …" part of a helpers docstring's last line tells the truth: each course module it names
+    exists and imports the module (lazy imports count), so the line cannot outlive a move."""
+    files = module_files()
+    known = set(files)
+    imported_by = {}
+    for name, path in files.items():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for module in imports_of(tree, known, name, path.stem == "__init__")[0]:
+            imported_by.setdefault(module, set()).add(name)
+    checked = 0
+    for name, path in files.items():
+        if not name.startswith("helpers"):
+            continue
+        doc = (ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) or "").strip()
+        last = doc.splitlines()[-1] if doc else ""
+        by = re.search(r"(?:^Used by |; by )(.*)$", last)
+        if not by:
+            continue
+        named = re.findall(r"\b((?:helpers|instructor_tools)(?:\.\w+)+)", by.group(1))
+        for user in named:
+            assert user in known, f"{name}: its docstring names {user}, which is no module"
+            users = {u for u in imported_by.get(name, ()) if u == user or u.startswith(user + ".")}
+            assert users, f"{name}: its docstring says it is used by {user}, which does not import it"
+            checked += 1
+        if last.startswith("Used by "):  # no lesson imports it: the line is all it says of its users, so all of them
+            importers = {u for u in imported_by.get(name, ()) if not (u == name or name.startswith(u + "."))}
+            unnamed = {u for u in importers if not any(u == n or u.startswith(n + ".") for n in named)}
+            assert not unnamed, f"{name}: its docstring's 'Used by' line leaves out {sorted(unnamed)}"
+    assert checked > 20  # the check reads real lines: the docstrings' convention, not an empty set
+
+
+def code_environment_variables() -> set[str]:
+    """The environment variables the course's code reads: every quoted ``COURSE_*`` / ``NBGRADER_*`` name
+    and ``CI`` in the packages, the browser tests, conftest and the lessons (the setup cell included)."""
+    paths = [*(ROOT / "helpers").rglob("*.py"), *(ROOT / "instructor_tools").rglob("*.py"),
+             *(ROOT / "tests" / "browser").rglob("*.py"), ROOT / "conftest.py",
+             *(ROOT / "solutions").glob("[0-9][0-9]_*.ipynb")]
+    names = set()
+    for path in paths:
+        text = path.read_text(encoding="utf-8").replace('\\"', '"')  # a notebook's JSON escapes its quotes
+        names.update(re.findall(r"""["']((?:COURSE|NBGRADER)_[A-Z_]+)["']""", text))
+        if re.search(r"""environ\.get\(["']CI["']""", text):
+            names.add("CI")
+    return names - {"NBGRADER_VALIDATING"}  # never read: only removed from the book's kernels, as nbgrader's
+
+
+def test_the_environment_variable_table_names_every_variable_the_code_reads():
+    rows = table_rows(section(DESIGN.read_text(encoding="utf-8"), "Environment variables"))
+    documented = {code_names(row[0])[0] for row in rows}
+    assert documented == code_environment_variables()
+    assert all(len(row) == 4 and all(row) for row in rows), "each row: variable, who reads it, default, who sets it"
