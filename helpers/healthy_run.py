@@ -50,8 +50,8 @@ def describe(name: str, folder: Path = HEALTHY_RUN_DIR) -> str:
     times = load_times(folder).get(name)
     if not times:
         return f"{name}: no reference run recorded yet (`python scripts/make_healthy_run.py`)"
-    measured = " · ".join(f"`{p}` {_seconds(times[p])}" for p in ("smoke", "cpu", "gpu") if p in times)
-    missing = [p for p in ("smoke", "cpu", "gpu") if p not in times]
+    measured = " · ".join(f"`{p}` {_seconds(times[p])}" for p in runtime.PROFILES if p in times)
+    missing = [p for p in runtime.PROFILES if p not in times]
     return (f"The next cell took {measured} in the course's reference run on a 2-core CPU machine"
             + (f" ({', '.join(f'`{p}`' for p in missing)}: not measured)" if missing else "")
             + f". This run's profile: `{runtime.profile()}`.")

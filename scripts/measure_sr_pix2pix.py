@@ -25,6 +25,7 @@ import time
 import numpy as np
 import torch
 
+from helpers import runtime
 from helpers.apps import pix2pix_torch as pp
 from helpers.apps import sr_torch as sr
 from helpers.torch_utils import pick_device
@@ -92,7 +93,7 @@ def measure_pix2pix(s: dict, dev, skips: str = "both") -> str:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--profile", default="cpu", choices=("smoke", "cpu", "gpu"))
+    parser.add_argument("--profile", default="cpu", choices=runtime.PROFILES)
     parser.add_argument("--part", default="all", choices=("all", "sr", "pix2pix"))
     parser.add_argument("--skips", default="both", choices=("both", "with", "without"),
                         help="pix2pix: only the U-Nets with (or without) skips, "
