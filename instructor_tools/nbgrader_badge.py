@@ -14,7 +14,7 @@ from __future__ import annotations
 from nbgrader.converters import GenerateAssignment
 from nbgrader.preprocessors import NbGraderPreprocessor
 
-from . import build
+from . import lesson
 
 
 class StudentBadge(NbGraderPreprocessor):  # nbgrader's base: enabled by default, unlike nbconvert's
@@ -24,9 +24,9 @@ class StudentBadge(NbGraderPreprocessor):  # nbgrader's base: enabled by default
     def preprocess(self, nb, resources: dict):
         """Rewrite the header and answers cells of the notebook nbgrader is converting (named in ``resources``)."""
         name = resources["nbgrader"]["notebook"] + ".ipynb"
-        if not build.retarget_header(nb, name):
+        if not lesson.retarget_header(nb, name):
             self.log.warning("%s has no course header: its Colab badge, if any, is left as it is", name)
-        build.hide_answers(nb)
+        lesson.hide_answers(nb)
         return nb, resources
 
 

@@ -3,7 +3,7 @@
 import subprocess
 import sys
 
-from instructor_tools import build
+from instructor_tools import lesson
 
 RUNNER = """
 import sys, types
@@ -37,7 +37,7 @@ def make_upstream(tmp_path, root):
 def test_setup_cell_on_colab_fetches_course_once(tmp_path, root):
     upstream = make_upstream(tmp_path, root)
     cell = tmp_path / "cell.py"
-    cell.write_text(build.SETUP_CELL)
+    cell.write_text(lesson.SETUP_CELL)
     target = tmp_path / "content" / "course"
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "COURSE_REPOSITORY": upstream.as_uri(),
            "COURSE_REF": "release-test", "COURSE_DIR": str(target)}
@@ -53,7 +53,7 @@ def test_setup_cell_on_colab_fetches_course_once(tmp_path, root):
 
 
 def test_setup_cell_elsewhere_is_quiet_and_finds_helpers(tmp_path, root):
-    result = subprocess.run([sys.executable, "-c", build.SETUP_CELL + "\nimport helpers; print(helpers.ROOT)"],
+    result = subprocess.run([sys.executable, "-c", lesson.SETUP_CELL + "\nimport helpers; print(helpers.ROOT)"],
                             cwd=root / "notebooks", capture_output=True, text=True, timeout=60,
                             env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
     assert result.returncode == 0, result.stderr

@@ -128,10 +128,10 @@ def test_each_lesson_cell_that_shows_a_healthy_run_displays_it_once():
     one picture (or table), never a second copy as the cell's value or from the backend."""
     from nbclient import NotebookClient
 
-    from instructor_tools import build
+    from instructor_tools import lesson
 
     sources = [cells[i - 1].source for _, i, cells in tagged_cells()]
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(build.SETUP_CELL),
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(lesson.SETUP_CELL),
                                          nbformat.v4.new_code_cell("from helpers import healthy_run")]
                                   + [nbformat.v4.new_code_cell(source) for source in sources])
     NotebookClient(nb, timeout=120, kernel_name="python3",

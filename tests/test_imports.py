@@ -27,7 +27,7 @@ def test_no_helpers_module_imports_both_frameworks(frameworks_loaded):
 
 def test_core_modules_import_neither(frameworks_loaded):
     for name in ("helpers", "helpers.data", "helpers.runtime", "helpers.checks", "helpers.plotting",
-                 "instructor_tools.build", "helpers.envcheck"):
+                 "instructor_tools.build", "instructor_tools.lesson", "helpers.envcheck"):
         assert frameworks_loaded[name] == {"torch": False, "tensorflow": False}, name
 
 

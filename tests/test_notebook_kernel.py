@@ -6,8 +6,8 @@ import os
 import nbformat
 from nbclient import NotebookClient
 
-from helpers import checks
-from instructor_tools import build
+from helpers import ROOT, checks
+from instructor_tools import lesson
 
 STUB = f"def f():\n    raise NotImplementedError({checks.stub_message('f')!r})\nf()"
 FAILED_CHECK = "from helpers import checks\nchecks.check_value(3, 4, name='three')"
@@ -15,9 +15,9 @@ FAILED_CHECK = "from helpers import checks\nchecks.check_value(3, 4, name='three
 
 def run(sources, env=None):
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(build.SETUP_CELL)] + [nbformat.v4.new_code_cell(s) for s in sources]
+    nb.cells = [nbformat.v4.new_code_cell(lesson.SETUP_CELL)] + [nbformat.v4.new_code_cell(s) for s in sources]
     client = NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=True,
-                            resources={"metadata": {"path": str(build.ROOT / "notebooks")}})
+                            resources={"metadata": {"path": str(ROOT / "notebooks")}})
     client.execute(**({"env": env} if env else {}))
     return nb.cells[1:]
 

@@ -167,7 +167,7 @@ def test_the_floor_stack_is_colab_like(root):
     assert lo <= tuple(map(int, COLAB["python"].split("."))) <= hi
     assert floor["tensorflow"].startswith("2.19") and floor["keras"].startswith("3.10")
     assert floor["numpy"] == "2.0.2" and floor["ipywidgets"].startswith("7.")
-    setup = (root / "instructor_tools" / "build.py").read_text()
+    setup = (root / "instructor_tools" / "lesson.py").read_text()
     assert 'for pkg in ("torchinfo",)' in setup  # the one package Colab lacks
 
 

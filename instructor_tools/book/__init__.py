@@ -24,7 +24,7 @@ from pathlib import Path
 
 from helpers import ROOT
 from helpers.runtime import PROFILES
-from instructor_tools.build import BuildError
+from instructor_tools.lesson import BuildError
 
 from .execute import LessonError, execute_all
 from .pages import LESSONS, PageError, markers_in, write_sources

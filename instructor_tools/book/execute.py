@@ -24,7 +24,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
 from helpers import ROOT, checks
-from instructor_tools.build import LESSON_PATTERN, SOLUTIONS
+from instructor_tools.lesson import lessons
 
 from .pages import without_hidden_tests
 
@@ -48,11 +48,6 @@ class Executed:
     nb: nbformat.NotebookNode
     cached: bool
     seconds: float
-
-
-def lessons(root: Path = ROOT) -> list[Path]:
-    """The solved lessons, in order: whatever ``solutions/`` holds today (the build's own pattern)."""
-    return sorted(p for p in (root / SOLUTIONS).iterdir() if LESSON_PATTERN.match(p.name))
 
 
 def _code_sources(nb) -> list[str]:

@@ -6,7 +6,7 @@ The public book must not show what grading depends on: the course's answers to t
 * runs :func:`without_hidden_tests`: the solution with its graded cells as the student version has them,
   so every exercise is solved (the figures and numbers are a solved run's) but no hidden test runs, and
   no output (a check's ``✓ name`` line) tells of one;
-* shows :func:`as_learners_get_it`: the student version's cells (:func:`instructor_tools.build.student_version`,
+* shows :func:`as_learners_get_it`: the student version's cells (:func:`instructor_tools.lesson.student_version`,
   the stubs included) with that run's outputs, cell by cell;
 * is checked once rendered (:func:`markers_in`): a site that still holds a marker fails the build.
 
@@ -30,8 +30,7 @@ import nbformat
 
 from helpers import ROOT
 from helpers.config import GIT_REF, REPOSITORY_URL
-from instructor_tools.build import (
-    ANSWERS_KEY,
+from instructor_tools.lesson import (
     BEGIN_HIDDEN,
     BEGIN_SOLUTION,
     END_HIDDEN,
@@ -39,6 +38,7 @@ from instructor_tools.build import (
     NOTEBOOKS,
     SOLUTIONS,
     colab_url,
+    is_answers,
     is_header,
     student_version,
 )
@@ -107,7 +107,7 @@ def as_learners_get_it(executed, name: str):
         if cell.cell_type == "code":
             cell.outputs = copy.deepcopy(done.get("outputs", []))
             cell.execution_count = done.get("execution_count")
-        elif cell.metadata.get("course", {}).get(ANSWERS_KEY):  # its placeholder asks for typing; a page cannot
+        elif is_answers(cell):  # its placeholder asks for typing; a page cannot
             cell.source = done.source
     return student
 

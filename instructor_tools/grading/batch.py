@@ -26,7 +26,7 @@ from pathlib import Path
 
 from helpers import ROOT
 
-from .. import build
+from .. import lesson as lesson_format
 from .compare import (
     BadProbe,
     Probe,
@@ -104,7 +104,7 @@ class LessonBroken(RuntimeError):
 
 def lessons_in(course: Path = ROOT) -> dict[str, Path]:
     """The course's lessons, by file name: ``solutions/NN_name.ipynb``."""
-    return {p.name: p for p in sorted((course / build.SOLUTIONS).glob("*.ipynb")) if build.LESSON_PATTERN.match(p.name)}
+    return {p.name: p for p in lesson_format.lessons(course)}
 
 
 def expected_probes(lesson: Lesson, results: list[dict], timeout: float = Limits.timeout) -> dict[str, list[Probe]]:
@@ -334,7 +334,7 @@ def _load_lessons(wanted: list[str], available: dict[str, Path]) -> tuple[dict[s
     for name in wanted:
         try:
             loaded[name] = load_lesson(available[name])
-        except build.BuildError as exc:
+        except lesson_format.BuildError as exc:
             broken[name] = f"the lesson's solution is malformed: {exc}"
     return loaded, broken
 

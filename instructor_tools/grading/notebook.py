@@ -16,7 +16,7 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import build
+from .. import lesson as lesson_format
 from .testcells import BadTestCell, student_side
 
 MAX_NOTEBOOK_BYTES = 50 << 20
@@ -63,8 +63,8 @@ def load_lesson(path: Path) -> Lesson:
     """Read ``solutions/NN_name.ipynb`` (normalised as the build would) into a :class:`Lesson`."""
     import nbformat
 
-    nb = build.normalise_solution(nbformat.read(path, as_version=4), path.name)
-    student = build.student_version(nb, path.name)
+    nb = lesson_format.normalise_solution(nbformat.read(path, as_version=4), path.name)
+    student = lesson_format.student_version(nb, path.name)
     code_cells = [c for c in nb.cells if c.cell_type == "code"]
     student_cells = [c for c in student.cells if c.cell_type == "code"]
     lesson = Lesson(path.name, [c.source for c in code_cells], {}, {})
@@ -81,7 +81,7 @@ def load_lesson(path: Path) -> Lesson:
                 lesson.code[i] = student_side(cell.source)
                 lesson.diagnosing[i] = student_side(cell.source, keep_mistakes=True)
             except BadTestCell as exc:
-                raise build.BuildError(f"{path.name}: test {meta['grade_id']!r}: {exc}") from None
+                raise lesson_format.BuildError(f"{path.name}: test {meta['grade_id']!r}: {exc}") from None
     return lesson
 
 

@@ -27,7 +27,7 @@ authoring error (:class:`BadTestCell`; the build and the grader refuse the lesso
   in a kept block or an earlier cell, or only by code the slice keeps) stays in the kernel: refused.
 
 A name the cell does not bind is judged with the earlier cells when :func:`student_side` is given
-them (the build does, for every lesson: :func:`instructor_tools.build.validate`); without them it is
+them (the build does, for every lesson: :func:`instructor_tools.lesson.validate`); without them it is
 taken for an import only where it is called or its attribute read (``reference.f``, ``np.log``).
 """
 

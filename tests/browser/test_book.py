@@ -24,7 +24,7 @@ import pytest
 
 from helpers.checks import stub_message
 from instructor_tools.book import execute, pages
-from instructor_tools.build import BEGIN_HIDDEN, END_HIDDEN
+from instructor_tools.lesson import BEGIN_HIDDEN, END_HIDDEN, lessons
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[2]
@@ -135,7 +135,7 @@ def console_errors(page) -> list[str]:
 
 def test_the_build_executes_every_lesson_and_writes_its_page(book):
     out, stdout = book
-    names = [p.stem for p in execute.lessons()]
+    names = [p.stem for p in lessons()]
     assert re.findall(r"^  (\S+): executed in [\d.]+ s$", stdout, re.M) == names, stdout
     assert f"{len(names)} lessons ({len(names)} executed, 0 cached)" in stdout
     assert sorted(p.stem for p in (out / "html" / "lessons").glob("*.html")) == names
@@ -188,7 +188,7 @@ def test_no_page_shows_a_solution_or_a_hidden_test(book, site):
     html = site.html
     assert pages.markers_in(html) == [], "a region marker reached the public book"
     hidden_total = visible_total = 0
-    for path in execute.lessons():
+    for path in lessons():
         solution = nbformat.read(path, as_version=4)
         names = graded_check_names(solution)
         hidden = [name for _, found in names for name in found]
@@ -203,7 +203,7 @@ def test_no_page_shows_a_solution_or_a_hidden_test(book, site):
         for grade_id in exercise_ids(solution):  # the exercise as learners get it
             assert stub_message(grade_id) in text, f"{path.stem}: {grade_id!r} is not the learner's stub"
         hidden_total, visible_total = hidden_total + len(hidden), visible_total + len(visible)
-    assert hidden_total >= len(execute.lessons()) and visible_total, "the lessons' hidden checks were not found"
+    assert hidden_total >= len(lessons()) and visible_total, "the lessons' hidden checks were not found"
 
 
 def test_every_page_loads_without_console_errors_and_every_link_resolves(book, site):
@@ -231,7 +231,7 @@ def test_every_page_loads_without_console_errors_and_every_link_resolves(book, s
 def test_front_page_is_the_lesson_table_and_links_every_lesson(book, site):
     open_page(site, site.html / "index.html")
     rows = site.locator("table tbody tr")
-    names = [p.stem for p in execute.lessons()]
+    names = [p.stem for p in lessons()]
     assert rows.count() == len(names)
     hrefs = site.eval_on_selector_all("table a[href]", "els => els.map(e => e.href)")
     linked = {path_of(site, h).stem for h in hrefs if path_of(site, h)}

@@ -16,7 +16,7 @@ from pathlib import Path
 import nbformat
 
 from helpers import ROOT
-from instructor_tools import build
+from instructor_tools import lesson
 from instructor_tools.grading.notebook import load_lesson
 
 LESSON = "02_upsampling_from_scratch.ipynb"
@@ -347,7 +347,7 @@ def tiny_solution(table_mb: int = 1):
         nbformat.v4.new_code_cell("checks.check_value(answer() + 0 * len(table), 42, name='answer')",
                                   metadata={"nbgrader": test}),
     ]
-    return build.normalise_solution(nbformat.v4.new_notebook(cells=cells), TINY)
+    return lesson.normalise_solution(nbformat.v4.new_notebook(cells=cells), TINY)
 
 
 def tiny_course(root: Path, table_mb: int = 1) -> Path:
@@ -362,7 +362,7 @@ def tiny_course(root: Path, table_mb: int = 1) -> Path:
 
 def tiny_submission(code: str):
     """The tiny lesson's student notebook with ``code`` in its exercise cell."""
-    nb = build.student_version(tiny_solution(), TINY)
+    nb = lesson.student_version(tiny_solution(), TINY)
     next(c for c in nb.cells if grade_id(c) == "answer").source = code
     return nb
 

@@ -12,6 +12,7 @@ import instructor_tools.book as book
 from helpers import ROOT
 from helpers.checks import stub_message
 from instructor_tools.book import execute, pages
+from instructor_tools.lesson import ANSWERS, COURSE, lessons
 
 
 def lesson(*cells):
@@ -36,7 +37,7 @@ def planted_lesson():
     nb.cells[1].metadata["nbgrader"] = {**common, "grade": False, "grade_id": "double", "solution": True}
     nb.cells[2].metadata["nbgrader"] = {**common, "grade": True, "grade_id": "test_double", "points": 1,
                                         "solution": False, "locked": True}
-    nb.cells[4].metadata["course"] = {"answers": True}
+    nb.cells[4].metadata[COURSE] = {ANSWERS: True}
     return nb
 
 
@@ -55,7 +56,7 @@ def shown(nb) -> str:
 
 
 def test_lessons_are_what_solutions_holds():
-    names = [p.name for p in execute.lessons()]
+    names = [p.name for p in lessons()]
     assert names == sorted(p.name for p in (ROOT / "solutions").glob("[0-9][0-9]_*.ipynb")) and names
 
 
@@ -127,7 +128,7 @@ def test_a_lesson_runs_once_then_comes_from_the_cache(tmp_path, monkeypatch):
 
 
 def test_front_page_is_the_readme_lesson_table_linked_into_the_book():
-    names = [p.stem for p in execute.lessons()]
+    names = [p.stem for p in lessons()]
     text = pages.front_page((ROOT / "README.md").read_text(encoding="utf-8"), names, "cpu")
     for name in names:
         assert f"](lessons/{name}.ipynb)" in text and f"\nlessons/{name}\n" in text
@@ -140,8 +141,8 @@ def test_front_page_is_the_readme_lesson_table_linked_into_the_book():
 
 @pytest.mark.parametrize("instructor", [False, True], ids=["public", "instructor"])
 def test_lesson_page_drops_the_remote_badge_and_hides_the_setup_cell(instructor):
-    nb = nbformat.read(execute.lessons()[0], as_version=4)
-    page = pages.lesson_page(nb, execute.lessons()[0].stem, instructor)
+    nb = nbformat.read(lessons()[0], as_version=4)
+    page = pages.lesson_page(nb, lessons()[0].stem, instructor)
     text = nbformat.writes(page)
     assert pages.COLAB_BADGE_URL not in text and "../_static/colab-badge.svg" in text
     setup = [c for c in page.cells if "remove-cell" in c.metadata.get("tags", [])]
@@ -262,7 +263,7 @@ def test_an_unknown_course_profile_is_refused(monkeypatch, capsys):
 def test_unchanged_lessons_write_unchanged_sources(tmp_path):
     """What makes a rebuild fast: Sphinx re-reads only the pages whose source file changed."""
     done = [execute.Executed(p.stem, nbformat.read(p, as_version=4), cached=True, seconds=0.0)
-            for p in execute.lessons()]
+            for p in lessons()]
     first = pages.write_sources(tmp_path, done, "smoke")
     assert {p.name for p in first} == {"conf.py", "colab-badge.svg", "index.md"} | {f"{d.name}.ipynb" for d in done}
     assert pages.write_sources(tmp_path, done, "smoke") == []

@@ -9,6 +9,7 @@ import nbformat
 import pytest
 
 from instructor_tools import build
+from instructor_tools import lesson as lesson_format
 
 
 @pytest.fixture
@@ -77,7 +78,7 @@ def solution_cell(nb, grade_id):
 
 
 def answers_cell(cell):
-    cell["metadata"] = {"course": {"answers": True}}
+    cell["metadata"] = {lesson_format.COURSE: {lesson_format.ANSWERS: True}}
     return cell
 
 
@@ -88,8 +89,9 @@ def test_answers_stay_in_the_solution_only(course):
     assert build.build(course) == []
     solution = nbformat.read(lesson(course, folder="solutions"), as_version=4)
     student = nbformat.read(lesson(course), as_version=4)
-    assert solution.cells[-1].source == secret and solution.cells[-1].metadata == {"course": {"answers": True}}
-    assert student.cells[-1].source == build.ANSWERS_PLACEHOLDER
+    assert solution.cells[-1].source == secret
+    assert solution.cells[-1].metadata == {lesson_format.COURSE: {lesson_format.ANSWERS: True}}
+    assert student.cells[-1].source == lesson_format.ANSWERS_PLACEHOLDER
     assert student.cells[-1].metadata == solution.cells[-1].metadata
     assert secret not in lesson(course).read_text()
     assert build.build(course, check=True) == []

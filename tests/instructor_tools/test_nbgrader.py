@@ -21,7 +21,7 @@ import nbformat
 import pytest
 
 from helpers import ROOT
-from instructor_tools import build
+from instructor_tools import lesson as lesson_format
 
 nbgrader_api = pytest.importorskip(
     "nbgrader.api", reason="nbgrader is not installed (python -m pip install -r requirements-dev.txt)")
@@ -29,7 +29,7 @@ nbgrader_api = pytest.importorskip(
 LESSONS = ("01_why_upsampling", "02_upsampling_from_scratch", "03_transposed_convolution",
            "04_checkerboard_artifacts", "05_upsampling_in_keras", "07_dcgan_keras", "10_image_to_image")
 STUDENTS = ("full", "half", "blank")
-MARKERS = (build.BEGIN_SOLUTION, build.END_SOLUTION)
+MARKERS = (lesson_format.BEGIN_SOLUTION, lesson_format.END_SOLUTION)
 #: What the course's grader says of an unsolved exercise, nbgrader's plain ``raise NotImplementedError()``:
 #: "not_attempted" where compare.py knows that stub, "error" where it does not.
 UNSOLVED = {"not_attempted", "error"}
@@ -118,10 +118,10 @@ def test_released_badges_open_the_student_notebooks(round_trip):
     for lesson in LESSONS:
         released = nbformat.read(round_trip["course"] / "release" / lesson / f"{lesson}.ipynb", as_version=4)
         badge = released.cells[0].source
-        assert badge == build.header_cells(build.NOTEBOOKS, f"{lesson}.ipynb")[0].source
+        assert badge == lesson_format.header_cells(lesson_format.NOTEBOOKS, f"{lesson}.ipynb")[0].source
         assert f"/notebooks/{lesson}.ipynb" in badge and "/solutions/" not in badge
-        answers = [c for c in released.cells if c.metadata.get("course", {}).get("answers")]
-        assert [c.source for c in answers] == [build.ANSWERS_PLACEHOLDER]  # the preprocessor hid them
+        answers = [c for c in released.cells if lesson_format.is_answers(c)]
+        assert [c.source for c in answers] == [lesson_format.ANSWERS_PLACEHOLDER]  # the preprocessor hid them
 
 
 def test_both_graders_score_every_graded_cell_alike(round_trip):

@@ -17,7 +17,7 @@ import pytest
 from planted_lesson import grade_id
 
 from helpers import ROOT
-from instructor_tools import build
+from instructor_tools import lesson
 from instructor_tools.grading import Limits, grade_folder
 
 LESSON = "01_why_upsampling.ipynb"
@@ -66,5 +66,5 @@ def test_a_loop_over_expected_values_is_refused_and_the_echo_earns_nothing(tmp_p
     assert sum(r.points for r in rows) == 0, [(r.grade_id, r.status, r.message) for r in rows]
     assert {r.status for r in rows} == {"error"}, [(r.grade_id, r.status, r.message) for r in rows]
     assert all("malformed" in r.message and f"test {TEST!r}: a check in a loop" in r.message for r in rows), rows
-    with pytest.raises(build.BuildError, match="a check in a loop"):  # and the build refuses it too
-        build.student_version(build.normalise_solution(solution, LESSON), LESSON)
+    with pytest.raises(lesson.BuildError, match="a check in a loop"):  # and the build refuses it too
+        lesson.student_version(lesson.normalise_solution(solution, LESSON), LESSON)
