@@ -161,3 +161,23 @@ def test_a_stopped_grader_leaves_no_worker_sandbox_or_kernel_behind(tmp_path, si
     if signum != signal.SIGKILL:  # stopped, not killed: it said so, ended everything and cleaned up after itself
         assert grader.returncode == 128 + signum and "grading stopped" in stderr, stderr
         assert not (tmp_path / "grades.csv").exists()
+
+
+#: The notebook stack that grading needs and its command line does not.
+NOTEBOOK_STACK = ("nbformat", "nbclient", "nbconvert", "jupyter_client")
+
+
+def test_help_works_where_the_notebook_stack_is_not_installed():
+    """``--help`` (and a usage error) must not need nbformat: an instructor reads them before installing anything.
+
+    ``sys.modules[name] = None`` makes every import of ``name`` fail as if it were not installed.
+    """
+    blocker = "; ".join(f"sys.modules[{name!r}] = None" for name in NOTEBOOK_STACK)
+    start = (f"import runpy, sys; {blocker}; sys.argv = ['grade', '--help']; "
+             "runpy.run_module('instructor_tools.grade', run_name='__main__')")
+    result = subprocess.run([sys.executable, "-c", start], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("usage: python -m instructor_tools.grade") and "--unsandboxed" in result.stdout
+    blocked = subprocess.run([sys.executable, "-c", f"import sys; {blocker}; import nbformat"], capture_output=True,
+                             text=True, timeout=60)
+    assert blocked.returncode == 1 and "ModuleNotFoundError" in blocked.stderr  # the blocker does block
