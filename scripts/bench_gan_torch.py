@@ -13,7 +13,7 @@ import argparse
 import os
 import sys
 
-from helpers import gan, torch_utils
+from helpers import gan, runtime, torch_utils
 from helpers.gan import train_torch
 
 VARIANTS = [
@@ -27,7 +27,7 @@ VARIANTS = [
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--profile", default="gpu", choices=gan.PROFILES)
+    parser.add_argument("--profile", default="gpu", choices=runtime.PROFILES)
     parser.add_argument("--upsample", default="convtranspose", choices=gan.UPSAMPLE_KINDS)
     parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--device", default=None)

@@ -23,7 +23,7 @@ import time
 
 import torch
 
-from helpers import gan, judge
+from helpers import gan, judge, runtime
 from helpers.data import load_mnist
 from helpers.gan import train_torch
 
@@ -52,7 +52,7 @@ def main(argv=None) -> int:
     parser.add_argument("--samples", type=int, default=2000)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--profile", default="cpu", choices=("smoke", "cpu", "gpu"),
+    parser.add_argument("--profile", default="cpu", choices=runtime.PROFILES,
                         help="the profile whose settings the overrides change (default: cpu)")
     args = parser.parse_args(argv)
     evals = sorted(int(s) for s in args.evals.split(","))

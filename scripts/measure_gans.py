@@ -36,9 +36,9 @@ import time
 from pathlib import Path
 
 from helpers import ROOT
-from helpers.gan import UPSAMPLE_KINDS
+from helpers.gan import CHECKPOINT_STEM, FRAMEWORKS, UPSAMPLE_KINDS
 from helpers.gan.cli import setting_argument
-from helpers.gan.config import CHECKPOINT_STEM
+from helpers.runtime import PROFILES
 
 #: docs/design.md, "GAN targets": (wall seconds, inception-style score, coverage, FID ÷ real-vs-real) per profile.
 TARGETS = {
@@ -173,8 +173,8 @@ def table(profile: str, base: Path, frameworks, kinds) -> str:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--profile", default="cpu", choices=("smoke", "cpu", "gpu"))
-    parser.add_argument("--frameworks", nargs="+", default=["torch", "keras"], choices=("torch", "keras"))
+    parser.add_argument("--profile", default="cpu", choices=PROFILES)
+    parser.add_argument("--frameworks", nargs="+", default=list(FRAMEWORKS), choices=FRAMEWORKS)
     parser.add_argument("--kinds", nargs="+", default=list(UPSAMPLE_KINDS), choices=UPSAMPLE_KINDS)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=None, help="OMP_NUM_THREADS for each run (default: all cores)")

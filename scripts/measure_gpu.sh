@@ -18,7 +18,7 @@ python=${PYTHON:-python}
 measure=("$python" scripts/measure_gans.py --profile "$profile" --frameworks torch --kinds convtranspose
          --runs "$results" --doc "${DOC:-docs/gan_results.md}")
 
-"$python" -c "from helpers import torch_utils as t; print(t.describe(t.device(verbose=False)))"
+"$python" -c "from helpers import torch_utils as t; print(t.describe(t.pick_device(verbose=False)))"
 echo "== 1. the whole command, alone"
 "${measure[@]}" --write
 echo "== 2. the recipe in stages${TRY:+, beside it: $TRY}"

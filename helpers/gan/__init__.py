@@ -13,10 +13,13 @@ is another framework's run. A new run refuses a folder that holds a run (:func:`
 The last line the command prints names the files it wrote.
 
 This package is framework-free (NumPy only at import time): it holds what both
-framework modules share — the run configuration (:class:`GanConfig`, :func:`config_for`),
-the checkpoint's place (:func:`checkpoint_path`), atomic file writes, the outputs of a run
-(:func:`write_outputs`) — and the command line, which imports ``helpers.gan.train_torch`` or
-``helpers.gan.train_keras`` only once it knows which one to run.
+framework modules share — the run configuration (:mod:`helpers.gan.config`: :class:`GanConfig`,
+:func:`config_for`, the checkpoint's place :func:`checkpoint_path`), the training loop
+(:mod:`helpers.gan.loop`), atomic file writes and the outputs of a run (:mod:`helpers.gan.outputs`) —
+the command line (:mod:`helpers.gan.cli`, which judges the samples and imports ``helpers.gan.train_torch``
+or ``helpers.gan.train_keras`` only once it knows which one to run), and the measured results of
+``docs/gan_results.md`` (:mod:`helpers.gan.published`). The package itself exports only what lessons
+07 and 08, the command line and the scripts use (``__all__``); the rest is imported from its module.
 
 The trainer contract
 --------------------
@@ -31,7 +34,7 @@ both in ``tests/gan/test_trainer_contract.py``)::
   written); ``out_dir`` is created if missing.
 * ``resume``: continue from the checkpoint in ``out_dir`` (printing ``resumed from PATH at
   step N``), from scratch if there is none. A checkpoint that cannot be read, or whose run may
-  not go on as ``cfg`` (:func:`check_resume`: only ``samples`` may change, and ``steps`` grow),
+  not go on as ``cfg`` (:func:`check_resume`: only ``n_samples`` may change, and ``steps`` grow),
   raises :class:`CheckpointError` with a one-line message and leaves the file as it was.
 * ``device``: where to train; None picks the GPU if there is one. ``"cpu"`` works for both
   (PyTorch: a ``torch.device`` or its name; Keras: a TensorFlow device name).
@@ -46,7 +49,7 @@ both in ``tests/gan/test_trainer_contract.py``)::
 * after these, a trainer may take keyword-only hooks of its own: PyTorch's ``train_step``,
   ``ema_update`` and ``upsample_block`` let lesson 08's exercises train the model (its ``train`` says how).
 
-``samples_uint8`` is ``(cfg.samples, 28, 28)`` uint8 from the EMA generator (its BatchNorm
+``samples_uint8`` is ``(cfg.n_samples, 28, 28)`` uint8 from the EMA generator (its BatchNorm
 statistics recalibrated). ``info`` holds at least:
 
 ==================  =====  =====================================================================
@@ -63,8 +66,9 @@ statistics recalibrated). ``info`` holds at least:
 ``checkpoint``      str    the checkpoint's path
 ==================  =====  =====================================================================
 
-and what each framework adds (its ``train`` docstring says). The losses logged are PyTorch's
-mean over the interval since the last log and Keras's of the logging step itself. A finished
+and what each framework adds (its ``train`` docstring says). Both trainers run one loop,
+:func:`helpers.gan.loop.train_loop`, which keeps this cadence and builds these keys. The losses
+logged are PyTorch's mean over the interval since the last log and Keras's of the logging step itself. A finished
 run trained further drops its last log again where that covered a partial interval
 (:func:`drop_partial_log`), so ``history`` equals that of one run of the full length.
 
@@ -79,53 +83,23 @@ loss log); each framework module's ``CHECKPOINT_VERSION`` is stored in it and ch
 Used in lessons 07 and 08.
 """
 
-from . import results
+from . import published
 from .config import (
     CHECKPOINT_FILES,
     CHECKPOINT_STEM,
-    FRAMEWORK_SETTINGS,
     FRAMEWORKS,
-    LOSSES,
-    PROFILE_SETTINGS,
-    PROFILES,
-    RESUMABLE_CHANGES,
-    UPSAMPLE_DESCRIPTIONS,
     UPSAMPLE_KINDS,
     CheckpointError,
     GanConfig,
-    OnEpoch,
-    OnLog,
-    check_resume,
     checkpoint_path,
     config_for,
-    drop_partial_log,
-    last_losses,
-    new_history,
 )
-from .outputs import (
-    OUTPUT_FILES,
-    OutputFolderError,
-    atomic_write,
-    check_losses,
-    check_samples,
-    current_umask,
-    json_text,
-    prepare_out_dir,
-    run_files,
-    run_frameworks,
-    save_grid_png,
-    to_uint8,
-    write_json,
-    write_outputs,
-    written_files,
-)
+from .outputs import atomic_write
 
+# What lessons 07 and 08 (config_for, UPSAMPLE_KINDS, atomic_write, published), the scripts (FRAMEWORKS,
+# GanConfig, CHECKPOINT_STEM) and the trainer contract above (CheckpointError, checkpoint_path,
+# CHECKPOINT_FILES) name; everything else is imported from its module.
 __all__ = [
-    "CHECKPOINT_FILES", "CHECKPOINT_STEM", "FRAMEWORKS", "FRAMEWORK_SETTINGS", "LOSSES", "OUTPUT_FILES", "PROFILES",
-    "PROFILE_SETTINGS", "RESUMABLE_CHANGES", "UPSAMPLE_DESCRIPTIONS", "UPSAMPLE_KINDS", "CheckpointError", "GanConfig",
-    "OnEpoch", "OnLog", "OutputFolderError",
-    "atomic_write", "check_losses", "check_resume", "check_samples", "checkpoint_path",
-    "config_for", "current_umask", "results", "drop_partial_log", "json_text", "last_losses", "new_history",
-    "prepare_out_dir", "run_files", "run_frameworks", "save_grid_png", "to_uint8", "write_json", "write_outputs",
-    "written_files",
+    "CHECKPOINT_FILES", "CHECKPOINT_STEM", "FRAMEWORKS", "UPSAMPLE_KINDS", "CheckpointError", "GanConfig",
+    "atomic_write", "checkpoint_path", "config_for", "published",
 ]

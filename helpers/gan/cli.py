@@ -1,6 +1,7 @@
-"""The command line: ``python -m helpers.gan --framework {torch,keras} --profile … --out DIR`` (:mod:`helpers.gan`).
+"""The command line: ``python -m helpers.gan --framework {torch,keras} --profile … --out DIR`` (:mod:`helpers.gan`),
+and the judging of a run's samples (:func:`judge_samples`).
 
-Used by python -m helpers.gan (helpers.gan.__main__).
+Used by python -m helpers.gan (helpers.gan.__main__); :func:`main` is also a console-script entry point.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import time
 from pathlib import Path
 from typing import NoReturn
 
+import numpy as np
+
 from .config import (
     FRAMEWORKS,
     NOT_SETTABLE,
@@ -26,12 +29,10 @@ from .config import (
     parse_setting,
 )
 from .outputs import (
-    OUTPUT_FILES,
     OutputFolderError,
     check_losses,
     check_samples,
     prepare_out_dir,
-    write_json,
     write_outputs,
     written_files,
 )
@@ -101,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", required=True, type=Path,
                         help="folder for the checkpoint, samples.npy, grid.png, metrics.json (required)")
     parser.add_argument("--samples", type=_positive_int, default=None,
-                        help=f"digits to generate and judge (default: the profile's: {_profile_defaults('samples')})")
+                        help=f"digits to generate and judge (default: the profile's: {_profile_defaults('n_samples')})")
     parser.add_argument("--seed", type=_int, default=0, help="seeds the weights, data order and noise "
                                                              "(default: %(default)s)")
     reuse = parser.add_mutually_exclusive_group()
@@ -123,6 +124,26 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _train_fn(framework: str):  # imported late: the other framework is never loaded
     return importlib.import_module(f"helpers.gan.train_{framework}").train
+
+
+def judge_samples(samples_uint8: np.ndarray) -> dict:
+    """The judge's scores of a run's samples (:func:`helpers.judge.scores`), the same for as many real training
+    digits (``real``), the ratio ``fid / real["fid"]``, their checkerboard (:func:`helpers.metrics.nyquist_share`),
+    which judge scored them, and the seconds it took (``judge_s``): the metrics.json a run's ``info`` joins."""
+    from .. import judge
+    from ..metrics import nyquist_share
+
+    started = time.perf_counter()
+    scored = judge.scores(samples_uint8)
+    real = judge.real_reference(len(samples_uint8))
+    return {
+        **scored,
+        "fid_ratio": scored["fid"] / real["fid"] if real["fid"] > 0 else float("inf"),
+        "checkerboard": nyquist_share(samples_uint8),
+        "real": real,
+        "judge": "helpers.judge (small MNIST CNN shipped in data/judge.npz; not comparable with Inception-v3 scores)",
+        "judge_s": time.perf_counter() - started,
+    }
 
 
 def _refuse(message: str) -> NoReturn:
@@ -157,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
           f"of {cfg.batch_size} · seed {cfg.seed} → {args.out}", flush=True)
     try:
         samples, info = _train_fn(cfg.framework)(cfg, args.out, resume=args.resume)
-        check_samples(samples, cfg.samples)
+        check_samples(samples, cfg.n_samples)
         check_losses(info.get("losses", {}))
     except CheckpointError as err:
         print(f"error: {err}", file=sys.stderr)
@@ -165,10 +186,10 @@ def main(argv: list[str] | None = None) -> int:
     except FloatingPointError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
+    metrics = {**judge_samples(samples), **info, "config": cfg.to_dict()}
     # cli_wall_s: from argument parsing to the metrics (framework import, data, training, sampling, judging)
-    metrics = write_outputs(args.out, samples, {**info, "config": cfg.to_dict(), "cli_wall_s": None})
     metrics["cli_wall_s"] = time.perf_counter() - started
-    write_json(args.out / OUTPUT_FILES["metrics"], metrics)
+    write_outputs(args.out, samples, metrics)
     real = metrics["real"]
     speed = info.get("images_per_s", float("nan"))
     speed = f"{speed:.0f} img/s" if math.isfinite(speed) else "no steps left to train"

@@ -1,6 +1,6 @@
 """A GAN run's configuration: :class:`GanConfig`, the per-profile settings, and what ``--resume`` may change.
 
-Used by helpers.gan, helpers.gan.cli, helpers.gan.train_keras, helpers.gan.train_torch.
+Used by helpers.gan, helpers.gan.cli, helpers.gan.loop, helpers.gan.train_keras, helpers.gan.train_torch.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ CHECKPOINT_FILES = {"torch": f"{CHECKPOINT_STEM}.pt", "keras": f"{CHECKPOINT_STE
 OnLog = Callable[..., None]
 OnEpoch = Callable[[int, object], None]
 #: The settings ``--resume`` may change: the digits judged at the end, and the steps (only upwards).
-RESUMABLE_CHANGES = ("samples", "steps")
+RESUMABLE_CHANGES = ("n_samples", "steps")
 
 
 class CheckpointError(RuntimeError):
@@ -58,7 +58,7 @@ class GanConfig:
     profile: str = "cpu"
     upsample: str = "convtranspose"
     seed: int = 0
-    samples: int = 5000          # digits written to samples.npy and judged
+    n_samples: int = 5000        # digits written to samples.npy and judged
     steps: int = 3000            # generator updates
     batch_size: int = 64
     n_train: int = 60_000        # MNIST training digits used (a subset makes an "epoch" short)
@@ -128,14 +128,20 @@ class GanConfig:
 
     @classmethod
     def from_dict(cls, data: dict) -> GanConfig:
-        """The configuration a :meth:`to_dict` dict describes; unknown keys are ignored."""
+        """The configuration a :meth:`to_dict` dict describes; unknown keys are ignored, and ``samples`` (what
+        checkpoints and metrics.json written before the field was named ``n_samples`` hold) is read as that."""
         names = {f.name for f in dataclasses.fields(cls)}
+        data = {_RENAMED.get(k, k): v for k, v in data.items()}
         return cls(**{k: v for k, v in data.items() if k in names})
 
     def changes(self, other: GanConfig) -> dict[str, tuple]:
         """``{field: (mine, other's)}`` for every field in which ``other`` differs."""
         a, b = self.to_dict(), other.to_dict()
         return {k: (a[k], b.get(k)) for k in a if a[k] != b.get(k)}
+
+
+#: Fields renamed since a run may have been saved: ``{old name: new name}`` (:meth:`GanConfig.from_dict`).
+_RENAMED = {"samples": "n_samples"}
 
 
 def _integer(value: object) -> bool:
@@ -174,7 +180,7 @@ FIELD_RULES: dict[str, tuple[Callable[[object], bool], str]] = {
     "profile": _one_of(PROFILES),
     "upsample": _one_of(UPSAMPLE_KINDS),
     "seed": (_integer_in(0, _SEED_MAX), f"an integer from 0 to {_SEED_MAX:,}"),
-    "samples": (_integer_in(1, _MNIST_TRAIN),
+    "n_samples": (_integer_in(1, _MNIST_TRAIN),
                 f"a positive integer, at most {_MNIST_TRAIN:,} (the judge compares them with as many real digits)"),
     "steps": (_integer_in(1), "a positive integer"),
     # a batch of one breaks BatchNorm (no variance to normalise by) and the minibatch standard deviation
@@ -246,7 +252,7 @@ def check_resume(saved: GanConfig, cfg: GanConfig, trained_steps: int, path: str
     """Raise :class:`CheckpointError` unless the run whose checkpoint is at ``path`` (configuration
     ``saved``, ``trained_steps`` steps done) can go on as ``cfg``; the message is one line saying how.
 
-    Only ``samples`` (the digits generated and judged at the end) and ``steps`` may differ, and
+    Only ``n_samples`` (the digits generated and judged at the end) and ``steps`` may differ, and
     ``steps`` must not be fewer than the steps already trained. More steps train a finished run
     further, exactly as a run started with that many would have gone: neither trainer depends on
     the total (the learning rate is constant, the EMA starts at a fixed step, logs and checkpoints
@@ -265,55 +271,47 @@ def check_resume(saved: GanConfig, cfg: GanConfig, trained_steps: int, path: str
             f"--steps {trained_steps} or more, or train the shorter run into another --out.")
 
 
-#: Per profile (and framework, where they differ): the settings :func:`config_for` starts from.
+#: Per profile (and framework, where they differ): the settings :func:`config_for` starts from. Why each value
+#: is what it is, with the measurements: docs/gan_results.md, "Why each setting".
 PROFILE_SETTINGS: dict[str, dict] = {
-    # smoke: seconds, one CPU thread (tiny tensors gain nothing from more, and lose a lot on a busy machine)
-    "smoke": dict(steps=12, batch_size=32, n_train=384, samples=256, g_width=32, d_width=16, g_refine=1, d_hidden=32,
-                  ema_decay=0.9, log_every=4, checkpoint_every=6, extra={"threads": 1}),
-    # cpu: minutes on a 2-core laptop. Measured (docs/gan_results.md): a dense hidden layer in D (d_hidden) was the
-    # largest gain by far (it lets D judge a digit's overall shape), one 3×3 refining block at 7×7 in G the next,
-    # then a learning rate of 5·10⁻⁴ for both; TTUR, LR decay, β₂ = 0.99 and a wider D conv did not pay. A dense
-    # layer between z and G's projection (g_hidden, as in the DCGAN authors' own MNIST generator, which has 1,024
-    # units) was the next: inception-style 8.36 → 8.99 at 1,800 steps with 512 units (8.73 with 1,024), at 1.24
-    # (1,024: 1.70) times the cost of a step. Hinge loss with spectral normalisation in D was far worse at this
-    # length. EMA 0.995 is as good as 0.99 or better from 2,700 steps on.
-    # The steps fill the 5-minute budget of PyTorch's convtranspose generator: 14.7 steps/s with 2 threads on a
-    # quiet 2-core machine, so 4,000 steps and the command's start-up and judging take about 280 s
-    # (docs/gan_results.md, "Results, cpu profile"; the other kinds take longer: the table says by how much).
-    "cpu": dict(steps=4000, batch_size=64, n_train=60_000, samples=5000, g_width=128, d_width=32, g_refine=1,
+    # smoke: seconds; one CPU thread, as tiny tensors lose more to threading on a busy machine than they gain
+    "smoke": dict(steps=12, batch_size=32, n_train=384, n_samples=256, g_width=32, d_width=16, g_refine=1,
+                  d_hidden=32, ema_decay=0.9, log_every=4, checkpoint_every=6, extra={"threads": 1}),
+    # cpu: the measured best recipe whose PyTorch convtranspose run fits 5 minutes on a 2-core laptop
+    "cpu": dict(steps=4000, batch_size=64, n_train=60_000, n_samples=5000, g_width=128, d_width=32, g_refine=1,
                 g_hidden=512, d_hidden=512, lr=5e-4, ema_decay=0.995, ema_start=0),
-    # gpu: the cpu profile's G (with g_hidden) and a wider D, DCGAN's learning rate, a long EMA and 10,000 steps of
-    # 128. Measured on an NVIDIA H200 (docs/gan_results.md, "The gpu profile, measured on a GPU"): without g_hidden
-    # the recipe reached inception-style 8.76 at 10,000 steps; with g_hidden=512, 9.01 by 4,000 and 9.12 from 6,000
-    # on (FID 1.7× real). The whole command, before g_hidden and compiled, took 147 s on that card.
-    "gpu": dict(steps=10_000, batch_size=128, n_train=60_000, samples=10_000, g_width=128, d_width=64, g_refine=1,
+    # gpu: the cpu profile's G, a wider D, DCGAN's learning rate and a long EMA, as measured on an H200
+    "gpu": dict(steps=10_000, batch_size=128, n_train=60_000, n_samples=10_000, g_width=128, d_width=64, g_refine=1,
                 g_hidden=512, d_hidden=1024, ema_decay=0.999, ema_start=1000),
 }
-#: Framework-specific changes on top of PROFILE_SETTINGS, keyed by (framework, profile).
+#: Framework-specific changes on top of PROFILE_SETTINGS, keyed by (framework, profile); an ``extra`` here
+#: adds to the profile's ``extra``.
 FRAMEWORK_SETTINGS: dict[tuple[str, str], dict] = {
-    # Keras has 8 minutes for the cpu profile (PyTorch 5) and its XLA-compiled step is faster on a CPU (20.7 steps/s
-    # against 14.7, quiet, 2 cores): 8,000 steps take about 400 s; the score is flat from 6,000 on.
-    # R1 (γ = 1): without it the pixel_shuffle generator collapsed from seed 0 (D's loss under 0.5 by step 250,
-    # one speckled shape for every z by step 800); with it, the same start trains normally. PyTorch's did not.
+    # smoke: no XLA, whose compile time (seconds) outweighs the dozen steps it would speed up
+    ("keras", "smoke"): dict(extra={"jit_compile": False}),
+    # cpu: Keras's 8-minute budget fits 8,000 XLA steps; R1 keeps its pixel_shuffle generator from collapsing
     ("keras", "cpu"): dict(steps=8000, r1_gamma=1.0),
 }
 
 
 def config_for(framework: str, profile: str, upsample: str = "convtranspose", seed: int = 0,
-               samples: int | None = None, **overrides) -> GanConfig:
-    """The reference configuration for a framework and run profile; ``overrides`` change any field."""
+               n_samples: int | None = None, **overrides) -> GanConfig:
+    """The reference configuration for a framework and run profile; ``overrides`` change any field (an
+    ``extra`` given here replaces the profile's whole)."""
     if profile not in PROFILE_SETTINGS:
         raise ValueError(f"profile must be one of {', '.join(PROFILES)}; got {profile!r}")
     settings = dict(PROFILE_SETTINGS[profile])
-    settings.update(FRAMEWORK_SETTINGS.get((framework, profile), {}))
-    if samples is not None:
-        settings["samples"] = samples
+    framework_settings = FRAMEWORK_SETTINGS.get((framework, profile), {})
+    settings.update(framework_settings)
+    settings["extra"] = {**PROFILE_SETTINGS[profile].get("extra", {}), **framework_settings.get("extra", {})}
+    if n_samples is not None:
+        settings["n_samples"] = n_samples
     settings.update(overrides)
     return GanConfig(framework=framework, profile=profile, upsample=upsample, seed=seed, **settings)
 
 
 #: Fields with an option of their own in the command line (or none to set): ``--set`` refuses them.
-NOT_SETTABLE = ("framework", "profile", "upsample", "seed", "samples", "steps", "extra")
+NOT_SETTABLE = ("framework", "profile", "upsample", "seed", "n_samples", "steps", "extra")
 
 
 def parse_setting(text: str) -> tuple[str, object]:

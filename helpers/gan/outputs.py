@@ -11,7 +11,6 @@ import json
 import math
 import os
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,7 +18,6 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ..arrays import squeeze_channel
-from ..metrics import nyquist_share
 from .config import CHECKPOINT_FILES, FRAMEWORKS, checkpoint_path
 
 #: What :func:`write_outputs` writes into a run's folder, next to the trainer's checkpoint (:data:`CHECKPOINT_FILES`).
@@ -126,33 +124,14 @@ def save_grid_png(path: str | Path, samples_uint8: np.ndarray, n: int = 100) -> 
     return atomic_write(path, write)
 
 
-def write_outputs(out_dir: str | Path, samples_uint8: np.ndarray, info: dict) -> dict:
-    """Write ``samples.npy``, ``grid.png`` and ``metrics.json`` into ``out_dir``; return the metrics.
-
-    The metrics hold the judge's scores of the samples, the same scores for as many real
-    training digits (``real``), the ratio ``fid / real["fid"]``, and everything in ``info``.
-    """
-    from .. import judge
-
+def write_outputs(out_dir: str | Path, samples_uint8: np.ndarray, metrics: dict) -> list[Path]:
+    """Write ``samples.npy``, ``grid.png`` and ``metrics.json`` (:data:`OUTPUT_FILES`) into ``out_dir``, each
+    once and atomically; return their paths. Judging the samples is the caller's (``helpers.gan.cli``)."""
     out_dir = Path(out_dir)
     check_samples(samples_uint8)
-    atomic_write(out_dir / OUTPUT_FILES["samples"], lambda f: np.save(f, samples_uint8))
-    save_grid_png(out_dir / OUTPUT_FILES["grid"], samples_uint8)
-    started = time.perf_counter()
-    scored = judge.scores(samples_uint8)
-    real = judge.real_reference(len(samples_uint8))
-    metrics = {
-        **scored,
-        "fid_ratio": scored["fid"] / real["fid"] if real["fid"] > 0 else float("inf"),
-        "checkerboard": nyquist_share(samples_uint8),
-        "real": real,
-        "judge": "helpers.judge (small MNIST CNN shipped in data/judge.npz; "
-                 "not comparable with Inception-v3 scores)",
-        "judge_s": time.perf_counter() - started,
-        **info,
-    }
-    write_json(out_dir / OUTPUT_FILES["metrics"], metrics)
-    return metrics
+    return [atomic_write(out_dir / OUTPUT_FILES["samples"], lambda f: np.save(f, samples_uint8)),
+            save_grid_png(out_dir / OUTPUT_FILES["grid"], samples_uint8),
+            write_json(out_dir / OUTPUT_FILES["metrics"], metrics)]
 
 
 def written_files(out_dir: str | Path, framework: str) -> list[Path]:

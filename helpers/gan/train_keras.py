@@ -37,6 +37,7 @@ import numpy as np
 
 from ..data import load_mnist
 from ..keras_utils import keras, tf  # TensorFlow started quietly (helpers.quiet)
+from . import loop
 from .config import (
     CHECKPOINT_FILES,
     UPSAMPLE_KINDS,
@@ -44,12 +45,10 @@ from .config import (
     GanConfig,
     OnEpoch,
     OnLog,
-    check_resume,
     checkpoint_path,
-    drop_partial_log,
-    last_losses,
     new_history,
 )
+from .loop import START_AFRESH, check_saved_run
 from .outputs import atomic_write, to_uint8
 
 layers = keras.layers
@@ -276,8 +275,11 @@ def r1_penalty(d: keras.Model, real: tf.Tensor, gamma: float) -> tuple[tf.Tensor
 
 # --------------------------------------------------------------------------- training
 
-class _Run:
-    """One training run: the models, optimizers and compiled step, the step reached and the loss log."""
+class _KerasRun:
+    """One training run: the models, optimizers and compiled step, the data, the step reached and the loss log.
+
+    The loop that drives it is :func:`helpers.gan.loop.train_loop`.
+    """
 
     def __init__(self, cfg: GanConfig) -> None:
         self.cfg = cfg
@@ -293,14 +295,14 @@ class _Run:
         self.opt_d = keras.optimizers.Adam(cfg.lr, beta_1=cfg.beta1, beta_2=cfg.beta2)
         self.opt_g.build(self.g.trainable_variables)
         self.opt_d.build(self.d.trainable_variables)
-        # XLA: about 3× faster per step on a 2-core CPU for the cpu profile's models; for the smoke
-        # profile's tiny ones its compile time (seconds) outweighs the dozen steps it would speed up.
-        jit = bool(cfg.extra.get("jit_compile", cfg.profile != "smoke"))
-        self.jit = jit
-        self.step_fn = tf.function(self._step, jit_compile=jit)
-        self.sample_fn = tf.function(lambda z: self.ema(z, training=False), jit_compile=jit)
+        # XLA unless the configuration says otherwise (the smoke profile does: config.FRAMEWORK_SETTINGS)
+        self.jit = bool(cfg.extra.get("jit_compile", True))
+        self.step_fn = tf.function(self._step, jit_compile=self.jit)
+        self.sample_fn = tf.function(lambda z: self.ema(z, training=False), jit_compile=self.jit)
+        self.data = tf.constant(training_data(cfg))
+        self.order, self.order_epoch = None, -1
+        self.losses: tuple[tf.Tensor, tf.Tensor] | None = None  # the last step's, read when logged
         self.step, self.history, self.trained_s = 0, new_history(), 0.0
-        self.run_started = time.perf_counter()
 
     def _step(self, real: tf.Tensor, z: tf.Tensor, ema_decay: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         cfg = self.cfg
@@ -348,13 +350,13 @@ class _Run:
         return {"g": self.g.variables, "d": self.d.variables, "ema": self.ema.variables,
                 "opt_g": self.opt_g.variables, "opt_d": self.opt_d.variables}
 
-    def save(self, path: Path) -> None:
+    def save(self, path: Path, trained_s: float) -> None:
         """Write the checkpoint (atomically): every variable, and the step, configuration and loss log as JSON."""
         groups = self._groups().items()
         arrays = {f"{group}/{i}": np.asarray(v.numpy()) for group, vs in groups for i, v in enumerate(vs)}
         arrays["meta"] = np.frombuffer(json.dumps({
             "version": CHECKPOINT_VERSION, "step": int(self.step), "config": self.cfg.to_dict(),
-            "history": self.history, "trained_s": self.trained_s + time.perf_counter() - self.run_started,
+            "history": self.history, "trained_s": trained_s,
         }).encode(), dtype=np.uint8)
 
         def write(f: io.BufferedWriter) -> None:
@@ -366,70 +368,39 @@ class _Run:
 
     def resume(self, path: Path) -> None:
         """Continue from the checkpoint at ``path``; :class:`CheckpointError` if it cannot or must not be."""
-        fix = f"Delete {path} (or choose another --out) to start afresh."
-        arrays, meta = _read_checkpoint(path, fix)
-        try:
-            saved = GanConfig.from_dict(meta["config"])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise CheckpointError(f"{path} holds an unreadable configuration ({exc}). {fix}") from None
-        try:
-            step = int(meta["step"])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise CheckpointError(f"{path} holds no step count ({exc}). {fix}") from None
-        check_resume(saved, self.cfg, step, path)
+        arrays, meta = _read_checkpoint(path)
+        step = check_saved_run(meta.get("config"), meta.get("step"), self.cfg, path)
         for group, variables in self._groups().items():
             for i, v in enumerate(variables):
                 key = f"{group}/{i}"
                 if key not in arrays or tuple(arrays[key].shape) != tuple(v.shape):
-                    raise CheckpointError(f"{path} does not match the model ({key} missing or misshapen). {fix}")
+                    raise CheckpointError(f"{path} does not match the model ({key} missing or misshapen). "
+                                          f"{START_AFRESH}")
         for group, variables in self._groups().items():
             for i, v in enumerate(variables):
                 v.assign(arrays[f"{group}/{i}"])
         self.step, self.history, self.trained_s = step, meta["history"], float(meta.get("trained_s", 0.0))
-        if self.step < self.cfg.steps:
-            drop_partial_log(self.history, self.cfg.log_every)
-        print(f"resumed from {path} at step {self.step}", flush=True)
 
     # ---- training
-    def one_step(self, data: tf.Tensor, order: np.ndarray, position: int) -> tuple[tf.Tensor, tf.Tensor]:
-        """One step on the batch at ``position`` of the epoch's ``order``; the noise is a function of (seed, step)."""
+    def one_step(self) -> None:
+        """One step on the next batch of the epoch's order; the noise is a function of (seed, step)."""
         cfg = self.cfg
-        real = tf.gather(data, order[position * cfg.batch_size:(position + 1) * cfg.batch_size])
+        epoch, position = divmod(self.step, cfg.steps_per_epoch)
+        if epoch != self.order_epoch:
+            self.order, self.order_epoch = _epoch_order(cfg, epoch), epoch
+        real = tf.gather(self.data, self.order[position * cfg.batch_size:(position + 1) * cfg.batch_size])
         z = tf.random.stateless_normal((cfg.batch_size, cfg.latent_dim), seed=(cfg.seed, self.step))
         decay = cfg.ema_decay if self.step >= cfg.ema_start else 0.0
-        losses = self.step_fn(real, z, tf.constant(decay, tf.float32))
+        self.losses = self.step_fn(real, z, tf.constant(decay, tf.float32))
         self.step += 1
-        return losses
 
-    def run(self, path: Path, stop_after: int | None, on_log: OnLog | None, on_epoch: OnEpoch | None,
-            progress: bool) -> float:
-        """Train up to ``cfg.steps`` (or ``stop_after`` more), logging and checkpointing; the seconds it took."""
-        from tqdm.auto import tqdm
+    def log_losses(self) -> tuple[float, float]:
+        """The losses of the step just taken (PyTorch logs the interval's mean: it syncs once a log)."""
+        loss_d, loss_g = self.losses
+        return float(loss_d), float(loss_g)
 
-        cfg = self.cfg
-        data = tf.constant(training_data(cfg))
-        order, order_epoch, first_step = None, -1, self.step
-        self.run_started = time.perf_counter()
-        with tqdm(total=cfg.steps, initial=self.step, desc=f"DCGAN keras {cfg.upsample}", unit="step",
-                  disable=not progress, mininterval=1.0) as bar:
-            while self.step < cfg.steps and (stop_after is None or self.step - first_step < stop_after):
-                epoch, position = divmod(self.step, cfg.steps_per_epoch)
-                if epoch != order_epoch:
-                    order, order_epoch = _epoch_order(cfg, epoch), epoch
-                loss_d, loss_g = self.one_step(data, order, position)
-                bar.update(1)
-                if self.step % cfg.log_every == 0 or self.step == cfg.steps:
-                    loss_d, loss_g = float(loss_d), float(loss_g)
-                    for key, value in (("step", self.step), ("loss_d", loss_d), ("loss_g", loss_g)):
-                        self.history[key].append(value)
-                    bar.set_postfix(loss_d=f"{loss_d:.3f}", loss_g=f"{loss_g:.3f}")
-                    if on_log is not None:
-                        on_log(self.step, loss_d=loss_d, loss_g=loss_g)
-                if self.step % cfg.checkpoint_interval == 0 or self.step == cfg.steps:
-                    self.save(path)
-                if on_epoch is not None and self.step % cfg.steps_per_epoch == 0:
-                    on_epoch(self.step, self.ema)
-        return time.perf_counter() - self.run_started
+    def finish(self) -> None:
+        """Nothing to wait for: the steps ran eagerly, one ``tf.function`` call each."""
 
     def recalibrate_batchnorm(self, batches: int = 20, batch_size: int = 256) -> None:
         """Recompute the EMA generator's BatchNorm statistics for *its own* weights.
@@ -450,9 +421,9 @@ class _Run:
             for layer, momentum in zip(norms, saved, strict=True):
                 layer.momentum = momentum
 
-    def samples(self, n: int) -> np.ndarray:
-        """``n`` digits from the EMA generator, BN in inference mode, noise fixed by the seed."""
-        out = []
+    def samples(self) -> np.ndarray:
+        """``cfg.n_samples`` digits from the EMA generator, BN in inference mode, noise fixed by the seed."""
+        n, out = self.cfg.n_samples, []
         for start in range(0, n, _SAMPLE_BATCH):
             size = min(_SAMPLE_BATCH, n - start)
             z = tf.random.stateless_normal((size, self.cfg.latent_dim), seed=(self.cfg.seed + 1, 10**6 + start))
@@ -488,21 +459,23 @@ def _set_threads(threads: int | str | None) -> None:
         pass
 
 
-def _read_checkpoint(path: Path, fix: str) -> tuple[dict[str, np.ndarray], dict]:
-    """The arrays and the metadata of a checkpoint :meth:`_Run.save` wrote (or version 1's, converted)."""
+def _read_checkpoint(path: Path) -> tuple[dict[str, np.ndarray], dict]:
+    """The arrays and the metadata of a checkpoint :meth:`_KerasRun.save` wrote (or version 1's, converted)."""
     try:
         with np.load(path, allow_pickle=False) as archive:
             arrays = {k: archive[k] for k in archive.files}
         meta = json.loads(arrays.pop("meta").tobytes().decode())
     except Exception as exc:
-        raise CheckpointError(f"cannot read the checkpoint {path}: {type(exc).__name__}: {exc}. {fix}") from None
+        raise CheckpointError(f"cannot read the checkpoint {path}: {type(exc).__name__}: {exc}. "
+                              f"{START_AFRESH}") from None
     version = meta.get("version", meta.get("format"))  # version 1 called it "format"
     if version == 1 and isinstance(meta.get("history", []), list):  # its log: [[step, {"d": …, "g": …}], …]
         log = meta.get("history", [])
         meta["history"] = {"step": [s for s, _ in log], "loss_d": [v["d"] for _, v in log],
                            "loss_g": [v["g"] for _, v in log]}
     elif version != CHECKPOINT_VERSION:
-        raise CheckpointError(f"{path} has checkpoint version {version!r}, expected {CHECKPOINT_VERSION}. {fix}")
+        raise CheckpointError(f"{path} has checkpoint version {version!r}, expected {CHECKPOINT_VERSION}. "
+                              f"{START_AFRESH}")
     return arrays, meta
 
 
@@ -534,22 +507,11 @@ def train(cfg: GanConfig, out_dir: str | Path, resume: bool = False, *, device: 
     started = time.perf_counter()
     device = _tf_device(device)
     with tf.device(device):
-        run = _Run(cfg)
-        if resume and path.exists():
-            run.resume(path)
-        elif resume:
-            print(f"no checkpoint at {path}: starting from scratch", flush=True)
-        first_step = run.step
-        run_s = run.run(path, stop_after, on_log, on_epoch, progress)
+        run = _KerasRun(cfg)
+        first_step = loop.start(run, path, resume)
+        run_s = loop.train_loop(run, path, stop_after=stop_after, on_log=on_log, on_epoch=on_epoch, g_ema=run.ema,
+                                progress=progress)
         run.recalibrate_batchnorm()
-        samples = run.samples(cfg.samples)
-    steps_run = run.step - first_step
-    return samples, {
-        "steps": run.step, "steps_this_run": steps_run, "resumed_from": first_step,
-        "epochs": run.step / cfg.steps_per_epoch,
-        "images_per_s": steps_run * cfg.batch_size / run_s if steps_run and run_s > 0 else float("nan"),
-        "train_s": run.trained_s + run_s, "wall_s": time.perf_counter() - started,
-        "device": f"{device} · TensorFlow {tf.__version__} · Keras {keras.__version__}{' · XLA' if run.jit else ''}",
-        "losses": last_losses(run.history), "history": run.history, "checkpoint": str(path),
-        "ema_decay": cfg.ema_decay,
-    }
+        samples = run.samples()
+    words = f"{device} · TensorFlow {tf.__version__} · Keras {keras.__version__}{' · XLA' if run.jit else ''}"
+    return samples, {**loop.run_info(run, first_step, run_s, started, path, words), "ema_decay": cfg.ema_decay}

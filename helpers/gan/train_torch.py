@@ -28,7 +28,6 @@ Used in lesson 08.
 from __future__ import annotations
 
 import copy
-import math
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -42,6 +41,7 @@ from torch.nn.utils import parametrize
 from torch.nn.utils.parametrizations import spectral_norm as _spectral_norm  # (the name is D's argument)
 
 from ..torch_utils import MixedPrecision, icnr_, mixed_precision
+from . import loop
 from .config import (
     CHECKPOINT_FILES,
     UPSAMPLE_KINDS,
@@ -49,12 +49,10 @@ from .config import (
     GanConfig,
     OnEpoch,
     OnLog,
-    check_resume,
     checkpoint_path,
-    drop_partial_log,
-    last_losses,
     new_history,
 )
+from .loop import check_saved_run
 from .outputs import atomic_write, to_uint8
 
 Autocast = Callable[[], AbstractContextManager]  # a context-manager factory: torch.autocast(...) or none
@@ -430,12 +428,15 @@ class CompiledStep:
 
 
 class _TorchRun:
-    """One training run's state (what a checkpoint holds): models, optimizers, random generators, data order, log."""
+    """One training run's state (what a checkpoint holds): models, optimizers, random generators, data order, log.
+
+    The setup :func:`train` and :func:`time_steps` share: ``data`` replaces the ``cfg.n_train`` MNIST digits
+    (``(N, 1, 28, 28)`` in [-1, 1]). The loop that drives it is :func:`helpers.gan.loop.train_loop`.
+    """
 
     def __init__(self, cfg: GanConfig, device: torch.device, step_hook: StepFn | None = None,
-                 ema_hook: EmaFn | None = None, block: BlockFn | None = None) -> None:
-        from ..data import load_mnist
-
+                 ema_hook: EmaFn | None = None, block: BlockFn | None = None, data: torch.Tensor | None = None
+                 ) -> None:
         self.cfg, self.device = cfg, device
         self.step_hook, self.ema = step_hook, ema_hook or ema_update
         self.fast = speedups(cfg, device)
@@ -455,52 +456,43 @@ class _TorchRun:
         self.g_ema = copy.deepcopy(self.g).eval().requires_grad_(False)
         self.opt_g = torch.optim.Adam(self.g.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
         self.opt_d = torch.optim.Adam(self.d.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
-        self.autocast, self.scaler = _autocast_factory(device, self.fast["amp"])
+        self.autocast, scaler = _autocast_factory(device, self.fast["amp"])
         self.precision = precision(device, self.fast["amp"])
         self.data_rng = torch.Generator(device="cpu").manual_seed(cfg.seed)
         self.noise_rng = torch.Generator(device=device).manual_seed(cfg.seed + 1)
-        subset = cfg.n_train < 60_000
-        x, _ = load_mnist("train", n=cfg.n_train if subset else None, seed=cfg.seed if subset else None,
-                          value_range=(-1.0, 1.0), channel="first")
-        self.data = torch.from_numpy(x).to(device) if self.fast["data_on_device"] else torch.from_numpy(x)
+        data = _mnist(cfg) if data is None else data
+        self.data = data.to(device) if self.fast["data_on_device"] else data
         self.memory = torch.channels_last if self.fast["channels_last"] else torch.contiguous_format
         if self.fast["channels_last"]:
             self.g.to(memory_format=self.memory)
             self.d.to(memory_format=self.memory)
+        self.step_fn = CompiledStep(self.g, self.d, self.opt_g, self.opt_d, compile=self.fast["compile"],
+                                    scaler=scaler)
         self.step, self.order, self.history, self.trained_s = 0, None, new_history(), 0.0
         # losses since the last log (checkpointed: the log must not depend on resumes)
         self.sums = torch.zeros(2, device=device)
-        self.step_fn: CompiledStep | None = None
-        self.run_started = time.perf_counter()
 
     def resume(self, path: Path) -> None:
         """Continue from the checkpoint at ``path``; :class:`CheckpointError` if it cannot or must not be."""
         state = load_checkpoint(path, map_location=self.device)
-        try:
-            saved_cfg = GanConfig.from_dict(state["config"])
-        except (TypeError, ValueError) as exc:
-            raise CheckpointError(f"{path} holds an unreadable configuration ({exc}).") from None
-        check_resume(saved_cfg, self.cfg, int(state.get("step", 0)), path)
+        check_saved_run(state["config"], state.get("step", 0), self.cfg, path)
         try:
             for name in ("g", "d", "g_ema", "opt_g", "opt_d"):
                 getattr(self, name).load_state_dict(state[name])
-            if self.scaler is not None and state.get("scaler"):
-                self.scaler.load_state_dict(state["scaler"])
+            if self.step_fn.scaler is not None and state.get("scaler"):
+                self.step_fn.scaler.load_state_dict(state["scaler"])
             self.data_rng.set_state(state["data_rng"].cpu())
             self.noise_rng.set_state(state["noise_rng"].cpu())
         except (KeyError, RuntimeError, ValueError) as exc:
             raise CheckpointError(f"{path} does not match this model: {str(exc).splitlines()[0][:200]}") from None
         self.step, self.history, self.trained_s = state["step"], state["history"], state["trained_s"]
         self.order = state["order"].to(self.data.device) if state["order"] is not None else None
-        if self.step < self.cfg.steps:
-            drop_partial_log(self.history, self.cfg.log_every)  # their sums are still in loss_sums
-        if self.step:
+        if self.step:  # the losses of a partial interval: the log dropped again on resuming still counts them
             self.sums += state["loss_sums"].to(self.device)
-        print(f"resumed from {path} at step {self.step}", flush=True)
 
-    def save(self, path: Path) -> None:
+    def save(self, path: Path, trained_s: float) -> None:
         """Write the checkpoint (atomically)."""
-        scaler = self.step_fn.scaler if self.step_fn is not None else self.scaler
+        scaler = self.step_fn.scaler
         save_checkpoint(path, {
             "version": CHECKPOINT_VERSION, "config": self.cfg.to_dict(), "step": self.step,
             "order": self.order.cpu() if self.order is not None else None,
@@ -508,8 +500,7 @@ class _TorchRun:
             "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
             "scaler": scaler.state_dict() if scaler is not None else {},
             "data_rng": self.data_rng.get_state(), "noise_rng": self.noise_rng.get_state(),
-            "history": self.history, "loss_sums": self.sums.cpu(),
-            "trained_s": self.trained_s + time.perf_counter() - self.run_started,
+            "history": self.history, "loss_sums": self.sums.cpu(), "trained_s": trained_s,
         })
 
     def one_step(self) -> None:
@@ -532,73 +523,46 @@ class _TorchRun:
         self.sums += torch.stack((loss_d.float(), loss_g.float()))
         self.step += 1
 
-    def log(self) -> tuple[float, float]:
-        """Append the mean losses since the last log to the history; :class:`FloatingPointError` if not finite."""
+    def log_losses(self) -> tuple[float, float]:
+        """The mean losses since the last log (one host-device sync per log, none per step)."""
         step, log_every = self.step, self.cfg.log_every
-        mean_d, mean_g = (self.sums / ((step - 1) % log_every + 1)).tolist()  # the one host-device sync per log
+        mean_d, mean_g = (self.sums / ((step - 1) % log_every + 1)).tolist()
         if step % log_every == 0:
             self.sums.zero_()  # (after a last, partial interval they stay: a resumed, longer run goes on adding)
-        if not (math.isfinite(mean_d) and math.isfinite(mean_g)):
-            raise FloatingPointError(f"training diverged at step {step}: loss_d={mean_d}, loss_g={mean_g}")
-        for key, value in (("step", step), ("loss_d", mean_d), ("loss_g", mean_g)):
-            self.history[key].append(value)
         return mean_d, mean_g
 
-    def run(self, path: Path, stop_after: int | None, on_log: OnLog | None, on_epoch: OnEpoch | None,
-            progress: bool) -> float:
-        """Train up to ``cfg.steps`` (or ``stop_after`` more), logging and checkpointing; the seconds it took."""
-        from tqdm.auto import tqdm
-
-        cfg = self.cfg
-        self.step_fn = CompiledStep(self.g, self.d, self.opt_g, self.opt_d, compile=self.fast["compile"],
-                                    scaler=self.scaler)
-        self.run_started = time.perf_counter()
-        first_step = self.step
-        with tqdm(total=cfg.steps, initial=self.step, desc=f"DCGAN {cfg.upsample}", unit="step",
-                  disable=not progress, mininterval=1.0) as bar:
-            self.g.train()
-            self.d.train()
-            while self.step < cfg.steps and (stop_after is None or self.step - first_step < stop_after):
-                self.one_step()
-                bar.update(1)
-                if self.step % cfg.log_every == 0 or self.step == cfg.steps:
-                    mean_d, mean_g = self.log()
-                    bar.set_postfix(loss_d=f"{mean_d:.3f}", loss_g=f"{mean_g:.3f}", refresh=False)
-                    if on_log is not None:
-                        on_log(self.step, loss_d=mean_d, loss_g=mean_g)
-                if self.step % cfg.checkpoint_interval == 0 or self.step == cfg.steps:
-                    self.save(path)
-                if on_epoch is not None and self.step % cfg.steps_per_epoch == 0:
-                    on_epoch(self.step, self.g_ema)
-        if self.device.type == "cuda":
-            torch.cuda.synchronize(self.device)
-        return time.perf_counter() - self.run_started
+    def finish(self) -> None:
+        """Wait for the device's queued steps."""
+        _sync(self.device)
 
     def samples(self) -> np.ndarray:
-        """``cfg.samples`` digits from a float32 copy of the EMA generator, its BatchNorm recalibrated."""
+        """``cfg.n_samples`` digits from a float32 copy of the EMA generator, its BatchNorm recalibrated."""
         cfg = self.cfg
         model = copy.deepcopy(self.g_ema).float().to(memory_format=torch.contiguous_format)
         recalibrate_batchnorm(model, cfg.latent_dim, torch.Generator(device=self.device).manual_seed(cfg.seed + 2))
-        return generate(model, cfg.samples, cfg.latent_dim, seed=cfg.seed + 3)
+        return generate(model, cfg.n_samples, cfg.latent_dim, seed=cfg.seed + 3)
 
-    def info(self, first_step: int, run_s: float, started: float, path: Path) -> dict:
-        """The ``info`` of :func:`train` (the keys :mod:`helpers.gan` documents, then PyTorch's own)."""
-        cfg, steps_run = self.cfg, self.step - first_step
-        self.fast["compile"] = self.step_fn.compiled
+    def info(self, first_step: int, run_s: float) -> dict:
+        """PyTorch's own keys of :func:`train`'s ``info``."""
+        steps_run = self.step - first_step
         info = {
-            "steps": self.step, "steps_this_run": steps_run, "resumed_from": first_step,
-            "epochs": self.step / cfg.steps_per_epoch,
-            "images_per_s": steps_run * cfg.batch_size / run_s if run_s > 0 and steps_run else float("nan"),
-            "train_s": self.trained_s + run_s, "wall_s": time.perf_counter() - started,
-            "device": _device_name(self.device), "losses": last_losses(self.history), "history": self.history,
-            "checkpoint": str(path),
-            "s_per_epoch_60k": 60_000 / cfg.batch_size * run_s / steps_run if steps_run else float("nan"),
-            "threads": torch.get_num_threads(), "speedups": self.fast, "precision": str(self.precision),
-            "torch": torch.__version__,
+            "s_per_epoch_60k": 60_000 / self.cfg.batch_size * run_s / steps_run if steps_run else float("nan"),
+            "threads": torch.get_num_threads(), "speedups": {**self.fast, "compile": self.step_fn.compiled},
+            "precision": str(self.precision), "torch": torch.__version__,
         }
         if self.step_fn.error:
             info["compile_error"] = self.step_fn.error
         return info
+
+
+def _mnist(cfg: GanConfig) -> torch.Tensor:
+    """The ``cfg.n_train`` training digits, ``(N, 1, 28, 28)`` in [-1, 1] (a seeded subset when < 60,000)."""
+    from ..data import load_mnist
+
+    subset = cfg.n_train < 60_000
+    x, _ = load_mnist("train", n=cfg.n_train if subset else None, seed=cfg.seed if subset else None,
+                      value_range=(-1.0, 1.0), channel="first")
+    return torch.from_numpy(x)
 
 
 def train(cfg: GanConfig, out_dir: str | Path, resume: bool = False, *, device: str | torch.device | None = None,
@@ -631,16 +595,17 @@ def train(cfg: GanConfig, out_dir: str | Path, resume: bool = False, *, device: 
     out_dir.mkdir(parents=True, exist_ok=True)
     path = checkpoint_path(out_dir, "torch")
     run = _TorchRun(cfg, device, step_hook=train_step, ema_hook=ema_update, block=upsample_block)
-    if resume and path.exists():
-        run.resume(path)
-    elif resume:
-        print(f"no checkpoint in {out_dir}: starting from scratch", flush=True)
-    first_step = run.step
-    run_s = run.run(path, stop_after, on_log, on_epoch, progress)
-    info = run.info(first_step, run_s, started, path)
+    first_step = loop.start(run, path, resume)
+    run.g.train()
+    run.d.train()
+    run_s = loop.train_loop(run, path, stop_after=stop_after, on_log=on_log, on_epoch=on_epoch, g_ema=run.g_ema,
+                            progress=progress)
+    samples = run.samples()
+    info = {**loop.run_info(run, first_step, run_s, started, path, _device_name(device)),
+            **run.info(first_step, run_s)}
     info["hooks"] = [name for name, hook in (("train_step", train_step), ("ema_update", ema_update),
                                              ("upsample_block", upsample_block)) if hook is not None]
-    return run.samples(), info
+    return samples, info
 
 
 def _device_name(device: torch.device) -> str:
@@ -657,35 +622,24 @@ def time_steps(cfg: GanConfig, device: str | torch.device | None = None, steps: 
     ``data_on_device``, ``compile``): ``{"images_per_s", "s_per_epoch", "ms_per_step", "compiled"}``
     (``compiled`` is False where ``torch.compile`` was asked for but failed: the steps ran eagerly).
 
-    Runs ``warmup`` untimed steps (cuDNN autotuning, ``torch.compile``) and then ``steps`` timed
-    ones on random data of MNIST's shape, with a device sync before reading the clock. The data
-    stay on the CPU unless ``data_on_device``: each batch then pays the copy a DataLoader would.
+    The models, optimizers, precision and placement are :func:`train`'s (the same setup builds them);
+    it runs ``warmup`` untimed steps (cuDNN autotuning, ``torch.compile``) and then ``steps`` timed
+    ones of :func:`train_step` on random data of MNIST's shape, with a device sync before reading the
+    clock. The data stay on the CPU unless ``data_on_device``: each batch then pays the copy a
+    DataLoader would.
     """
     device = torch.device(device) if device is not None else torch.device("cpu")
     cfg = GanConfig.from_dict({**cfg.to_dict(), "extra": {**cfg.extra, **switches}})
-    fast = speedups(cfg, device)
-    if device.type == "cpu" and cfg.extra.get("threads"):
-        torch.set_num_threads(int(cfg.extra["threads"]))
-    g, d = build_models(cfg, device)
-    memory = torch.channels_last if fast["channels_last"] else torch.contiguous_format
-    g.to(memory_format=memory)
-    d.to(memory_format=memory)
-    opt_g = torch.optim.Adam(g.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
-    opt_d = torch.optim.Adam(d.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
-    autocast, scaler = _autocast_factory(device, fast["amp"])
-    step_fn = CompiledStep(g, d, opt_g, opt_d, compile=fast["compile"], scaler=scaler)
-    rng = torch.Generator().manual_seed(cfg.seed)
-    pool = torch.rand(16 * cfg.batch_size, 1, 28, 28, generator=rng) * 2 - 1
-    if fast["data_on_device"]:
-        pool = pool.to(device)
-    if device.type == "cuda" and not fast["data_on_device"]:
-        pool = pool.pin_memory()
+    pool = torch.rand(16 * cfg.batch_size, 1, 28, 28, generator=torch.Generator().manual_seed(cfg.seed)) * 2 - 1
+    run = _TorchRun(cfg, device, data=pool)
+    if device.type == "cuda" and not run.fast["data_on_device"]:
+        run.data = run.data.pin_memory()
 
     def one_step(i: int) -> None:
-        real = pool[(i % 16) * cfg.batch_size:(i % 16 + 1) * cfg.batch_size]
-        real = real.to(device, non_blocking=True).contiguous(memory_format=memory)
+        real = run.data[(i % 16) * cfg.batch_size:(i % 16 + 1) * cfg.batch_size]
+        real = real.to(device, non_blocking=True).contiguous(memory_format=run.memory)
         z = torch.randn(cfg.batch_size, cfg.latent_dim, device=device)
-        step_fn(real, z, autocast=autocast, loss=cfg.loss, r1_gamma=cfg.r1_gamma)
+        run.step_fn(real, z, autocast=run.autocast, loss=cfg.loss, r1_gamma=cfg.r1_gamma)
 
     for i in range(warmup):
         one_step(i)
@@ -696,7 +650,7 @@ def time_steps(cfg: GanConfig, device: str | torch.device | None = None, steps: 
     _sync(device)
     seconds = time.perf_counter() - started
     return {"images_per_s": steps * cfg.batch_size / seconds, "s_per_epoch": 60_000 / cfg.batch_size * seconds / steps,
-            "ms_per_step": 1000 * seconds / steps, "compiled": step_fn.compiled}
+            "ms_per_step": 1000 * seconds / steps, "compiled": run.step_fn.compiled}
 
 
 def _sync(device: torch.device) -> None:

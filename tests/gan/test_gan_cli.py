@@ -18,7 +18,7 @@ import pytest
 import torch
 
 from helpers import ROOT, gan
-from helpers.gan import cli, train_torch
+from helpers.gan import cli, outputs, train_torch
 
 torch.set_num_threads(1)  # tiny tensors: one thread is faster, and far faster on a busy machine
 
@@ -146,7 +146,7 @@ def test_resume_equals_an_uninterrupted_run(tmp_path):
     straight, broken = tmp_path / "straight", tmp_path / "broken"
     args = [*SMOKE, "--seed", "5", "--samples", "64"]
     assert cli.main([*args, "--out", str(straight)]) == 0
-    cfg = gan.config_for("torch", "smoke", "resize_conv", seed=5, samples=64)
+    cfg = gan.config_for("torch", "smoke", "resize_conv", seed=5, n_samples=64)
     train_torch.train(cfg, broken, stop_after=9, progress=False)
     assert train_torch.load_checkpoint(broken / train_torch.CHECKPOINT_FILE)["step"] == 6
     assert cli.main([*args, "--out", str(broken), "--resume"]) == 0
@@ -211,7 +211,7 @@ def test_keras_finished_run_resumed_with_more_steps_equals_one_longer_run(tmp_pa
 
     straight, extended = tmp_path / "straight", tmp_path / "extended"
     args = ["--framework", "keras", "--profile", "smoke", "--seed", "3", "--samples", "64"]
-    cfg = gan.config_for("keras", "smoke", seed=3, samples=64, steps=12)
+    cfg = gan.config_for("keras", "smoke", seed=3, n_samples=64, steps=12)
     samples, info = train_keras.train(cfg, straight, progress=False)
     assert cli.main([*args, "--steps", "6", "--out", str(extended)]) == 0  # logs at 4 and at its last step, 6
     assert cli.main([*args, "--steps", "12", "--out", str(extended), "--resume"]) == 0
@@ -276,11 +276,11 @@ def test_json_text_turns_non_finite_numbers_into_null():
     value = {"nan": float("nan"), "inf": float("inf"), "ninf": -math.inf, "f32": np.float32("nan"),
              "array": np.array([1.5, np.nan]), "n": np.int64(3), "ok": 0.25, "path": Path("a/b"),
              "nested": [{"x": (float("nan"), 1)}], "flag": np.bool_(True), 7: None}
-    assert strict_loads(gan.json_text(value)) == {
+    assert strict_loads(outputs.json_text(value)) == {
         "nan": None, "inf": None, "ninf": None, "f32": None, "array": [1.5, None], "n": 3, "ok": 0.25,
         "path": str(Path("a/b")), "nested": [{"x": [None, 1]}], "flag": True, "7": None}
     with pytest.raises(TypeError, match="cannot write object"):
-        gan.json_text({"x": object()})
+        outputs.json_text({"x": object()})
 
 
 def test_resuming_a_finished_run_writes_strict_json(tmp_path, capsys):
@@ -311,7 +311,7 @@ def umask():
 @pytest.mark.parametrize("mask", [0o022, 0o077, 0o002], ids=["022", "077", "002"])
 def test_outputs_follow_the_umask(tmp_path, umask, mask):
     umask(mask)
-    assert gan.current_umask() == mask
+    assert outputs.current_umask() == mask
     out = tmp_path / "run"
     assert cli.main([*SMOKE, "--steps", "2", "--samples", "64", "--out", str(out)]) == 0
     names = sorted(p.name for p in out.iterdir())
@@ -324,9 +324,9 @@ def test_umask_is_read_without_proc_too(tmp_path, umask, monkeypatch):
     def no_proc(*args, **kwargs):
         raise FileNotFoundError("/proc/self/status")
 
-    monkeypatch.setattr(gan.outputs, "open", no_proc, raising=False)  # as on macOS: no /proc
+    monkeypatch.setattr(outputs, "open", no_proc, raising=False)  # as on macOS: no /proc
     umask(0o027)
-    assert gan.current_umask() == 0o027
+    assert outputs.current_umask() == 0o027
     assert os.umask(0o027) == 0o027  # and it is left as it was
     path = gan.atomic_write(tmp_path / "x.bin", lambda f: f.write(b"x"))
     assert path.stat().st_mode & 0o777 == 0o640

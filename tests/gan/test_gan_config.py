@@ -7,7 +7,7 @@ import importlib
 
 import pytest
 
-from helpers import gan
+from helpers import gan, runtime
 from helpers.gan.config import EXTRA_RULES, FIELD_RULES
 
 #: (field, a value its rule refuses, the rule as the message states it): at least one for every field.
@@ -18,8 +18,8 @@ BAD_VALUES = [
     ("seed", -1, "an integer from 0 to 2,147,483,647"),
     ("seed", 2**31, "an integer from 0 to 2,147,483,647"),
     ("seed", 1.5, "an integer from 0 to 2,147,483,647"),
-    ("samples", 0, "a positive integer, at most 60,000 (the judge compares them with as many real digits)"),
-    ("samples", 60_001, "a positive integer, at most 60,000 (the judge compares them with as many real digits)"),
+    ("n_samples", 0, "a positive integer, at most 60,000 (the judge compares them with as many real digits)"),
+    ("n_samples", 60_001, "a positive integer, at most 60,000 (the judge compares them with as many real digits)"),
     ("steps", 0, "a positive integer"),
     ("steps", 12.0, "a positive integer"),
     ("steps", True, "a positive integer"),  # a bool is an int to Python, not a count
@@ -77,7 +77,7 @@ def test_a_value_that_breaks_its_fields_rule_is_refused_in_one_line(field, value
 @pytest.mark.parametrize("changes", [
     dict(lr=1.0), dict(lr=1e-6), dict(beta1=0.0), dict(beta2=0.0), dict(ema_decay=0.0), dict(ema_decay=0.9999),
     dict(label_smoothing=0.499), dict(label_smoothing=0), dict(seed=0), dict(seed=2**31 - 1), dict(g_width=2),
-    dict(batch_size=2, n_train=2), dict(samples=60_000), dict(checkpoint_every=0), dict(r1_gamma=0),
+    dict(batch_size=2, n_train=2), dict(n_samples=60_000), dict(checkpoint_every=0), dict(r1_gamma=0),
     dict(g_refine=0, g_hidden=0, d_hidden=0), dict(d_spectral_norm=True, d_mbstd=True), dict(loss="hinge"),
     dict(extra={"threads": 2, "amp": False, "channels_last": True, "data_on_device": True, "compile": False,
                 "jit_compile": True, "update": "alternating"}),
@@ -110,14 +110,14 @@ def test_rules_between_fields():
 
 def test_the_profiles_keep_the_rules():
     for framework in gan.FRAMEWORKS:
-        for profile in gan.PROFILES:
+        for profile in runtime.PROFILES:
             gan.config_for(framework, profile).validate()
 
 
 @pytest.mark.parametrize("framework", ["torch", "keras"])
 def test_both_trainers_refuse_a_configuration_changed_after_it_was_built(framework, tmp_path):
     trainer = importlib.import_module(f"helpers.gan.train_{framework}")  # one framework at a time, when asked
-    cfg = gan.config_for(framework, "smoke", steps=2, samples=16)
+    cfg = gan.config_for(framework, "smoke", steps=2, n_samples=16)
     cfg.lr = -1.0  # a dataclass lets this through; the trainer must not train with it
     with pytest.raises(ValueError) as error:
         trainer.train(cfg, tmp_path / "run", progress=False)

@@ -11,7 +11,7 @@ import pytest
 import tensorflow as tf
 
 from helpers import gan, metrics
-from helpers.gan import cli
+from helpers.gan import cli, outputs
 from helpers.gan.train_keras import (
     CHECKPOINT_FILE,
     ICNR,
@@ -153,8 +153,8 @@ def smoke_run(tmp_path_factory):
 
 def test_smoke_training_gives_digits_of_the_right_shape_and_finite_losses(smoke_run):
     cfg, out, samples, info = smoke_run
-    gan.check_samples(samples, cfg.samples)
-    gan.check_losses(info["losses"])
+    outputs.check_samples(samples, cfg.n_samples)
+    outputs.check_losses(info["losses"])
     assert samples.max() > samples.min()
     assert info["steps"] == cfg.steps and info["images_per_s"] > 0 and info["wall_s"] > 0
     assert "CPU" in info["device"] or "GPU" in info["device"]
@@ -225,7 +225,7 @@ def test_cli_smoke_run_writes_judged_outputs(tmp_path):
     status = cli.main(["--framework", "keras", "--profile", "smoke", "--out", str(out), "--samples", "300"])
     assert status == 0
     samples = np.load(out / "samples.npy")
-    gan.check_samples(samples, 300)
+    outputs.check_samples(samples, 300)
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["n"] == 300 and metrics["steps"] == gan.config_for("keras", "smoke").steps
     assert metrics["config"]["framework"] == "keras"
@@ -236,9 +236,9 @@ def test_cli_smoke_run_writes_judged_outputs(tmp_path):
 
 
 def test_batchnorm_recalibration_averages_the_ema_generators_own_statistics():
-    from helpers.gan.train_keras import _Run
+    from helpers.gan.train_keras import _KerasRun
 
-    run = _Run(smoke_cfg())
+    run = _KerasRun(smoke_cfg())
     bn = run.ema.get_layer("bn_7")
     before = keras.Model(run.ema.input, bn.input)
     cfg = run.cfg
@@ -256,8 +256,8 @@ def test_alternating_update_trains_d_before_g(tmp_path):
     cfg = smoke_cfg(steps=2, checkpoint_every=2, log_every=1,
                     extra={"threads": 1, "update": "alternating", "jit_compile": True})
     samples, info = train(cfg, tmp_path / "alt", progress=False)
-    gan.check_losses(info["losses"])
-    gan.check_samples(samples, cfg.samples)
+    outputs.check_losses(info["losses"])
+    outputs.check_samples(samples, cfg.n_samples)
     assert "XLA" in info["device"]
     simultaneous, _ = train(smoke_cfg(steps=2, checkpoint_every=2, log_every=1,
                                       extra={"threads": 1, "jit_compile": True}),
@@ -347,7 +347,7 @@ def test_spectral_norm_and_mbstd_build_the_documented_discriminator():
 def test_recipe_options_train(options, tmp_path):
     cfg = smoke_cfg(steps=2, checkpoint_every=2, log_every=1, **options)
     samples, info = train(cfg, tmp_path / "run", progress=False)
-    gan.check_losses(info["losses"])
-    gan.check_samples(samples, cfg.samples)
+    outputs.check_losses(info["losses"])
+    outputs.check_samples(samples, cfg.n_samples)
     plain, _ = train(smoke_cfg(steps=2, checkpoint_every=2, log_every=1), tmp_path / "plain", progress=False)
     assert not np.array_equal(samples, plain)  # the options changed what G learned

@@ -13,7 +13,7 @@ from torch import nn
 from torch.nn.utils import parametrize
 
 from helpers import gan, metrics, torch_utils
-from helpers.gan import train_torch
+from helpers.gan import outputs, train_torch
 
 torch.set_num_threads(1)  # tiny tensors: one thread is faster, and far faster on a busy machine
 
@@ -130,7 +130,7 @@ def test_cuda_code_path_runs_on_cpu(tmp_path):
     cfg = smoke_cfg(steps=4, extra={"threads": 1, "amp": True, "channels_last": True, "data_on_device": True})
     samples, info = train_torch.train(cfg, tmp_path, device="cpu", progress=False)
     assert info["speedups"] == {"amp": True, "channels_last": True, "data_on_device": True, "compile": False}
-    assert samples.shape == (cfg.samples, 28, 28) and samples.dtype == np.uint8
+    assert samples.shape == (cfg.n_samples, 28, 28) and samples.dtype == np.uint8
     assert np.isfinite(info["losses"]["d"]) and np.isfinite(info["losses"]["g"])
     assert info["steps"] == 4 and info["images_per_s"] > 0 and info["device"].startswith("cpu")
 
@@ -322,7 +322,7 @@ def failing_compile(fail_on_call: int | None = None, fail_building: bool = False
 
 
 def run_training(tmp_path, name, **extra):
-    cfg = smoke_cfg(steps=6, samples=64, extra={"threads": 1, **extra})
+    cfg = smoke_cfg(steps=6, n_samples=64, extra={"threads": 1, **extra})
     return train_torch.train(cfg, tmp_path / name, device="cpu", progress=False)
 
 
@@ -424,7 +424,7 @@ def test_hooks_are_called_and_build_the_generator(tmp_path):
         calls["upsample_block"].append((in_channels, out_channels))
         return lesson_block(in_channels, out_channels)
 
-    cfg = smoke_cfg(upsample="resize_conv", steps=5, samples=32)
+    cfg = smoke_cfg(upsample="resize_conv", steps=5, n_samples=32)
     samples, info = train_torch.train(cfg, tmp_path, device="cpu", progress=False, train_step=step, ema_update=ema,
                                       upsample_block=block)
     assert calls["train_step"] == calls["ema_update"] == 5
@@ -439,7 +439,7 @@ def test_hooks_are_called_and_build_the_generator(tmp_path):
 
 def test_reference_functions_as_hooks_reproduce_the_default_run(tmp_path):
     """The hook path computes what the default path computes; the default path names no hooks."""
-    cfg = smoke_cfg(steps=6, samples=64, extra={"threads": 1})
+    cfg = smoke_cfg(steps=6, n_samples=64, extra={"threads": 1})
     default_samples, default_info = train_torch.train(cfg, tmp_path / "default", device="cpu", progress=False)
     hooked_samples, hooked_info = train_torch.train(cfg, tmp_path / "hooked", device="cpu", progress=False,
                                                     train_step=train_torch.train_step,
@@ -458,7 +458,7 @@ def test_resize_conv_block_defaults_to_the_exercise_and_upsample_block_is_unchan
 
 
 def test_step_hook_trains_in_float32_without_compile_and_refuses_label_smoothing(tmp_path):
-    cfg = smoke_cfg(steps=2, samples=16, extra={"threads": 1, "amp": True, "compile": True})
+    cfg = smoke_cfg(steps=2, n_samples=16, extra={"threads": 1, "amp": True, "compile": True})
     _, info = train_torch.train(cfg, tmp_path / "a", device="cpu", progress=False, train_step=train_torch.train_step)
     assert info["speedups"]["amp"] is False and info["speedups"]["compile"] is False
     with pytest.raises(ValueError, match="label_smoothing"):
@@ -563,7 +563,7 @@ def test_recipe_options_are_validated():
 def test_recipe_options_reach_the_trainer(options, tmp_path):
     cfg = smoke_cfg(steps=2, checkpoint_every=2, log_every=1, **options)
     samples, info = train_torch.train(cfg, tmp_path / "run", device="cpu", progress=False)
-    gan.check_losses(info["losses"])
+    outputs.check_losses(info["losses"])
     plain, _ = train_torch.train(smoke_cfg(steps=2, checkpoint_every=2, log_every=1), tmp_path / "plain",
                                  device="cpu", progress=False)
     assert not np.array_equal(samples, plain)  # the options changed what G learned

@@ -31,7 +31,7 @@ def trainer(framework):
 
 def tiny(framework, **overrides):
     """8 steps, logs every 4 (and at the last step), checkpoints every 6, epochs of 4 steps."""
-    settings = dict(steps=8, n_train=128, batch_size=32, samples=32, log_every=4, checkpoint_every=6)
+    settings = dict(steps=8, n_train=128, batch_size=32, n_samples=32, log_every=4, checkpoint_every=6)
     return gan.config_for(framework, "smoke", **{**settings, **overrides})
 
 
@@ -78,7 +78,7 @@ def test_callbacks_info_history_and_checkpoint(framework, tmp_path):
     assert all(set(losses) == {"loss_d", "loss_g"} and all(type(v) is float for v in losses.values())
                for _, losses in logs)
     assert epochs == [4, 8]  # after every steps_per_epoch (128 // 32 = 4) steps
-    assert samples.shape == (cfg.samples, 28, 28) and samples.dtype == np.uint8
+    assert samples.shape == (cfg.n_samples, 28, 28) and samples.dtype == np.uint8
 
     assert set(INFO_TYPES) <= set(info)
     for key, kind in INFO_TYPES.items():
