@@ -1,19 +1,23 @@
-"""Regenerate ``data/healthy_run/``: the picture each long lesson cell ends with in the cpu profile, and its time.
+"""Regenerate ``data/healthy_run/``: each lesson's Run All time, and the picture each long cell ends with in the cpu
+profile and its time.
 
-    python scripts/make_healthy_run.py                      # every lesson with a tagged cell, smoke and cpu
+    python scripts/make_healthy_run.py                      # every lesson, smoke and cpu
     python scripts/make_healthy_run.py --lessons 09 10 --profiles cpu
     python scripts/make_healthy_run.py --from-book _build/book      # from the book's runs (docs/book.md)
 
-A cell is tagged in ``solutions/`` with the metadata ``course: {healthy_run: NAME}``. Each lesson runs top to
-bottom in a fresh kernel per profile (nbclient, as the tests do). For every tagged cell the script records
+Each lesson runs top to bottom in a fresh kernel per profile (nbclient, as the tests do); its whole time,
+kernel start included, goes into ``times.json`` under ``_lessons`` (``{"04": {"smoke": s, "cpu": s}}``), which
+``python -m instructor_tools.study_time --write`` stamps into the lesson's header. A long cell is tagged in
+``solutions/`` with the metadata ``course: {healthy_run: NAME}``. For every tagged cell the script records
 how long it took; from the cpu run it also keeps the last picture drawn by that cell or by the code cells
 right after it (up to the next Markdown cell), shrunk to at most 900 pixels wide, as ``NAME.png`` (the
 metadata ``picture: -2`` takes the one before the last, and so on); cells that draw nothing but print a
 table keep that table, as ``NAME.md``.
 With ``--from-book`` nothing runs: the notebooks come from the book's cache
 (``python -m instructor_tools.book --profile smoke`` and ``--profile cpu`` first), which records the same
-timings, so one cpu run serves both. Run it on a quiet machine: the times are shown to learners
-(``_run.load`` in ``times.json`` keeps the load average around each run; not with ``--from-book``).
+cell timings, so one cpu run serves both (but no whole-lesson time: the book's run is not timed with its
+kernel). Run it on a quiet machine: the times are shown to learners (``_run.load``
+in ``times.json`` keeps the load average around each run; not with ``--from-book``).
 """
 
 from __future__ import annotations
@@ -24,27 +28,29 @@ import datetime as dt
 import io
 import json
 import os
-import sys
 import time
 from pathlib import Path
 
 import nbformat
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from helpers import ROOT, healthy_run  # noqa: E402
-from instructor_tools.book import execute  # noqa: E402
+from helpers import ROOT, healthy_run
+from helpers.runtime import PROFILES
+from instructor_tools.book import execute
+from instructor_tools.lesson import HEALTHY_RUN, PICTURE, course_metadata, lessons
+from instructor_tools.study_time import LESSON_TIMES
 
 MAX_WIDTH = 900
+#: What runs without being asked for: the course's reference machine has no GPU (``--profiles gpu`` on one that does).
+DEFAULT_PROFILES = [p for p in PROFILES if p != "gpu"]
 
 
 def tag(cell) -> str | None:
-    return cell.get("metadata", {}).get("course", {}).get("healthy_run")
+    return course_metadata(cell).get(HEALTHY_RUN)
 
 
 def tagged_lessons(root: Path = ROOT) -> list[Path]:
-    return [p for p in sorted((root / "solutions").glob("[0-9][0-9]_*.ipynb"))
-            if any(tag(c) for c in nbformat.read(p, as_version=4).cells)]
+    return [p for p in lessons(root) if any(tag(c) for c in nbformat.read(p, as_version=4).cells)]
 
 
 def cell_seconds(cell) -> float:
@@ -74,7 +80,7 @@ def results(nb) -> dict[str, tuple[float, bytes | None, str | None]]:
                     pictures.append(base64.b64decode(data["image/png"]))
                 elif "text/markdown" in data:
                     table = data["text/markdown"]
-        index = cell.metadata["course"].get("picture", -1)
+        index = course_metadata(cell).get(PICTURE, -1)
         if pictures and not -len(pictures) <= index < len(pictures):
             raise ValueError(f"the cells of {name!r} drew {len(pictures)} picture(s), but its metadata asks for "
                              f"picture {index}: was the run cut short (a resumed training draws no epoch grids)?")
@@ -109,22 +115,25 @@ def from_book(path: Path, profile: str, book: Path) -> nbformat.NotebookNode:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--lessons", nargs="*", help="lesson numbers (default: every lesson with a tagged cell)")
-    parser.add_argument("--profiles", nargs="*", default=["smoke", "cpu"])
+    parser.add_argument("--lessons", nargs="*", help="lesson numbers (default: every lesson)")
+    parser.add_argument("--profiles", nargs="*", default=DEFAULT_PROFILES, choices=PROFILES)
     parser.add_argument("--out", type=Path, default=healthy_run.HEALTHY_RUN_DIR)
     parser.add_argument("--timeout", type=int, default=1800, help="seconds per cell")
     parser.add_argument("--from-book", type=Path, help="take the executed lessons from this book folder's cache")
     args = parser.parse_args(argv)
-    lessons = [p for p in tagged_lessons() if not args.lessons or p.name[:2] in args.lessons]
+    wanted = [p for p in lessons() if not args.lessons or p.name[:2] in args.lessons]
     args.out.mkdir(parents=True, exist_ok=True)
     times = healthy_run.load_times(args.out)
-    for path in lessons:
+    for path in wanted:
         for profile in args.profiles:
             load, started = os.getloadavg()[0], time.perf_counter()
             nb = from_book(path, profile, args.from_book) if args.from_book else run(path, profile, args.timeout)
+            seconds = time.perf_counter() - started  # Run All, kernel start included: what the header states
             found = results(nb)
-            print(f"{path.name} {profile}: {time.perf_counter() - started:.0f} s, load {load:.1f} → "
+            print(f"{path.name} {profile}: {seconds:.0f} s, load {load:.1f} → "
                   f"{os.getloadavg()[0]:.1f}; " + ", ".join(f"{k} {v[0]:.0f} s" for k, v in found.items()), flush=True)
+            if not args.from_book:
+                times.setdefault(LESSON_TIMES, {}).setdefault(path.name[:2], {})[profile] = round(seconds, 1)
             for name, (seconds, png, table) in found.items():
                 times.setdefault(name, {})[profile] = round(seconds, 1)
                 if profile == "cpu":
@@ -145,4 +154,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

@@ -3,6 +3,7 @@
 import importlib.util
 import io
 import json
+import time
 
 import matplotlib
 
@@ -16,6 +17,7 @@ import pytest  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from helpers import ROOT, healthy_run  # noqa: E402
+from instructor_tools.lesson import COURSE, HEALTHY_RUN, PICTURE  # noqa: E402
 
 spec = importlib.util.spec_from_file_location("make_healthy_run", ROOT / "scripts" / "make_healthy_run.py")
 make_healthy_run = importlib.util.module_from_spec(spec)
@@ -41,7 +43,7 @@ def timed(cell, start: str, end: str):
 
 def test_results_take_the_time_of_the_tagged_cell_and_the_last_picture_before_the_next_text():
     train = timed(nbformat.v4.new_code_cell("train()"), "2026-11-26T10:00:00.000000Z", "2026-11-26T10:01:30.500000Z")
-    train.metadata["course"] = {"healthy_run": "demo"}
+    train.metadata[COURSE] = {HEALTHY_RUN: "demo"}
     train.outputs = [image_output(png(4, 4, 10))]
     after = nbformat.v4.new_code_cell("plot()")
     after.outputs = [image_output(png(5, 5, 20))]
@@ -52,16 +54,16 @@ def test_results_take_the_time_of_the_tagged_cell_and_the_last_picture_before_th
     (name, (seconds, picture, table)), = make_healthy_run.results(nb).items()
     assert name == "demo" and seconds == pytest.approx(90.5) and table is None
     assert Image.open(io.BytesIO(picture)).size == (5, 5)  # the following code cell's, not the one after the text
-    train.metadata["course"]["picture"] = -2  # the one before the last
+    train.metadata[COURSE][PICTURE] = -2  # the one before the last
     assert Image.open(io.BytesIO(make_healthy_run.results(nb)["demo"][1])).size == (4, 4)
-    train.metadata["course"]["picture"] = -3  # only two were drawn: an error that names the cell
+    train.metadata[COURSE][PICTURE] = -3  # only two were drawn: an error that names the cell
     with pytest.raises(ValueError, match=r"'demo' drew 2 picture\(s\), but its metadata asks for picture -3"):
         make_healthy_run.results(nb)
 
 
 def test_a_cell_that_prints_a_table_keeps_the_table(tmp_path, shown):
     cell = timed(nbformat.v4.new_code_cell("time_it()"), "2026-11-26T10:00:00Z", "2026-11-26T10:00:02Z")
-    cell.metadata["course"] = {"healthy_run": "demo"}
+    cell.metadata[COURSE] = {HEALTHY_RUN: "demo"}
     cell.outputs = [nbformat.v4.new_output("display_data", data={"text/markdown": "| a |\n|---|\n| 1 |"})]
     table = "| a |\n|---|\n| 1 |"
     assert make_healthy_run.results(nbformat.v4.new_notebook(cells=[cell]))["demo"] == (2.0, None, table)
@@ -75,7 +77,7 @@ def test_a_cell_that_prints_a_table_keeps_the_table(tmp_path, shown):
 
 def test_a_tagged_cell_without_timing_is_an_error():
     cell = nbformat.v4.new_code_cell("train()")
-    cell.metadata["course"] = {"healthy_run": "demo"}
+    cell.metadata[COURSE] = {HEALTHY_RUN: "demo"}
     with pytest.raises(ValueError, match="no execution timing"):
         make_healthy_run.results(nbformat.v4.new_notebook(cells=[cell]))
 
@@ -193,3 +195,18 @@ def test_the_pictures_do_not_invalidate_the_book_that_made_them(tmp_path):
     assert execute.inputs_digest(tmp_path) == before
     (tmp_path / "data" / "mnist.npz").write_bytes(b"other data")
     assert execute.inputs_digest(tmp_path) != before
+
+
+def test_each_lesson_run_records_its_whole_time(tmp_path, monkeypatch):
+    """The header's run time (study_time.run_time_line) comes from here: Run All, timed around the whole run."""
+    from instructor_tools.study_time import LESSON_TIMES
+
+    def run(path, profile, timeout):
+        time.sleep(0.2)
+        return nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1")])
+
+    monkeypatch.setattr(make_healthy_run, "run", run)
+    (tmp_path / healthy_run.TIMES).write_text(json.dumps({"_lessons": {"04": {"cpu": 4.0}}}))
+    assert make_healthy_run.main(["--lessons", "04", "--profiles", "smoke", "--out", str(tmp_path)]) == 0
+    recorded = healthy_run.load_times(tmp_path)[LESSON_TIMES]["04"]
+    assert recorded["cpu"] == 4.0 and 0.2 <= recorded["smoke"] < 5, recorded

@@ -25,8 +25,9 @@ and ``watchdog`` (the worker that drives one kernel), ``runner`` (job folders, w
 import importlib
 
 # Imported on first use, not with the package: each submission's worker runs ``python -m
-# instructor_tools.grading.kernel``, which imports this package first, and the batch's imports
-# (nbformat, and the JSON-schema checks it loads) cost a second per submission for nothing.
+# instructor_tools.grading.kernel``, which imports this package first and needs none of the batch's modules.
+# nbformat (and the JSON-schema checks it loads, a second per process) is imported only when a lesson is
+# loaded (:func:`.notebook.load_lesson`), so ``python -m instructor_tools.grade --help`` starts without it.
 _EXPORTS = {"Graded": "batch", "grade_folder": "batch", "Isolation": "isolation", "SandboxUnavailable": "isolation",
             "detect": "isolation", "Limits": "runner"}
 

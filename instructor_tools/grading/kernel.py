@@ -444,8 +444,8 @@ def _exit_on_signal(signum: int, frame) -> None:
     raise SystemExit(128 + signum)  # unwinds through run_job's finally: the kernel is stopped
 
 
-def main(argv: list[str] | None = None) -> None:
-    """The worker: a job as JSON on stdin, ``{"cells": results}`` as JSON on stdout."""
+def main(argv: list[str] | None = None) -> int:
+    """The worker: a job as JSON on stdin, ``{"cells": results}`` as JSON on stdout; 0 once they are written."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--parent", type=int, help="the grader's pid: the worker ends when it does")
     args = parser.parse_args(argv)
@@ -458,7 +458,8 @@ def main(argv: list[str] | None = None) -> None:
     finally:
         shutil.rmtree(job["runtime_dir"], ignore_errors=True)
     json.dump({"cells": results}, sys.stdout)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -188,7 +188,10 @@ def set_up_job(job: str, connection: bytes, startup: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Apply the limits, become the job's user, set up its folders, confine with Landlock, ``exec`` the kernel."""
+    """Apply the limits, become the job's user, set up its folders, confine with Landlock, ``exec`` the kernel.
+
+    Never returns: the process becomes the kernel (or ends with status 70 where Landlock is required and missing).
+    """
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--job", required=True, help="the job's private, writable folder (a tmpfs under bubblewrap)")
     parser.add_argument("--uid", type=int, default=0, help="the job's own user id (when started as root)")
@@ -238,4 +241,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())
