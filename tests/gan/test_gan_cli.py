@@ -87,6 +87,31 @@ def test_command_line_entry_point_reports_bad_arguments():
     assert run.returncode == 2 and "invalid choice: 'laptop'" in run.stderr
 
 
+def test_main_reads_sys_argv_as_a_console_script_entry_point(monkeypatch, capsys):
+    monkeypatch.setattr(sys, "argv", ["course-gan", "--framework", "torch", "--profile", "laptop", "--out", "x"])
+    with pytest.raises(SystemExit) as exit_:
+        cli.main()
+    assert exit_.value.code == 2 and "invalid choice: 'laptop'" in capsys.readouterr().err
+
+
+def test_write_outputs_writes_the_metrics_it_is_given_and_judges_nothing(tmp_path, monkeypatch):
+    from helpers import judge
+
+    monkeypatch.setattr(judge, "scores", lambda *a, **k: pytest.fail("write_outputs judged the samples"))
+    samples = np.zeros((4, 28, 28), np.uint8)
+    paths = outputs.write_outputs(tmp_path, samples, {"fid": 1.5, "note": "given"})
+    assert [p.name for p in paths] == list(outputs.OUTPUT_FILES.values())
+    assert json.loads((tmp_path / "metrics.json").read_text()) == {"fid": 1.5, "note": "given"}
+    np.testing.assert_array_equal(np.load(tmp_path / "samples.npy"), samples)
+
+
+def test_judge_samples_scores_against_as_many_real_digits():
+    samples = (np.random.default_rng(0).random((64, 28, 28)) * 255).astype(np.uint8)
+    judged = cli.judge_samples(samples)
+    assert judged["real"]["n"] == 64 and judged["fid_ratio"] == judged["fid"] / judged["real"]["fid"]
+    assert 0 <= judged["checkerboard"] <= 1 and judged["judge"].startswith("helpers.judge") and judged["judge_s"] >= 0
+
+
 def test_unreadable_checkpoint_is_a_clear_error(tmp_path, capsys):
     (tmp_path / train_torch.CHECKPOINT_FILE).write_bytes(b"this is not a checkpoint")
     assert cli.main([*SMOKE, "--out", str(tmp_path), "--resume"]) == 2

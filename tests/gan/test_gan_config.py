@@ -123,3 +123,20 @@ def test_both_trainers_refuse_a_configuration_changed_after_it_was_built(framewo
         trainer.train(cfg, tmp_path / "run", progress=False)
     assert str(error.value) == "lr must be a number above 0 and at most 1; got -1.0"
     assert not (tmp_path / "run").exists()  # refused before anything was written
+
+
+def test_the_smoke_profile_trains_keras_without_xla_as_a_setting():
+    """No XLA in smoke is the keras/smoke settings' ``jit_compile``, added to the profile's ``extra``; the
+    trainer only reads it (XLA elsewhere)."""
+    assert gan.config_for("keras", "smoke").extra == {"threads": 1, "jit_compile": False}
+    assert gan.config_for("torch", "smoke").extra == {"threads": 1}
+    assert "jit_compile" not in gan.config_for("keras", "cpu").extra
+    assert gan.config_for("keras", "smoke", extra={"jit_compile": True}).extra == {"jit_compile": True}
+
+
+def test_n_samples_is_the_count_and_a_saved_samples_field_still_reads():
+    cfg = gan.config_for("torch", "smoke", n_samples=32)
+    assert cfg.n_samples == 32 and "samples" not in cfg.to_dict()
+    old = {**cfg.to_dict(), "samples": 64}  # a checkpoint or metrics.json written before the rename
+    del old["n_samples"]
+    assert gan.GanConfig.from_dict(old).n_samples == 64
