@@ -1,4 +1,5 @@
-"""The reference DCGAN in PyTorch: models, one training step, EMA, checkpoints, the training loop.
+"""The reference DCGAN in PyTorch: models, one training step, EMA, checkpoints, and the run that the shared loop
+(:mod:`helpers.gan.loop`) trains.
 
 Imports PyTorch only (never TensorFlow). The command line is :mod:`helpers.gan`; lesson 08
 uses the pieces one by one. The same code runs on CUDA, Apple ``mps`` and CPU; on CUDA it
