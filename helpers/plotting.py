@@ -59,8 +59,8 @@ def show_grid(images: ArrayLike, ncols: int | None = None, title: str | None = N
 
 def compare(images: Mapping[str, object] | Sequence, titles: Sequence[str] | None = None, *, cmap: str = "gray",
             size: float = 2.6, same_scale: bool = False, pixel_grid: bool = False,
-            colorbar: bool = False) -> plt.Figure:
-    """Images side by side, each with its title and its shape.
+            colorbar: bool = False, title: str | None = None) -> plt.Figure:
+    """Images side by side, each with its title and its shape, the figure headed ``title``.
 
     ``images`` is a ``{title: image}`` dict or a sequence with ``titles``. Pixels are drawn
     as blocks (no smoothing), so an upsampled image shows exactly what the method did.
@@ -72,10 +72,10 @@ def compare(images: Mapping[str, object] | Sequence, titles: Sequence[str] | Non
     lo = min(float(im.min()) for im in images) if same_scale else None
     hi = max(float(im.max()) for im in images) if same_scale else None
     fig, axes = plt.subplots(1, len(images), figsize=(size * len(images), size + 0.4), squeeze=False)
-    for ax, image, title in zip(axes[0], images, titles, strict=False):
+    for ax, image, label in zip(axes[0], images, titles, strict=False):
         shown = ax.imshow(image, cmap=cmap, vmin=lo, vmax=hi, interpolation="nearest")
         shape = f"{image.shape[0]}×{image.shape[1]}"
-        ax.set_title(f"{title}\n{shape}" if title else shape, fontsize=9)
+        ax.set_title(f"{label}\n{shape}" if label else shape, fontsize=9)
         ax.set_xticks([])
         ax.set_yticks([])
         if pixel_grid and max(image.shape[:2]) <= 32:
@@ -85,6 +85,96 @@ def compare(images: Mapping[str, object] | Sequence, titles: Sequence[str] | Non
             ax.tick_params(which="minor", length=0)
         if colorbar:
             fig.colorbar(shown, ax=ax, fraction=0.046, pad=0.04)
+    fig.tight_layout()
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def image_row(images: Mapping[str, ArrayLike], value_range: tuple[float, float] | None = None,
+              size: float = 3.0) -> plt.Figure:
+    """Whole pictures side by side, each under its title, without axes (unlike :func:`compare`, no shapes:
+    pictures of different sizes, each drawn at its own scale). ``value_range``: the grey scale's ends."""
+    vmin, vmax = value_range if value_range is not None else (None, None)
+    fig, axes = plt.subplots(1, len(images), figsize=(size * len(images), size), squeeze=False)
+    for ax, (title, image) in zip(axes[0], images.items(), strict=True):
+        ax.imshow(_as_image(image), cmap="gray", vmin=vmin, vmax=vmax)
+        ax.set_title(title, fontsize=9)
+        ax.set_axis_off()
+    fig.tight_layout()
+    return fig
+
+
+def image_column(images: Mapping[str, ArrayLike], value_range: tuple[float, float] | None = (0.0, 1.0),
+                 width: float = 8.0, row_height: float = 1.25, title: str | None = None) -> plt.Figure:
+    """Wide images (e.g. :func:`image_grid` strips) one under the other, each named on its left, so that
+    the same digit lines up from row to row; the figure headed ``title``."""
+    vmin, vmax = value_range if value_range is not None else (None, None)
+    fig, axes = plt.subplots(len(images), 1, figsize=(width, row_height * len(images)), squeeze=False)
+    for ax, (name, image) in zip(axes[:, 0], images.items(), strict=True):
+        ax.imshow(_as_image(image), cmap="gray", vmin=vmin, vmax=vmax)
+        ax.set_ylabel(name, rotation=0, ha="right", va="center", fontsize=8)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    if title:
+        fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def overlays(background: ArrayLike, masks: Mapping[str, ArrayLike], size: float = 3.0) -> plt.Figure:
+    """One panel per ``{title: mask}``: ``background`` in grey with the mask's pixels (values in [0, 1]) tinted
+    over it, e.g. which input pixels an output cell sees."""
+    picture = _as_image(background)
+    fig, axes = plt.subplots(1, len(masks), figsize=(size * len(masks), size), squeeze=False)
+    for ax, (title, mask) in zip(axes[0], masks.items(), strict=True):
+        mask = _as_image(mask)
+        ax.imshow(picture, cmap="gray")
+        ax.imshow(mask, cmap="autumn", alpha=0.35 * mask)
+        ax.set_title(title, fontsize=9)
+        ax.set_axis_off()
+    fig.tight_layout()
+    return fig
+
+
+def line_chart(series: Mapping[str, ArrayLike | tuple[ArrayLike, ArrayLike]], *, title: str = "", xlabel: str = "",
+               ylabel: str = "", styles: Mapping[str, Mapping] | None = None, levels: Mapping[str, float] | None = None,
+               level_labels: str = "legend", shade: tuple[float, float] | None = None,
+               note: tuple[float, float, str] | None = None, legend: Mapping | None = None,
+               ax: plt.Axes | None = None, size: tuple[float, float] = (7.0, 3.4)) -> plt.Figure:
+    """Curves on one axes: ``{label: y}`` (drawn against 0, 1, 2, …) or ``{label: (x, y)}`` (a tuple), each
+    with its matplotlib ``styles[label]`` (colour, marker, linestyle).
+
+    ``levels`` (``{label: y}``) are grey dotted reference lines, named in the legend or, with
+    ``level_labels="inline"``, written on the line at the left edge. ``shade`` greys the x-range ``(lo, hi)``;
+    ``note`` writes ``(x, y, text)`` into the plot; ``legend`` holds ``ax.legend``'s options. Draws on ``ax``
+    when given (see :func:`line_charts`), else on a new figure of ``size``; returns the figure."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=size)
+    styles = styles or {}
+    for label, values in series.items():
+        x, y = values if isinstance(values, tuple) else (np.arange(len(values)), values)
+        ax.plot(x, y, label=label, **styles.get(label, {}))
+    for label, level in (levels or {}).items():
+        if level_labels == "inline":
+            ax.axhline(level, color="gray", linestyle=":")
+            ax.annotate(label, (0, level), xytext=(2, 2), textcoords="offset points", fontsize=7, color="gray")
+        else:
+            ax.axhline(level, color="gray", linestyle=":", label=label)
+    if shade is not None:
+        ax.axvspan(*shade, color="grey", alpha=0.2)
+    if note is not None:
+        ax.text(note[0], note[1], note[2], fontsize=9)
+    ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
+    ax.legend(**(legend or {}))
+    return ax.figure
+
+
+def line_charts(charts: Sequence[Mapping], size: tuple[float, float] = (10.0, 3.2)) -> plt.Figure:
+    """:func:`line_chart` side by side, one per dict of its keyword arguments (``series`` included)."""
+    fig, axes = plt.subplots(1, len(charts), figsize=size, squeeze=False)
+    for ax, chart in zip(axes[0], charts, strict=True):
+        line_chart(**chart, ax=ax)
     fig.tight_layout()
     return fig
 
@@ -182,11 +272,14 @@ class LivePlot:
         if self._calls % self.every == 0:
             self.draw()
 
-    def figure(self) -> plt.Figure:
-        """The curves so far as a new figure."""
+    def figure(self, levels: Mapping[str, float] | None = None) -> plt.Figure:
+        """The curves so far as a new figure; ``levels`` (``{label: y}``, e.g. the losses at chance) are dotted
+        lines, the first in the first curve's colour and so on."""
         fig, ax = plt.subplots(figsize=(6, 3))
         for name in self.names:
             ax.plot(self.steps, self.values[name], label=name)
+        for i, (label, level) in enumerate((levels or {}).items()):
+            ax.axhline(level, color=f"C{i}", linestyle=":", label=label)
         ax.set_xlabel(self.xlabel)
         ax.set_title(self.title)
         if self.names:
@@ -227,14 +320,16 @@ def frame_nyquist(ax: plt.Axes, shape: tuple[int, int], color: str = "cyan") -> 
         ax.add_patch(Rectangle((-0.5, -0.5), width, height, fill=False, edgecolor=color, linewidth=1.2))
 
 
-def spectra_at_init(outputs: Mapping[str, ArrayLike], scores: Mapping[str, float], size: float = 2.6) -> plt.Figure:
+def spectra_at_init(outputs: Mapping[str, ArrayLike], scores: Mapping[str, float], size: float = 2.6,
+                    title: str | None = None) -> plt.Figure:
     """One column per generator (``{name: (N, H, W) outputs}``): one sample, the mean image over all N samples,
     and their mean power spectrum (log₁₀, centred) with the Nyquist row and column framed, titled with the
     share of power there (``scores``).
 
     One sample hides a fixed pattern under the noise that changes with z; the mean over a few hundred z keeps
     what every sample shares, such as the 2×2 pattern a transposed convolution stamps on all of them. The mean
-    image has its own colour scale (its values are far smaller than a sample's), printed in its title."""
+    image has its own colour scale (its values are far smaller than a sample's), printed in its title. The figure
+    is headed ``title``."""
     fig, axes = plt.subplots(3, len(outputs), figsize=(size * len(outputs), 3 * size + 0.6), squeeze=False)
     for col, (name, images) in enumerate(outputs.items()):
         x = squeeze_channel(images, np.float64)
@@ -251,6 +346,8 @@ def spectra_at_init(outputs: Mapping[str, ArrayLike], scores: Mapping[str, float
         ax.set_xticks([])
         ax.set_yticks([])
     fig.tight_layout()
+    if title:
+        fig.suptitle(title, y=1.02)
     return fig
 
 
