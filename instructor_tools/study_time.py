@@ -233,15 +233,18 @@ def readme_cell(study: StudyTime) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Print the estimates (or, with ``--check``, the disagreements: exit status 1 if any)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--check", action="store_true", help="fail if a header or README.md disagrees")
-    parser.add_argument("--write", action="store_true", help="write the estimates into the headers and README.md")
+    parser.add_argument("--check", action="store_true",
+                        help="fail if a header or README.md disagrees (study time; run time with times.json)")
+    parser.add_argument("--write", action="store_true",
+                        help="write the estimates and the run times into the headers, the estimates into README.md")
     args = parser.parse_args(argv)
     if args.write:
         write()
-        print("wrote the estimates below into the lessons' title cells and README.md")
+        print("wrote the estimates below and the run times of times.json into the lessons' title cells, "
+              "the estimates into README.md")
     if args.check:
         found = problems()
-        print("\n".join(found) if found else "every lesson states its estimated study time")
+        print("\n".join(found) if found else "every lesson states its estimated study time and its measured run time")
         return 1 if found else 0
     studies = [estimate(path) for path in lessons()]
     for study in studies:
