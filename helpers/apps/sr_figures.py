@@ -49,13 +49,15 @@ def window(truth: np.ndarray, size: int, flat: bool = False, margin: int = 8) ->
 
 
 def crops_with_errors(estimates: Mapping[str, np.ndarray], truth: np.ndarray, crop: tuple[slice, slice],
-                      size: float = 2.3, error_range: float | None = None, stretch: bool = False) -> plt.Figure:
+                      size: float = 2.3, error_range: float | None = None, stretch: bool = False,
+                      title: str | None = None) -> plt.Figure:
     """Top row: the same crop of each estimate and of the truth, at one zoom (one screen block per pixel).
     Bottom row: estimate − truth on one symmetric colour scale (blue too dark, red too bright), so the
     methods' errors can be compared by eye. ``(H, W)`` or ``(3, H, W)`` arrays; colour errors are averaged
     over the channels. ``error_range`` fixes the scale (default: the largest error shown). ``stretch``
     maps the darkest to the brightest value of all the crops shown onto black to white (one mapping for
-    all): on a flat crop a pattern of 1 % then shows, as a monitor's contrast knob would show it."""
+    all): on a flat crop a pattern of 1 % then shows, as a monitor's contrast knob would show it. ``title``
+    goes above the whole figure."""
     names = list(estimates)
     rows, cols = crop
     shown_crops = {name: np.asarray(image, np.float64)[..., rows, cols]
@@ -89,15 +91,18 @@ def crops_with_errors(estimates: Mapping[str, np.ndarray], truth: np.ndarray, cr
     for ax in axes.flat:
         ax.set_xticks([])
         ax.set_yticks([])
+    if title is not None:
+        fig.suptitle(title, fontsize=9)
     return fig
 
 
 def against_steps(curves: Mapping[str, Sequence[tuple[int, float, float, float]]], ylabel: str,
                   baseline: float | None = None, baseline_label: str = "bicubic", log: bool = False,
-                  ax: plt.Axes | None = None) -> plt.Axes:
+                  ax: plt.Axes | None = None, title: str | None = None) -> plt.Axes:
     """One line per method: ``(step, mean, low, high)`` points, the band spanning ``low``–``high`` (the seeds);
-    an optional horizontal line for the baseline."""
-    if ax is None:
+    an optional horizontal line for the baseline. Without ``ax`` it draws a figure of its own, laid out tight."""
+    own_figure = ax is None
+    if own_figure:
         _, ax = plt.subplots(figsize=(5.5, 3.2))
     for name, points in curves.items():
         steps, mean, low, high = (np.array(v, np.float64) for v in zip(*points, strict=True))
@@ -110,6 +115,10 @@ def against_steps(curves: Mapping[str, Sequence[tuple[int, float, float, float]]
         ax.set_yscale("log")
     ax.set(xlabel="training step", ylabel=ylabel)
     ax.legend(fontsize=7)
+    if title is not None:
+        ax.set_title(title)
+    if own_figure:
+        ax.figure.tight_layout()
     return ax
 
 

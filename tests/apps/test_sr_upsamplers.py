@@ -145,3 +145,12 @@ def test_against_steps_draws_one_line_per_method_and_the_baseline():
     assert curves["x"] == [(0, 1.5, 1.0, 2.0), (10, 1.5, 1.0, 2.0)]
     ax = sr_figures.against_steps(curves, "m", baseline=3.0)
     assert len(ax.lines) == 3 and list(ax.lines[-1].get_ydata()) == [3.0, 3.0]
+
+
+def test_the_figures_take_their_title():
+    truth = np.zeros((8, 8))
+    fig = sr_figures.crops_with_errors({"a": truth + 0.1}, truth, (slice(0, 4), slice(0, 4)), title="crop of x")
+    assert fig._suptitle.get_text() == "crop of x"
+    ax = sr_figures.against_steps({"x": [(0, 1.0, 1.0, 1.0), (5, 2.0, 2.0, 2.0)]}, "m", title="while training")
+    assert ax.get_title() == "while training"
+    assert sr_figures.crops_with_errors({"a": truth}, truth, (slice(0, 4), slice(0, 4)))._suptitle is None
