@@ -13,7 +13,7 @@ lives in modules whose names say their framework (``*_torch`` import only PyTorc
 only TensorFlow/Keras), so a NumPy lesson never pays for either, and no kernel has to import
 both (``tests/test_imports.py``). docs/design.md maps each lesson to the modules it uses.
 
-Used in lessons 06 and 08.
+Used in lesson 06.
 """
 
 from pathlib import Path

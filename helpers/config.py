@@ -3,7 +3,7 @@
 The Colab badges and the Colab setup cell that `python -m instructor_tools.build` stamps into
 every notebook are generated from these two values.
 
-Used by helpers.data.
+Used by helpers.data, instructor_tools.lesson (badge and setup cell), instructor_tools.book.pages.
 """
 
 #: Where the course lives on GitHub (owner/name). Forks change this line and rebuild.

@@ -232,7 +232,7 @@ def readme_cell(study: StudyTime) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Print the estimates (or, with ``--check``, the disagreements: exit status 1 if any)."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m instructor_tools.study_time", description=__doc__.split("\n\n")[0])
     parser.add_argument("--check", action="store_true",
                         help="fail if a header or README.md disagrees (study time; run time with times.json)")
     parser.add_argument("--write", action="store_true",

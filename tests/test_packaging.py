@@ -1,8 +1,12 @@
 """Install files, CI script, README and contributor hooks agree with each other."""
 
+import importlib
+import inspect
 import re
+import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import yaml
@@ -187,3 +191,22 @@ def test_readme_gan_command_is_one_the_cli_accepts(root):
     assert command, "README.md shows no `python -m helpers.gan ...` command"
     args = cli.build_parser().parse_args(command.group(1).split())
     assert args.framework and args.out  # both required: the README's example names them
+
+
+def test_every_console_script_is_a_python_m_command_with_the_same_main(root):
+    """pyproject's [project.scripts] and the ``python -m`` forms run one ``main(argv)``: the console script
+    (installed by ``-e .``) prints the same usage as the module."""
+    scripts = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["project"]["scripts"]
+    assert set(scripts) == {"course-build", "course-grade", "course-book", "course-study-time", "course-gan"}
+    for name, target in scripts.items():
+        module, _, function = target.partition(":")
+        main = getattr(importlib.import_module(module), function)
+        assert list(inspect.signature(main).parameters) == ["argv"], name
+        runnable = module.removesuffix(".cli")  # helpers.gan's __main__ calls cli.main
+        via_module = subprocess.run([sys.executable, "-m", runnable, "--help"], cwd=root, capture_output=True,
+                                    text=True, timeout=120)
+        assert via_module.returncode == 0, (name, via_module.stderr)
+        installed = shutil.which(name, path=str(Path(sys.executable).parent))
+        assert installed, f"{name} is not installed next to {sys.executable}: pip install -e ."
+        via_script = subprocess.run([installed, "--help"], cwd=root, capture_output=True, text=True, timeout=120)
+        assert via_script.returncode == 0 and via_script.stdout == via_module.stdout, name

@@ -5,6 +5,7 @@ import re
 import nbformat
 
 from helpers import ROOT
+from instructor_tools import lesson
 
 LESSON = ROOT / "solutions" / "08_dcgan_pytorch.ipynb"
 ENGINEERING = ("torch.compile", "channels-last", "mixed precision", "atomically", "One device for everything")
@@ -41,6 +42,6 @@ def test_the_ablation_ends_with_what_mnist_shows_before_the_optional_part():
 
 
 def test_the_last_grid_of_the_training_cell_is_the_judged_samples():
-    training = next(c for c in cells() if c.metadata.get("course", {}).get("healthy_run") == "08_training")
+    training = next(c for c in cells() if lesson.course_metadata(c).get(lesson.HEALTHY_RUN) == "08_training")
     grids = re.findall(r"show_grid\((\w+)", training.source)
     assert grids[-1] == "samples"  # what train() returned and the judge scores, not an epoch's g_ema
