@@ -21,7 +21,8 @@ TIMES = "times.json"
 
 
 def load_times(folder: Path = HEALTHY_RUN_DIR) -> dict:
-    """``{name: {"smoke": s, "cpu": s, ...}, "_run": {...}}`` as the script wrote it; {} if there is none yet."""
+    """``{name: {"smoke": s, "cpu": s, ...}, "_lessons": {"04": {"smoke": s, ...}}, "_run": {...}}`` as the script
+    wrote it (each tagged cell's time, each lesson's whole Run All, the loads); {} if there is none yet."""
     path = folder / TIMES
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
 
