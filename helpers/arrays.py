@@ -4,7 +4,7 @@ The loader, the plots, the checks and the measures all take what a lesson hands 
 array, a PyTorch tensor or a TensorFlow tensor, channel axis first, last or absent. They convert
 here, once, so none of them needs to import another for it. NumPy only.
 
-Used by helpers.checks, helpers.gan.outputs, helpers.judge, helpers.metrics, helpers.plotting.
+Used in lesson 06; by helpers.checks, helpers.gan.outputs, helpers.judge, helpers.metrics, helpers.plotting.
 """
 
 from __future__ import annotations
