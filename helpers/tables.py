@@ -30,6 +30,9 @@ def format_table(rows: Sequence[Mapping], columns: Sequence[str], formats: Mappi
     its numbers. A text value is written as it is (a note such as "not trained here" in a column of numbers), and
     a missing value or ``None`` leaves the cell blank."""
     formats = formats or {}
+    unknown = [c for c in columns if rows and not any(c in row for row in rows)]
+    if unknown:  # a blank column is meant for some rows; one that no row has is a misspelt name
+        raise KeyError(f"no row has the column(s) {unknown}; the rows have {sorted({k for r in rows for k in r})}")
 
     def cell(row: Mapping, column: str) -> str:
         value = row.get(column)

@@ -37,3 +37,12 @@ def test_score_table_takes_other_columns_by_name_and_leaves_an_unjudged_row_blan
                                  "|---|---|---|---|---|---|",
                                  "| `k4` | 0.250 |  | 12.35 | 0.988 | 61 |",
                                  "| `k3` | 0.500 | not here |  |  |  |"]
+
+
+def test_format_table_refuses_a_column_no_row_has():
+    import pytest
+
+    rows = [{"name": "a", "n": 1}, {"name": "b"}]
+    assert tables.format_table(rows, ("name", "n")).splitlines()[-1] == "| b |  |"  # blank where a row lacks it
+    with pytest.raises(KeyError, match="'nn'"):
+        tables.format_table(rows, ("name", "nn"))
