@@ -49,6 +49,9 @@ def main(argv=None) -> int:
     parser.add_argument("--decay", type=float, default=0.0,
                         help="share of the steps, at the end, with a linear decay to 0")
     parser.add_argument("--emas", default="0.99", help="EMA decays to keep and judge side by side")
+    parser.add_argument("--r1-every", type=int, default=1,
+                        help="apply the R1 penalty (r1_gamma=…) every N steps, scaled by N (lazy R1, StyleGAN2)")
+    parser.add_argument("--fused", action="store_true", help="Adam's fused kernel (one pass over the weights)")
     parser.add_argument("--samples", type=int, default=2000)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
@@ -63,8 +66,9 @@ def main(argv=None) -> int:
     decays = [float(e) for e in args.emas.split(",")]
     emas = [copy.deepcopy(g).eval().requires_grad_(False) for _ in decays]
     lr_g, lr_d = args.lr_g or cfg.lr, args.lr_d or cfg.lr
-    opt_g = torch.optim.Adam(g.parameters(), lr_g, betas=(cfg.beta1, cfg.beta2))
-    opt_d = torch.optim.Adam(d.parameters(), lr_d, betas=(cfg.beta1, cfg.beta2))
+    fused = {"fused": True} if args.fused else {}
+    opt_g = torch.optim.Adam(g.parameters(), lr_g, betas=(cfg.beta1, cfg.beta2), **fused)
+    opt_d = torch.optim.Adam(d.parameters(), lr_d, betas=(cfg.beta1, cfg.beta2), **fused)
     x, _ = load_mnist("train", value_range=(-1.0, 1.0), channel="first")
     data = torch.from_numpy(x)
     rng = torch.Generator().manual_seed(cfg.seed)
@@ -83,7 +87,9 @@ def main(argv=None) -> int:
         real = data[order[position * cfg.batch_size:(position + 1) * cfg.batch_size]]
         z = torch.randn(cfg.batch_size, cfg.latent_dim, generator=rng)
         loss_d, loss_g = train_torch.train_step(g, d, opt_g, opt_d, real, z, real_label=1.0 - cfg.label_smoothing,
-                                                loss=cfg.loss, r1_gamma=cfg.r1_gamma)
+                                                loss=cfg.loss,
+                                                r1_gamma=cfg.r1_gamma * args.r1_every if step % args.r1_every == 0
+                                                else 0.0)
         for ema, decay in zip(emas, decays):  # a copy of G until cfg.ema_start, as in the trainers
             train_torch.ema_update(ema, g, decay if step >= cfg.ema_start else 0.0)
         trained += time.perf_counter() - started

@@ -80,6 +80,7 @@ class GanConfig:
     d_spectral_norm: bool = False  # spectral normalisation of every D layer, in place of D's BatchNorm
     d_mbstd: bool = False        # a minibatch-standard-deviation feature map at D's 7×7 features (ProGAN)
     r1_gamma: float = 0.0        # R1 penalty γ/2·E‖∇D(x_real)‖² in D's loss (Mescheder et al. 2018); 0 = none
+    r1_every: int = 1            # R1 on every N-th step only, N times as strong (StyleGAN2's lazy R1); 1 = each step
     extra: dict = field(default_factory=dict)  # framework-specific knobs, e.g. {"threads": 1, "compile": True}
 
     def __post_init__(self) -> None:
@@ -209,6 +210,7 @@ FIELD_RULES: dict[str, tuple[Callable[[object], bool], str]] = {
     "d_spectral_norm": (_flag, "true or false"),
     "d_mbstd": (_flag, "true or false"),
     "r1_gamma": (_number_in(0.0, math.inf), "0 or more (a finite number; 0 = none)"),
+    "r1_every": (_integer_in(1), "a positive integer (1 = every step)"),
     "extra": (lambda value: isinstance(value, dict), "a dict of the trainers' switches"),
 }
 #: The switches ``GanConfig.extra`` may hold (the trainers read these and no others), each with its rule.
@@ -221,6 +223,13 @@ EXTRA_RULES: dict[str, tuple[Callable[[object], bool], str]] = {
     "jit_compile": (_flag, "true or false"),  # Keras: XLA
     "update": _one_of(("simultaneous", "alternating")),  # Keras: G through D before or after D's update
 }
+
+
+def r1_gamma_at(cfg: GanConfig, step: int) -> float:
+    """The R1 weight of step ``step`` (counted from 0): ``r1_gamma × r1_every`` on every ``r1_every``-th step and 0
+    on the others — the lazy regularisation of StyleGAN2 (Karras et al. 2020, §3.1): the penalty changes slowly, so
+    applying it N times as strongly once in N steps regularises D alike for a fraction of its cost."""
+    return cfg.r1_gamma * cfg.r1_every if cfg.r1_gamma and step % cfg.r1_every == 0 else 0.0
 
 
 def checkpoint_path(out_dir: str | Path, framework: str) -> Path:

@@ -47,6 +47,7 @@ from .config import (
     OnLog,
     checkpoint_path,
     new_history,
+    r1_gamma_at,
 )
 from .loop import START_AFRESH, check_saved_run
 from .outputs import atomic_write, to_uint8
@@ -304,14 +305,16 @@ class _KerasRun:
         self.losses: tuple[tf.Tensor, tf.Tensor] | None = None  # the last step's, read when logged
         self.step, self.history, self.trained_s = 0, new_history(), 0.0
 
-    def _step(self, real: tf.Tensor, z: tf.Tensor, ema_decay: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    def _step(self, real: tf.Tensor, z: tf.Tensor, ema_decay: tf.Tensor, r1_gamma: float
+              ) -> tuple[tf.Tensor, tf.Tensor]:
+        # r1_gamma is a Python number: tf.function traces one step with the penalty and one without (lazy R1)
         cfg = self.cfg
         real_target = 1.0 - cfg.label_smoothing
         loss_kind = cfg.loss
 
         def d_real() -> tuple[tf.Tensor, tf.Tensor | float]:  # D(real) and the R1 penalty (0 without)
-            if cfg.r1_gamma:
-                return r1_penalty(self.d, real, cfg.r1_gamma)
+            if r1_gamma:
+                return r1_penalty(self.d, real, r1_gamma)
             return self.d(real, training=True), 0.0
 
         if cfg.extra.get("update", "simultaneous") == "alternating":
@@ -391,7 +394,7 @@ class _KerasRun:
         real = tf.gather(self.data, self.order[position * cfg.batch_size:(position + 1) * cfg.batch_size])
         z = tf.random.stateless_normal((cfg.batch_size, cfg.latent_dim), seed=(cfg.seed, self.step))
         decay = cfg.ema_decay if self.step >= cfg.ema_start else 0.0
-        self.losses = self.step_fn(real, z, tf.constant(decay, tf.float32))
+        self.losses = self.step_fn(real, z, tf.constant(decay, tf.float32), r1_gamma_at(cfg, self.step))
         self.step += 1
 
     def log_losses(self) -> tuple[float, float]:

@@ -52,6 +52,7 @@ from .config import (
     OnLog,
     checkpoint_path,
     new_history,
+    r1_gamma_at,
 )
 from .loop import check_saved_run
 from .outputs import atomic_write, to_uint8
@@ -455,8 +456,11 @@ class _TorchRun:
             torch.backends.cudnn.benchmark = True
         self.g, self.d = build_models(cfg, device, block=block)
         self.g_ema = copy.deepcopy(self.g).eval().requires_grad_(False)
-        self.opt_g = torch.optim.Adam(self.g.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
-        self.opt_d = torch.optim.Adam(self.d.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
+        # On a CPU Adam's fused kernel (one pass over each weight, not several) makes the cpu profile's step
+        # about 15 % faster: Adam's and the EMA's passes over G's 3.5 M weights are much of a CPU step.
+        fused = {"fused": True} if device.type == "cpu" else {}
+        self.opt_g = torch.optim.Adam(self.g.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), **fused)
+        self.opt_d = torch.optim.Adam(self.d.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), **fused)
         self.autocast, scaler = _autocast_factory(device, self.fast["amp"])
         self.precision = precision(device, self.fast["amp"])
         self.data_rng = torch.Generator(device="cpu").manual_seed(cfg.seed)
@@ -516,7 +520,7 @@ class _TorchRun:
         z = torch.randn(cfg.batch_size, cfg.latent_dim, device=device, generator=self.noise_rng)
         if self.step_hook is None:
             loss_d, loss_g = self.step_fn(real, z, real_label=1.0 - cfg.label_smoothing, autocast=self.autocast,
-                                          loss=cfg.loss, r1_gamma=cfg.r1_gamma)
+                                          loss=cfg.loss, r1_gamma=r1_gamma_at(cfg, self.step))
         else:  # a learner's losses may be floats or still need grad
             loss_d, loss_g = (torch.as_tensor(loss, device=device).detach().reshape(())
                               for loss in self.step_hook(self.g, self.d, self.opt_g, self.opt_d, real, z))
@@ -640,7 +644,7 @@ def time_steps(cfg: GanConfig, device: str | torch.device | None = None, steps: 
         real = run.data[(i % 16) * cfg.batch_size:(i % 16 + 1) * cfg.batch_size]
         real = real.to(device, non_blocking=True).contiguous(memory_format=run.memory)
         z = torch.randn(cfg.batch_size, cfg.latent_dim, device=device)
-        run.step_fn(real, z, autocast=run.autocast, loss=cfg.loss, r1_gamma=cfg.r1_gamma)
+        run.step_fn(real, z, autocast=run.autocast, loss=cfg.loss, r1_gamma=r1_gamma_at(cfg, i))
 
     for i in range(warmup):
         one_step(i)

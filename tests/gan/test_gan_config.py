@@ -52,6 +52,8 @@ BAD_VALUES = [
     ("d_mbstd", "yes", "true or false"),
     ("r1_gamma", -1.0, "0 or more (a finite number; 0 = none)"),
     ("r1_gamma", float("inf"), "0 or more (a finite number; 0 = none)"),
+    ("r1_every", 0, "a positive integer (1 = every step)"),
+    ("r1_every", 2.0, "a positive integer (1 = every step)"),
     ("extra", [("threads", 1)], "a dict of the trainers' switches"),
 ]
 
@@ -78,6 +80,7 @@ def test_a_value_that_breaks_its_fields_rule_is_refused_in_one_line(field, value
     dict(lr=1.0), dict(lr=1e-6), dict(beta1=0.0), dict(beta2=0.0), dict(ema_decay=0.0), dict(ema_decay=0.9999),
     dict(label_smoothing=0.499), dict(label_smoothing=0), dict(seed=0), dict(seed=2**31 - 1), dict(g_width=2),
     dict(batch_size=2, n_train=2), dict(n_samples=60_000), dict(checkpoint_every=0), dict(r1_gamma=0),
+    dict(r1_every=1), dict(r1_gamma=0, r1_every=16),
     dict(g_refine=0, g_hidden=0, d_hidden=0), dict(d_spectral_norm=True, d_mbstd=True), dict(loss="hinge"),
     dict(extra={"threads": 2, "amp": False, "channels_last": True, "data_on_device": True, "compile": False,
                 "jit_compile": True, "update": "alternating"}),
@@ -140,3 +143,13 @@ def test_n_samples_is_the_count_and_a_saved_samples_field_still_reads():
     old = {**cfg.to_dict(), "samples": 64}  # a checkpoint or metrics.json written before the rename
     del old["n_samples"]
     assert gan.GanConfig.from_dict(old).n_samples == 64
+
+
+@pytest.mark.parametrize("gamma, every, expected", [
+    (2.0, 4, [8.0, 0, 0, 0, 8.0, 0, 0, 0, 8.0]),  # lazy: every 4th step, 4 times as strong
+    (2.0, 1, [2.0] * 9),                            # each step, as written
+    (0.0, 4, [0.0] * 9),                            # no penalty at all
+])
+def test_r1_weight_of_each_step_follows_the_lazy_schedule(gamma, every, expected):
+    cfg = smoke(r1_gamma=gamma, r1_every=every)
+    assert [gan.config.r1_gamma_at(cfg, step) for step in range(9)] == expected

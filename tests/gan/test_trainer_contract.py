@@ -134,3 +134,27 @@ def test_checkpoint_path_names_one_file_per_framework(tmp_path):
     assert all(name.startswith(gan.CHECKPOINT_STEM) for name in gan.CHECKPOINT_FILES.values())
     with pytest.raises(ValueError, match="framework must be one of"):
         gan.checkpoint_path(tmp_path, "jax")
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_lazy_r1_reaches_ds_loss_on_every_nth_step_only(framework, tmp_path, monkeypatch):
+    """r1_every=4: steps 0 and 4 of 8 carry the penalty at 4 × r1_gamma, the others none."""
+    module = trainer(framework)
+    weights, penalties = [], []
+    schedule = module.r1_gamma_at
+
+    def spy_schedule(cfg, step):
+        weights.append((step, schedule(cfg, step)))
+        return weights[-1][1]
+
+    monkeypatch.setattr(module, "r1_gamma_at", spy_schedule)
+    if framework == "torch":  # the weight each step's update is given
+        step = module.train_step
+        monkeypatch.setattr(module, "train_step", lambda *a, **kw: penalties.append(kw["r1_gamma"]) or step(*a, **kw))
+    else:  # Keras compiles one step per weight: the penalty is traced only into the one with a weight
+        penalty = module.r1_penalty
+        monkeypatch.setattr(module, "r1_penalty",
+                            lambda d, real, gamma: penalties.append(gamma) or penalty(d, real, gamma))
+    run(framework, tmp_path, tiny(framework, r1_gamma=0.5, r1_every=4))
+    assert weights == [(step, 2.0 if step % 4 == 0 else 0.0) for step in range(8)]
+    assert penalties == ([2.0, 0, 0, 0, 2.0, 0, 0, 0] if framework == "torch" else [2.0])
