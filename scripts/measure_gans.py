@@ -5,6 +5,8 @@
     python scripts/measure_gans.py --table-only --write # rebuild the table from runs already made
     python scripts/measure_gans.py --profile gpu --frameworks torch --kinds convtranspose \
         --stages 1000,2000,5000,10000 --write            # one long run, judged along the way
+    python scripts/measure_gans.py --frameworks torch --kinds convtranspose --seeds 0,1,2 --write
+                                                        # one kind from three seeds, with their mean
 
 Each run is a separate ``python -m helpers.gan`` process (so no process imports both frameworks),
 timed from start to exit — the "whole CLI run" of the targets, judging included. Results go to
@@ -20,6 +22,10 @@ that profile's table only.
 and ``--steps`` set to the next count — and judges it at the end of each, so a long recipe (the gpu
 profile's, on a CPU) is scored along the way. A stage already recorded in ``stages.jsonl`` is not run
 again: the same command, run again after an interruption, goes on from the last finished stage.
+
+``--seeds`` trains each framework and kind once per seed (``runs/measure/<profile>-seeds/<framework>_<kind>_seed<S>/``)
+and tabulates a row per seed and their mean, checked against the mean's own target where the profile has one
+(:data:`MEAN_TARGETS`): a recipe must hold from every start, not from the one it was tuned on.
 
 Timings are only meaningful on a quiet machine: the load average is recorded beside each run.
 """
@@ -46,6 +52,8 @@ TARGETS = {
     ("torch", "gpu"): (None, 9.3, None, 3.0), ("keras", "gpu"): (None, 9.3, None, 3.0),
     ("torch", "smoke"): (60, None, None, None), ("keras", "smoke"): (60, None, None, None),
 }
+#: docs/design.md, "GAN targets": the inception-style score the mean of the seeds must reach (``--seeds``).
+MEAN_TARGETS = {("torch", "cpu"): 9.1}
 
 
 def load_average() -> str:
@@ -171,6 +179,49 @@ def table(profile: str, base: Path, frameworks, kinds) -> str:
     return "\n".join(lines)
 
 
+def seed_table(profile: str, base: Path, frameworks, kinds, seeds: list[int]) -> str:
+    """A row per seed of each framework and kind (``--seeds``), then the seeds' mean and its verdict."""
+    lines = ["| framework | upsampling | seed | FID | FID ÷ real | inception-style | confident | coverage | steps | "
+             "train images/s | CLI wall s | load avg before → after | targets |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for framework in frameworks:
+        for kind in kinds:
+            measured = []
+            for seed in seeds:
+                folder = base / f"{framework}_{kind}_seed{seed}"
+                if not (folder / "metrics.json").exists():
+                    lines.append(f"| {framework} | `{kind}` | {seed} | not measured |" + " |" * 9)
+                    continue
+                m = json.loads((folder / "metrics.json").read_text())
+                timing = json.loads((folder / "measure.json").read_text())
+                measured.append((m, timing["cli_wall_s"]))
+                lines.append(
+                    f"| {framework} | `{kind}` | {seed} | {m['fid']:.2f} | {m['fid_ratio']:.1f} | "
+                    f"{m['inception_score']:.2f} | {m['confident']:.3f} | {m['coverage']:.3f} | {m['steps']:,} | "
+                    f"{m['images_per_s']:,.0f} | {timing['cli_wall_s']:.0f} | {timing['load_before']} → "
+                    f"{timing['load_after']} | {verdict(framework, profile, m, timing['cli_wall_s'])} |")
+            if len(measured) == len(seeds):
+                lines.append(mean_row(framework, kind, profile, measured))
+    return "\n".join(lines)
+
+
+def mean_row(framework: str, kind: str, profile: str, measured: list[tuple[dict, float]]) -> str:
+    """The seeds' mean (the worst wall time), judged by the profile's targets and the mean's own."""
+    def mean(key: str) -> float:
+        return sum(m[key] for m, _ in measured) / len(measured)
+
+    means = {key: mean(key) for key in ("fid", "fid_ratio", "inception_score", "confident", "coverage",
+                                        "images_per_s")}
+    wall = max(w for _, w in measured)
+    result = verdict(framework, profile, means, wall)
+    target = MEAN_TARGETS.get((framework, profile))
+    if target is not None and means["inception_score"] < target:
+        result = ("missed: " if result == "met" else result + ", ") + f"mean IS < {target}"
+    return (f"| {framework} | `{kind}` | **mean of {len(measured)}** | {means['fid']:.2f} | {means['fid_ratio']:.1f} | "
+            f"**{means['inception_score']:.2f}** | {means['confident']:.3f} | {means['coverage']:.3f} | | "
+            f"{means['images_per_s']:,.0f} | {wall:.0f} (slowest) | | {result} |")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profile", default="cpu", choices=PROFILES)
@@ -181,6 +232,8 @@ def main(argv=None) -> int:
     parser.add_argument("--runs", type=Path, default=ROOT / "runs" / "measure")
     parser.add_argument("--stages", type=lambda text: sorted(int(s) for s in text.split(",")), default=None,
                         help="train one run in stages, judged at each of these step counts (comma-separated)")
+    parser.add_argument("--seeds", type=lambda text: [int(s) for s in text.split(",")], default=None,
+                        help="train each framework and kind from each of these seeds (comma-separated)")
     parser.add_argument("--set", dest="settings", metavar="FIELD=VALUE", action="append", default=[],
                         type=setting_argument,
                         help="a changed setting for every run (repeatable), e.g. --set g_hidden=512")
@@ -189,34 +242,43 @@ def main(argv=None) -> int:
     parser.add_argument("--doc", type=Path, default=ROOT / "docs" / "gan_results.md",
                         help="the Markdown file --write puts the table in (default: docs/gan_results.md)")
     args = parser.parse_args(argv)
-    staged = args.stages is not None
+    staged, seeded = args.stages is not None, args.seeds is not None
+    if staged and seeded:
+        parser.error("--stages and --seeds do not go together: measure a seed's stages one seed at a time")
     changed = "".join(f"+{k}={v}" for k, v in args.settings)
-    key = f"{args.profile}{'-stages' if staged else ''}{changed}"
+    key = f"{args.profile}{'-stages' if staged else ''}{'-seeds' if seeded else ''}{changed}"
     base = args.runs / key
     extra = tuple(a for k, v in args.settings for a in ("--set", f"{k}={v}"))
     if not args.table_only:
         for framework in args.frameworks:
-            for kind in args.kinds:
-                out = base / f"{framework}_{kind}"
-                print(f"{framework}/{kind}: training ({args.profile} profile, load {load_average()}) …", flush=True)
+            for kind, seed in ((kind, seed) for kind in args.kinds for seed in (args.seeds or [args.seed])):
+                out = base / (f"{framework}_{kind}_seed{seed}" if seeded else f"{framework}_{kind}")
+                print(f"{framework}/{kind} seed {seed}: training ({args.profile} profile, load {load_average()}) …",
+                      flush=True)
                 if staged:
-                    run_stages(framework, kind, args.profile, out, args.seed, args.threads, args.stages, extra)
+                    run_stages(framework, kind, args.profile, out, seed, args.threads, args.stages, extra)
                     continue
                 # a remeasurement replaces the run measured before (the CLI refuses that unless told)
-                record = run_one(framework, kind, args.profile, out, args.seed, args.threads,
-                                 ("--overwrite", *extra))
+                record = run_one(framework, kind, args.profile, out, seed, args.threads, ("--overwrite", *extra))
                 if record:
                     print(f"  done in {record['cli_wall_s']:.0f} s", flush=True)
-    text = (stage_table if staged else table)(args.profile, base, args.frameworks, args.kinds)
+    if seeded:
+        text = seed_table(args.profile, base, args.frameworks, args.kinds, args.seeds)
+    else:
+        text = (stage_table if staged else table)(args.profile, base, args.frameworks, args.kinds)
     print(text)
     if args.write:
-        title = f"the {args.profile} profile's run, judged in stages" if staged else f"{args.profile} profile"
+        title = (f"the {args.profile} profile's run, judged in stages" if staged
+                 else f"{args.profile} profile, seeds {', '.join(map(str, args.seeds))}" if seeded
+                 else f"{args.profile} profile")
         title += f", with {', '.join(f'{k}={v}' for k, v in args.settings)}" if args.settings else ""
+        seeds = f"seeds {', '.join(map(str, args.seeds))}" if seeded else f"seed {args.seed}"
         stamp = (f"## Results, {title}\n\nTable written {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on "
                  f"{platform.node()} ({os.cpu_count()} CPUs) by `python scripts/measure_gans.py --profile "
                  f"{args.profile}{' --stages ' + ','.join(map(str, args.stages)) if staged else ''}"
+                 f"{' --seeds ' + ','.join(map(str, args.seeds)) if seeded else ''}"
                  f"{''.join(f' --set {k}={v}' for k, v in args.settings)}` from the runs "
-                 f"in `runs/measure/{key}/` (seed {args.seed}; the load average of each run is in its row).\n\n")
+                 f"in `runs/measure/{key}/` ({seeds}; the load average of each run is in its row).\n\n")
         write_section(args.doc, key, stamp + text)
         print(f"wrote {args.doc}")
     return 0

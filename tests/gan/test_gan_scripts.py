@@ -120,3 +120,32 @@ def test_the_gpu_measurement_script_runs_its_three_parts_and_writes_its_tables(t
     assert json.loads((tmp_path / "runs" / "smoke" / "torch_convtranspose" / "metrics.json").read_text())["steps"] == 12
     bench = (tmp_path / "runs" / "bench.md").read_text()
     assert "| + mixed precision |" in bench and "torch.compile" not in bench
+
+
+def test_seeds_train_one_run_per_seed_and_their_mean_meets_its_own_target(tmp_path):
+    """--seeds: two smoke CLI runs, one folder and one row per seed (each trained from its own seed), then the mean;
+    a mean under the profile's mean target is marked missed even when every seed met the per-run target."""
+    measure = load_script("measure_gans")
+    args = ["--profile", "smoke", "--frameworks", "torch", "--kinds", "convtranspose", "--threads", "1",
+            "--runs", str(tmp_path), "--seeds", "3,5"]
+    assert measure.main(args) == 0
+    base = tmp_path / "smoke-seeds"
+    runs = [json.loads((base / f"torch_convtranspose_seed{s}" / "metrics.json").read_text()) for s in (3, 5)]
+    assert [r["config"]["seed"] for r in runs] == [3, 5]
+    lines = measure.seed_table("smoke", base, ["torch"], ["convtranspose"], [3, 5]).splitlines()
+    assert [line.split(" | ")[2] for line in lines[2:]] == ["3", "5", "**mean of 2**"]
+    mean = sum(r["inception_score"] for r in runs) / 2
+    assert f"**{mean:.2f}**" in lines[4]
+    # the cpu profile's mean target, on made-up runs: 9.05 and 9.11 each meet 9.0, their mean 9.08 misses 9.1
+    real = {"n": 5000, "fid": 2.0, "inception_score": 9.6, "confident": 0.97, "coverage": 0.999}
+    for seed, score in ((0, 9.05), (1, 9.11)):
+        folder = tmp_path / "cpu" / f"torch_convtranspose_seed{seed}"
+        folder.mkdir(parents=True)
+        (folder / "metrics.json").write_text(json.dumps(
+            {"fid": 4.0, "fid_ratio": 2.0, "inception_score": score, "confident": 0.9, "coverage": 0.99,
+             "steps": 4000, "images_per_s": 900.0, "device": "cpu", "real": real}))
+        (folder / "measure.json").write_text(json.dumps({"cli_wall_s": 280.0 + seed, "load_before": "1.0",
+                                                         "load_after": "1.2"}))
+    cpu = measure.seed_table("cpu", tmp_path / "cpu", ["torch"], ["convtranspose"], [0, 1]).splitlines()
+    assert cpu[2].endswith("| met |") and cpu[3].endswith("| met |")
+    assert cpu[4].endswith("| missed: mean IS < 9.1 |") and "281 (slowest)" in cpu[4]
