@@ -36,6 +36,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 import time
@@ -79,7 +80,8 @@ def run_one(framework: str, kind: str, profile: str, out: Path, seed: int, threa
     if result.returncode != 0:
         print(f"  {framework}/{kind} failed ({result.returncode}): {result.stderr.strip().splitlines()[-1:]}")
         return {}
-    record = {"cli_wall_s": wall, "load_before": load_before, "load_after": load_average(), "threads": threads}
+    record = {"cli_wall_s": wall, "load_before": load_before, "load_after": load_average(), "threads": threads,
+              "measured_on": time.strftime("%Y-%m-%d", time.gmtime())}
     (out / "measure.json").write_text(json.dumps(record, indent=2))
     return record
 
@@ -156,7 +158,7 @@ def table(profile: str, base: Path, frameworks, kinds) -> str:
         for kind in kinds:
             folder = base / f"{framework}_{kind}"
             if not (folder / "metrics.json").exists():
-                rows.append(f"| {framework} | `{kind}` | not measured |" + " |" * 11)
+                rows.append(f"| {framework} | `{kind}` | not measured |" + " |" * 12)
                 continue
             m = json.loads((folder / "metrics.json").read_text())
             extra = json.loads((folder / "measure.json").read_text()) if (folder / "measure.json").exists() else {}
@@ -167,16 +169,66 @@ def table(profile: str, base: Path, frameworks, kinds) -> str:
                 f"{m['confident']:.3f} | {m['coverage']:.3f} | {m.get('checkerboard', float('nan')):.3f} | "
                 f"{m['steps']:,} | {m['images_per_s']:,.0f} | "
                 f"{f'{wall:.0f}' if wall is not None else 'n/a'} | {extra.get('load_before', 'n/a')} → "
-                f"{extra.get('load_after', 'n/a')} | {m['device']} | {verdict(framework, profile, m, wall)} |")
-    header = ("| framework | upsampling | FID | FID ÷ real | inception-style | confident | coverage | checkerboard | "
-              "steps | train images/s | CLI wall s | load avg (1/5/15 min) before → after | device | targets |\n"
-              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
-    lines = [header, *rows]
+                f"{extra.get('load_after', 'n/a')} | {m['device']} | {verdict(framework, profile, m, wall)} | "
+                f"{extra.get('measured_on', 'n/a')} |")
+    lines = [TABLE_HEADER, *rows]
     if real is not None:
         lines.append(f"| real training digits ({real['n']:,}) | — | {real['fid']:.2f} | 1.0 | "
                      f"{real['inception_score']:.2f} | {real['confident']:.3f} | {real['coverage']:.3f} "
-                     "| | | | | | | |")
+                     "| | | | | | | | |")
     return "\n".join(lines)
+
+
+#: The results table's header (:func:`table`); ``measured`` is the day each row's run was made, so that a table
+#: whose rows were measured at different times (:func:`merge_rows`) says so row by row.
+TABLE_HEADER = ("| framework | upsampling | FID | FID ÷ real | inception-style | confident | coverage | checkerboard | "
+                "steps | train images/s | CLI wall s | load avg (1/5/15 min) before → after | device | targets | "
+                "measured |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+
+
+def merge_rows(old_section: str, new_table: str) -> str:
+    """``new_table`` (:func:`table` of some frameworks and kinds) with the rows of the other frameworks and kinds
+    kept from the table in ``old_section`` (a results section as :func:`write_section` wrote it), so that
+    remeasuring one framework does not drop the other's rows. Kept rows written before the ``measured`` column
+    get the day of the old table's stamp ("Table written YYYY-MM-DD …")."""
+    def key(line: str) -> tuple[str, str]:
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        return cells[0], cells[1]
+
+    header_cells = TABLE_HEADER.splitlines()[0].count("|") - 1
+    stamp = re.search(r"Table written (\d{4}-\d{2}-\d{2})", old_section)
+    new_lines = new_table.splitlines()
+    new_rows = {key(line): line for line in new_lines[2:] if not line.startswith("| real")}
+    old_rows = [line for line in old_section.splitlines()[2:] if line.startswith("| ") and "|---" not in line]
+    kept = {}
+    for line in old_rows:
+        if key(line)[0] in ("framework",) or line.startswith("| real") or key(line) in new_rows:
+            continue
+        if line.count("|") - 1 < header_cells:  # a row from before the measured column
+            line += f" {stamp.group(1) if stamp else 'n/a'} |"
+        kept[key(line)] = line
+    rows = [new_rows.get(k) or kept[k] for k in sorted({**kept, **new_rows}, key=_row_order)]
+    real = [line for line in new_lines if line.startswith("| real")] or \
+           [line for line in old_section.splitlines() if line.startswith("| real")]
+    return "\n".join([*new_lines[:2], *rows, *real])
+
+
+def _row_order(key: tuple[str, str]) -> tuple[int, int]:
+    framework, kind = key
+    kinds = [f"`{k}`" for k in UPSAMPLE_KINDS]
+    return (FRAMEWORKS.index(framework) if framework in FRAMEWORKS else len(FRAMEWORKS),
+            kinds.index(kind) if kind in kinds else len(kinds))
+
+
+def read_section(path: Path, key: str) -> str:
+    """The text under ``<!-- table:key -->`` in ``path`` ("" when there is none)."""
+    if not path.exists():
+        return ""
+    for section in path.read_text().split("<!-- table:")[1:]:
+        name, _, body = section.partition(" -->")
+        if name == key:
+            return body
+    return ""
 
 
 def seed_table(profile: str, base: Path, frameworks, kinds, seeds: list[int]) -> str:
@@ -273,12 +325,19 @@ def main(argv=None) -> int:
                  else f"{args.profile} profile")
         title += f", with {', '.join(f'{k}={v}' for k, v in args.settings)}" if args.settings else ""
         seeds = f"seeds {', '.join(map(str, args.seeds))}" if seeded else f"seed {args.seed}"
+        subset = [*(["--frameworks", *args.frameworks] if set(args.frameworks) != set(FRAMEWORKS) else []),
+                  *(["--kinds", *args.kinds] if set(args.kinds) != set(UPSAMPLE_KINDS) else [])]
+        command = " ".join(["python scripts/measure_gans.py --profile", args.profile, *subset,
+                            *(["--stages", ",".join(map(str, args.stages))] if staged else []),
+                            *(["--seeds", ",".join(map(str, args.seeds))] if seeded else []),
+                            *(f"--set {k}={v}" for k, v in args.settings)])
         stamp = (f"## Results, {title}\n\nTable written {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on "
-                 f"{platform.node()} ({os.cpu_count()} CPUs) by `python scripts/measure_gans.py --profile "
-                 f"{args.profile}{' --stages ' + ','.join(map(str, args.stages)) if staged else ''}"
-                 f"{' --seeds ' + ','.join(map(str, args.seeds)) if seeded else ''}"
-                 f"{''.join(f' --set {k}={v}' for k, v in args.settings)}` from the runs "
+                 f"{platform.node()} ({os.cpu_count()} CPUs) by `{command}` from the runs "
                  f"in `runs/measure/{key}/` ({seeds}; the load average of each run is in its row).\n\n")
+        if subset and not (staged or seeded):
+            # the rows not measured now stay as they were, each with the day it was measured
+            text = merge_rows(read_section(args.doc, key), text)
+            stamp += "The other rows are kept from the table before; the `measured` column has each row's day.\n\n"
         write_section(args.doc, key, stamp + text)
         print(f"wrote {args.doc}")
     return 0

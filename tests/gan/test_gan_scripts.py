@@ -64,7 +64,7 @@ def test_results_table_marks_targets(tmp_path):
         (folder / "measure.json").write_text(json.dumps(measured))
     text = measure.table("cpu", tmp_path, ["torch"], ["convtranspose", "resize_conv", "pixel_shuffle"])
     lines = text.splitlines()
-    assert lines[2].endswith("| met |")
+    assert lines[2].endswith("| met | n/a |")  # (made up here: no day recorded)
     assert "missed: wall > 300 s by 120 s (+40 %), IS < 9.0, FID > 10.0× real" in lines[3]
     assert "`pixel_shuffle` | not measured" in lines[4]
     assert lines[5].startswith("| real training digits (5,000)")
@@ -149,3 +149,35 @@ def test_seeds_train_one_run_per_seed_and_their_mean_meets_its_own_target(tmp_pa
     cpu = measure.seed_table("cpu", tmp_path / "cpu", ["torch"], ["convtranspose"], [0, 1]).splitlines()
     assert cpu[2].endswith("| met |") and cpu[3].endswith("| met |")
     assert cpu[4].endswith("| missed: mean IS < 9.1 |") and "281 (slowest)" in cpu[4]
+
+
+def test_remeasuring_one_framework_keeps_the_other_frameworks_rows_with_their_day(tmp_path):
+    """--write with --frameworks torch: torch's rows are replaced, Keras's kept from the table before (rows written
+    before the measured column get the old table's day), in the course's order, under the new real-data row."""
+    measure = load_script("measure_gans")
+    real = {"n": 5000, "fid": 1.8, "inception_score": 9.65, "confident": 0.97, "coverage": 0.999}
+    folder = tmp_path / "torch_convtranspose"
+    folder.mkdir()
+    (folder / "metrics.json").write_text(json.dumps(
+        {"fid": 3.0, "fid_ratio": 1.7, "inception_score": 9.2, "confident": 0.91, "coverage": 0.998,
+         "checkerboard": 0.003, "steps": 4500, "images_per_s": 1100.0, "device": "cpu", "real": real}))
+    (folder / "measure.json").write_text(json.dumps({"cli_wall_s": 270.0, "load_before": "1.0", "load_after": "1.1",
+                                                     "measured_on": "2026-12-04"}))
+    old = ("## Results, cpu profile\n\nTable written 2026-11-26 09:11 UTC on vm by `…`\n\n"
+           "| framework | upsampling | FID | … |\n|---|---|---|\n"
+           "| torch | `convtranspose` | 3.90 | 2.2 | 9.00 | 0.889 | 0.998 | 0.003 | 4,000 | 920 | 287 | 1 → 2 "
+           "| cpu | met |\n"
+           "| keras | `resize_conv` | 3.65 | 2.0 | 9.13 | 0.905 | 0.999 | 0.003 | 8,000 | 950 | 548 | 2 → 2 "
+           "| XLA | met |\n"
+           "| keras | `convtranspose` | 4.20 | 2.3 | 9.12 | 0.905 | 0.998 | 0.003 | 8,000 | 1,324 | 397 | 0 → 1 "
+           "| XLA | met |\n"
+           "| real training digits (5,000) | — | 1.80 | 1.0 | 9.65 | 0.970 | 0.999 | | | | | | | |\n")
+    new = measure.table("cpu", tmp_path, ["torch"], ["convtranspose"])
+    lines = measure.merge_rows(old, new).splitlines()
+    assert [line.split(" | ")[:2] for line in lines[2:5]] == [
+        ["| torch", "`convtranspose`"], ["| keras", "`convtranspose`"], ["| keras", "`resize_conv`"]]
+    assert "| 9.20 |" in lines[2] and lines[2].endswith("| met | 2026-12-04 |")  # torch: the new run
+    assert "| 9.12 |" in lines[3] and lines[3].endswith("| met | 2026-11-26 |")  # keras: kept, with its day
+    assert lines[5].startswith("| real training digits (5,000)") and len(lines) == 6
+    header_cells = lines[0].count("|")
+    assert all(line.count("|") == header_cells for line in lines[2:])
