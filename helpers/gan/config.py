@@ -287,7 +287,7 @@ PROFILE_SETTINGS: dict[str, dict] = {
     "smoke": dict(steps=12, batch_size=32, n_train=384, n_samples=256, g_width=32, d_width=16, g_refine=1,
                   d_hidden=32, ema_decay=0.9, log_every=4, checkpoint_every=6, extra={"threads": 1}),
     # cpu: the measured best recipe whose PyTorch convtranspose run fits 5 minutes on a 2-core laptop; lazy R1
-    # (γ 1 every 16 steps) lifted every seed's score at almost no cost, and Adam's fused kernel bought the extra steps
+    # (γ 1 every 16 steps) lifted every seed's score, and Adam's fused kernel pays for it with time to spare
     "cpu": dict(steps=4000, batch_size=64, n_train=60_000, n_samples=5000, g_width=128, d_width=32, g_refine=1,
                 g_hidden=512, d_hidden=512, lr=5e-4, ema_decay=0.998, ema_start=0, r1_gamma=1.0, r1_every=16),
     # gpu: the cpu profile's G, a wider D, DCGAN's learning rate and a long EMA, as measured on an H200
