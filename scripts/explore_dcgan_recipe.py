@@ -3,6 +3,7 @@
     python scripts/explore_dcgan_recipe.py --evals 1000,2000 lr=5e-4 g_refine=1 d_hidden=512
     python scripts/explore_dcgan_recipe.py --evals 2000 --lr-d 4e-4 --lr-g 1e-4   # TTUR
     python scripts/explore_dcgan_recipe.py --evals 3000 --decay 0.5 --emas 0.99,0.995,0.999 lr=5e-4
+    python scripts/explore_dcgan_recipe.py --evals 4000 --fused --samples 5000 r1_gamma=1 r1_every=16   # lazy R1
 
 The "How the cpu profile got here" table of docs/gan_results.md was made with it: the plain DCGAN
 of lessons 07/08 is ``g_refine=0 d_hidden=0 lr=2e-4`` on top of the cpu profile. ``key=value``
@@ -26,6 +27,7 @@ import torch
 from helpers import gan, judge, runtime
 from helpers.data import load_mnist
 from helpers.gan import train_torch
+from helpers.gan.config import r1_gamma_at
 
 
 def parse_override(text: str) -> tuple[str, object]:
@@ -49,8 +51,6 @@ def main(argv=None) -> int:
     parser.add_argument("--decay", type=float, default=0.0,
                         help="share of the steps, at the end, with a linear decay to 0")
     parser.add_argument("--emas", default="0.99", help="EMA decays to keep and judge side by side")
-    parser.add_argument("--r1-every", type=int, default=1,
-                        help="apply the R1 penalty (r1_gamma=…) every N steps, scaled by N (lazy R1, StyleGAN2)")
     parser.add_argument("--fused", action="store_true", help="Adam's fused kernel (one pass over the weights)")
     parser.add_argument("--samples", type=int, default=2000)
     parser.add_argument("--threads", type=int, default=1)
@@ -87,9 +87,7 @@ def main(argv=None) -> int:
         real = data[order[position * cfg.batch_size:(position + 1) * cfg.batch_size]]
         z = torch.randn(cfg.batch_size, cfg.latent_dim, generator=rng)
         loss_d, loss_g = train_torch.train_step(g, d, opt_g, opt_d, real, z, real_label=1.0 - cfg.label_smoothing,
-                                                loss=cfg.loss,
-                                                r1_gamma=cfg.r1_gamma * args.r1_every if step % args.r1_every == 0
-                                                else 0.0)
+                                                loss=cfg.loss, r1_gamma=r1_gamma_at(cfg, step))
         for ema, decay in zip(emas, decays):  # a copy of G until cfg.ema_start, as in the trainers
             train_torch.ema_update(ema, g, decay if step >= cfg.ema_start else 0.0)
         trained += time.perf_counter() - started
