@@ -48,6 +48,26 @@ def additions(path: Path = RESULTS) -> list[dict[str, str]]:
     return markdown_table(path.read_text(encoding="utf-8"), ADDITIONS_HEADING)
 
 
+def spread(profile: str = "cpu", path: Path = RESULTS) -> str:
+    """One line: how far apart the measured runs of ``profile``'s results table end (every framework and kind
+    measured), e.g. "8 runs (torch, keras × 4 kinds): checkerboard 0.003 to 0.003, inception-style 9.06 to 9.18,
+    FID ÷ real 1.8 to 2.5" — so a lesson's prose can point at it rather than copy numbers that a remeasurement
+    changes. The real-data row and kinds not measured are left out."""
+    rows = [r for r in measured(profile, path)
+            if r["framework"] in ("torch", "keras") and r.get("inception-style", "") not in ("", "not measured")]
+    if not rows:
+        return f"no measured runs in the {profile} profile's table of {path.name}"
+
+    def low_high(column: str) -> str:
+        values = sorted((r[column] for r in rows), key=float)  # as the table writes them: 9.00 stays 9.00
+        return f"{column} {values[0]} to {values[-1]}"
+
+    frameworks = ", ".join(dict.fromkeys(r["framework"] for r in rows))
+    kinds = len({r["upsampling"] for r in rows})
+    return (f"{len(rows)} runs ({frameworks} × {kinds} kinds): "
+            + ", ".join(low_high(c) for c in ("checkerboard", "inception-style", "FID ÷ real")))
+
+
 def recipe_markdown(framework: str, profile: str = "cpu", path: Path = RESULTS) -> str:
     """A Markdown summary for a lesson: what each addition bought, then the measured reference run of
     ``framework`` in ``profile`` (its ``convtranspose`` row) against the targets. A copy of the course without

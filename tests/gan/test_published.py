@@ -57,3 +57,22 @@ def test_the_shipped_results_have_both_tables_with_scores():
     for framework in ("torch", "keras"):
         row = rows[(framework, "`convtranspose`")]
         assert 1 < float(row["inception-style"]) <= 10 and int(row["steps"].replace(",", "")) > 0
+
+
+def test_spread_gives_the_range_of_every_measured_run(tmp_path):
+    doc = tmp_path / "results.md"
+    doc.write_text("""<!-- table:cpu -->
+## Results, cpu profile
+
+| framework | upsampling | FID ÷ real | inception-style | checkerboard | targets |
+|---|---|---|---|---|---|
+| torch | `convtranspose` | 2.4 | 9.21 | 0.003 | met |
+| torch | `resize_conv` | 1.9 | 9.08 | 0.004 | met |
+| keras | `convtranspose` | 2.3 | 9.12 | 0.003 | met |
+| keras | `pixel_shuffle` | not measured | | | |
+| real training digits (5,000) | — | 1.0 | 9.65 | | |
+""")
+    assert published.spread("cpu", doc) == ("3 runs (torch, keras × 2 kinds): checkerboard 0.003 to 0.004, "
+                                            "inception-style 9.08 to 9.21, FID ÷ real 1.9 to 2.4")
+    doc.write_text(doc.read_text().replace("9.21 |", "not measured |").replace("9.08", "").replace("9.12", ""))
+    assert published.spread("cpu", doc) == "no measured runs in the cpu profile's table of results.md"
