@@ -275,11 +275,19 @@ def _backward_step(loss: torch.Tensor, optimizer: torch.optim.Optimizer, scaler:
 
 @torch.no_grad()
 def ema_update(ema: nn.Module, model: nn.Module, decay: float) -> None:
-    """``ema ← decay·ema + (1−decay)·model`` for the parameters; buffers (BN statistics) are copied."""
-    for e, p in zip(ema.parameters(), model.parameters(), strict=True):
-        e.lerp_(p.detach(), 1.0 - decay)
-    for e, b in zip(ema.buffers(), model.buffers(), strict=True):
-        e.copy_(b)
+    """``ema ← decay·ema + (1−decay)·model`` for the parameters; buffers (BN statistics) are copied.
+
+    One multi-tensor ``_foreach`` operation for each of the two: on a GPU a handful of launches for every weight at
+    once instead of one per tensor (a step of this small model is bound by launches); on the CPU the same per-tensor
+    arithmetic, so the numbers are the same as a loop's."""
+    params, targets = list(ema.parameters()), [p.detach() for p in model.parameters()]
+    buffers, sources = list(ema.buffers()), list(model.buffers())
+    if len(params) != len(targets) or len(buffers) != len(sources):
+        raise ValueError(f"ema_update: the average has {len(params)} parameters and {len(buffers)} buffers, the "
+                         f"model {len(targets)} and {len(sources)}: not copies of one architecture")
+    torch._foreach_lerp_(params, targets, 1.0 - decay)
+    if buffers:
+        torch._foreach_copy_(buffers, sources)
 
 
 @torch.no_grad()
@@ -365,15 +373,16 @@ def precision(device: torch.device, amp: bool) -> MixedPrecision:
     return mixed_precision(device)
 
 
-def _autocast_factory(device: torch.device, enabled: bool):
+def _autocast_factory(device: torch.device, enabled: bool, cache: bool = True):
     """``(autocast, scaler)`` for :func:`train_step`: a context-manager factory (None: float32) and a
-    ``torch.amp.GradScaler`` where the precision needs one (float16), else None."""
+    ``torch.amp.GradScaler`` where the precision needs one (float16), else None. ``cache=False``: autocast keeps
+    no casts between regions (what a captured CUDA graph needs)."""
     chosen = precision(device, enabled)
     if chosen.dtype is None:
         return None, None
     dtype = chosen.dtype
     scaler = torch.amp.GradScaler(device.type) if chosen.grad_scaler else None
-    return (lambda: torch.autocast(device.type, dtype=dtype)), scaler
+    return (lambda: torch.autocast(device.type, dtype=dtype, cache_enabled=cache)), scaler
 
 
 def _one_line(exc: BaseException) -> str:
@@ -429,6 +438,127 @@ class CompiledStep:
             return train_step(*self.models, self.opt_g, self.opt_d, real, z, scaler=self.scaler, **kwargs)
 
 
+#: The lowest compute capability whose whole step :class:`GraphedStep` captures: Volta on, the cards whose CUDA-graph
+#: replay and fused capturable Adam PyTorch supports without caveats (older ones stay eager).
+GRAPHS_MIN_CAPABILITY = (7, 0)
+
+
+def graph_plan(device: torch.device, fast: dict, scaler: torch.amp.GradScaler | None, hooks: bool) -> tuple[bool, str]:
+    """Whether the whole step runs as a CUDA graph (:class:`GraphedStep`), and why (or why not).
+
+    Only on CUDA (7.0 or newer, not ROCm), with the data on the device, without ``torch.compile`` and without a
+    learner's hooks (their code may read the device), and not with float16's ``GradScaler``: its overflow check
+    reads the device every step, so a T4 keeps today's eager float16 step."""
+    if device.type != "cuda":
+        return False, f"{device.type}: CUDA graphs are CUDA's"
+    if torch.version.hip:
+        return False, "ROCm: not tried"
+    capability = torch.cuda.get_device_capability(device)
+    if capability < GRAPHS_MIN_CAPABILITY:
+        return False, f"compute capability {capability[0]}.{capability[1]} < 7.0"
+    if scaler is not None:
+        return False, "float16 with a GradScaler reads the device every step"
+    if fast["compile"]:
+        return False, "torch.compile asked for"
+    if hooks:
+        return False, "a learner's train_step or ema_update"
+    if not fast["data_on_device"]:
+        return False, "the data are on the host"
+    return True, "the whole step captured once, replayed every step"
+
+
+class _CudaGraphs:
+    """:class:`GraphedStep`'s backend on CUDA: warm-up steps on a side stream, as capture requires, and capture."""
+
+    @staticmethod
+    def warm(body: Callable[[], None]) -> None:
+        side = torch.cuda.Stream()
+        side.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(side):
+            body()
+        torch.cuda.current_stream().wait_stream(side)
+
+    @staticmethod
+    def capture(body: Callable[[], None]):
+        graph = torch.cuda.CUDAGraph()
+        torch.cuda.synchronize()
+        with torch.cuda.graph(graph):
+            body()
+        return graph
+
+
+class _Replay:
+    """A stand-in for a captured graph: ``replay()`` runs the body again (the CPU's backend, and the tests')."""
+
+    def __init__(self, body: Callable[[], None]) -> None:
+        self.replay = body
+
+
+class _Eager:
+    """:class:`GraphedStep`'s backend where nothing is captured: the same static buffers and body, run each step."""
+
+    @staticmethod
+    def warm(body: Callable[[], None]) -> None:
+        body()
+
+    @staticmethod
+    def capture(body: Callable[[], None]) -> _Replay:
+        return _Replay(body)
+
+
+class GraphedStep:
+    """The whole step — :func:`train_step`, the EMA (:func:`ema_update`) and the losses added to the run's sums —
+    captured once as a CUDA graph and replayed: one launch for what are otherwise hundreds, and no host work
+    between them. Its inputs are two static buffers, filled before each replay by one gather (the batch, from the
+    data on the device) and one ``randn`` (the noise, from the run's own generator: the same draws as the eager
+    step). What the graph freezes — the R1 weight of a lazy-R1 step, the EMA's decay before and after
+    ``ema_start`` — keys one graph each; each is captured after ``warmup`` eager runs of its own (cuDNN's autotuning
+    and the optimizers' state happen outside the capture). The optimizers must be capturable
+    (``capturable=True``), and autocast must not cache (``cache_enabled=False``): :class:`_TorchRun` sees to both.
+    If a capture fails, one printed line says so and every later step runs the same body eagerly.
+    """
+
+    def __init__(self, run: _TorchRun, backend: object = _CudaGraphs, warmup: int = 3) -> None:
+        self.run, self.backend, self.warmup = run, backend, warmup
+        cfg = run.cfg
+        # (one channel: a contiguous batch is channels-last too, as the eager step's .contiguous(...) leaves it)
+        self.real = torch.empty((cfg.batch_size, 1, 28, 28), device=run.device)
+        self.z = torch.empty((cfg.batch_size, cfg.latent_dim), device=run.device)
+        self.graphs: dict[tuple[float, float], object] = {}
+        self.warmed: dict[tuple[float, float], int] = {}
+        self.error: str | None = None
+
+    def body(self, r1_gamma: float, decay: float) -> None:
+        """One step on the static buffers: exactly what :meth:`_TorchRun.one_step` does eagerly."""
+        run, cfg = self.run, self.run.cfg
+        loss_d, loss_g = train_step(run.g, run.d, run.opt_g, run.opt_d, self.real, self.z,
+                                    real_label=1.0 - cfg.label_smoothing, autocast=run.autocast, loss=cfg.loss,
+                                    r1_gamma=r1_gamma)
+        run.ema(run.g_ema, run.g, decay)
+        run.sums += torch.stack((loss_d.float(), loss_g.float()))
+
+    def __call__(self, index: torch.Tensor, r1_gamma: float, decay: float) -> None:
+        """One step on the digits ``index`` picks from the run's data (on the device), drawing its own noise."""
+        run = self.run
+        torch.index_select(run.data, 0, index, out=self.real)
+        torch.randn(self.z.shape, generator=run.noise_rng, device=run.device, out=self.z)
+        key = (r1_gamma, decay)
+        graph = self.graphs.get(key)
+        if graph is None and (self.error or self.warmed.get(key, 0) < self.warmup):
+            self.warmed[key] = self.warmed.get(key, 0) + 1
+            self.backend.warm(lambda: self.body(*key))
+            return
+        if graph is None:
+            try:
+                graph = self.graphs[key] = self.backend.capture(lambda: self.body(*key))
+            except Exception as exc:  # a capture that fails leaves the state as it was: nothing ran
+                self.error = _one_line(exc)
+                print(f"CUDA graph capture failed ({self.error}); training without it", flush=True)
+                self.backend.warm(lambda: self.body(*key))
+                return
+        graph.replay()
+
+
 class _TorchRun:
     """One training run's state (what a checkpoint holds): models, optimizers, random generators, data order, log.
 
@@ -437,8 +567,8 @@ class _TorchRun:
     """
 
     def __init__(self, cfg: GanConfig, device: torch.device, step_hook: StepFn | None = None,
-                 ema_hook: EmaFn | None = None, block: BlockFn | None = None, data: torch.Tensor | None = None
-                 ) -> None:
+                 ema_hook: EmaFn | None = None, block: BlockFn | None = None, data: torch.Tensor | None = None,
+                 graphs: bool | None = None, graph_backend: object | None = None) -> None:
         self.cfg, self.device = cfg, device
         self.step_hook, self.ema = step_hook, ema_hook or ema_update
         self.fast = speedups(cfg, device)
@@ -456,12 +586,25 @@ class _TorchRun:
             torch.backends.cudnn.benchmark = True
         self.g, self.d = build_models(cfg, device, block=block)
         self.g_ema = copy.deepcopy(self.g).eval().requires_grad_(False)
+        _, scaler = _autocast_factory(device, self.fast["amp"])
+        # graphs: None follows graph_plan; False keeps the eager step; True asks for GraphedStep where there is no
+        # CUDA too (graph_backend, default _Eager there: the same body, uncaptured — the bench and the tests)
+        plan = graph_plan(device, self.fast, scaler, step_hook is not None or ema_hook is not None)
+        self.graphed = plan[0] if graphs is None else bool(graphs)
+        self.graph_reason = plan[1] if graphs is None else f"{'on' if graphs else 'off'} as asked"
+        if self.graphed and (step_hook is not None or ema_hook is not None or scaler is not None
+                             or not self.fast["data_on_device"] or self.fast["compile"]):
+            raise ValueError(f"the graphed step cannot run here: {plan[1]}")
         # On a CPU Adam's fused kernel (one pass over each weight, not several) makes the cpu profile's step
-        # about 15 % faster: Adam's and the EMA's passes over G's 3.5 M weights are much of a CPU step.
+        # about 15 % faster: Adam's and the EMA's passes over G's 3.5 M weights are much of a CPU step. A captured
+        # step needs it capturable (its step count on the device), and fused is the one-kernel update there too.
         fused = {"fused": True} if device.type == "cpu" else {}
+        if self.graphed and device.type == "cuda":
+            fused = {"fused": True, "capturable": True}
         self.opt_g = torch.optim.Adam(self.g.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), **fused)
         self.opt_d = torch.optim.Adam(self.d.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), **fused)
-        self.autocast, scaler = _autocast_factory(device, self.fast["amp"])
+        # a captured autocast must not cache its casts: the cache would hold tensors of the capture itself
+        self.autocast, scaler = _autocast_factory(device, self.fast["amp"], cache=not self.graphed)
         self.precision = precision(device, self.fast["amp"])
         self.data_rng = torch.Generator(device="cpu").manual_seed(cfg.seed)
         self.noise_rng = torch.Generator(device=device).manual_seed(cfg.seed + 1)
@@ -474,8 +617,11 @@ class _TorchRun:
         self.step_fn = CompiledStep(self.g, self.d, self.opt_g, self.opt_d, compile=self.fast["compile"],
                                     scaler=scaler)
         self.step, self.order, self.history, self.trained_s = 0, None, new_history(), 0.0
-        # losses since the last log (checkpointed: the log must not depend on resumes)
+        # losses since the last log (checkpointed: the log must not depend on resumes), on the device: read at
+        # log time only, and changed in place (a captured step adds to this very tensor)
         self.sums = torch.zeros(2, device=device)
+        self.graph_step = (GraphedStep(self, graph_backend or (_CudaGraphs if device.type == "cuda" else _Eager))
+                           if self.graphed else None)
 
     def resume(self, path: Path) -> None:
         """Continue from the checkpoint at ``path``; :class:`CheckpointError` if it cannot or must not be."""
@@ -484,6 +630,9 @@ class _TorchRun:
         try:
             for name in ("g", "d", "g_ema", "opt_g", "opt_d"):
                 getattr(self, name).load_state_dict(state[name])
+            for optimizer in (self.opt_g, self.opt_d):  # a checkpoint's groups bring its own flags: keep this run's
+                for group in optimizer.param_groups:
+                    group.update({k: optimizer.defaults[k] for k in ("fused", "capturable") if k in optimizer.defaults})
             if self.step_fn.scaler is not None and state.get("scaler"):
                 self.step_fn.scaler.load_state_dict(state["scaler"])
             self.data_rng.set_state(state["data_rng"].cpu())
@@ -515,6 +664,11 @@ class _TorchRun:
         if position == 0 or self.order is None:
             self.order = torch.randperm(len(self.data), generator=self.data_rng).to(self.data.device)
         index = self.order[position * cfg.batch_size:(position + 1) * cfg.batch_size]
+        decay = cfg.ema_decay if self.step >= cfg.ema_start else 0.0
+        if self.graph_step is not None:  # the same step, its batch and noise drawn alike (GraphedStep)
+            self.graph_step(index, r1_gamma_at(cfg, self.step), decay)
+            self.step += 1
+            return
         real = self.data[index] if self.data.device == device else self.data[index].to(device, non_blocking=True)
         real = real.contiguous(memory_format=self.memory)
         z = torch.randn(cfg.batch_size, cfg.latent_dim, device=device, generator=self.noise_rng)
@@ -524,7 +678,7 @@ class _TorchRun:
         else:  # a learner's losses may be floats or still need grad
             loss_d, loss_g = (torch.as_tensor(loss, device=device).detach().reshape(())
                               for loss in self.step_hook(self.g, self.d, self.opt_g, self.opt_d, real, z))
-        self.ema(self.g_ema, self.g, cfg.ema_decay if self.step >= cfg.ema_start else 0.0)
+        self.ema(self.g_ema, self.g, decay)
         self.sums += torch.stack((loss_d.float(), loss_g.float()))
         self.step += 1
 
@@ -547,6 +701,13 @@ class _TorchRun:
         recalibrate_batchnorm(model, cfg.latent_dim, torch.Generator(device=self.device).manual_seed(cfg.seed + 2))
         return generate(model, cfg.n_samples, cfg.latent_dim, seed=cfg.seed + 3)
 
+    def graphs_in_force(self) -> str:
+        """``on: why`` or ``off: why`` (a failed capture names its error)."""
+        failed = self.graph_step is not None and self.graph_step.error
+        if failed:
+            return f"off: capture failed ({failed})"
+        return f"{'on' if self.graph_step is not None else 'off'}: {self.graph_reason}"
+
     def info(self, first_step: int, run_s: float) -> dict:
         """PyTorch's own keys of :func:`train`'s ``info``."""
         steps_run = self.step - first_step
@@ -554,6 +715,7 @@ class _TorchRun:
             "s_per_epoch_60k": 60_000 / self.cfg.batch_size * run_s / steps_run if steps_run else float("nan"),
             "threads": torch.get_num_threads(), "speedups": {**self.fast, "compile": self.step_fn.compiled},
             "precision": str(self.precision), "torch": torch.__version__,
+            "graphs": self.graphs_in_force(),
         }
         if self.step_fn.error:
             info["compile_error"] = self.step_fn.error
