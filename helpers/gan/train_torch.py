@@ -630,9 +630,8 @@ class _TorchRun:
         try:
             for name in ("g", "d", "g_ema", "opt_g", "opt_d"):
                 getattr(self, name).load_state_dict(state[name])
-            for optimizer in (self.opt_g, self.opt_d):  # a checkpoint's groups bring its own flags: keep this run's
-                for group in optimizer.param_groups:
-                    group.update({k: optimizer.defaults[k] for k in ("fused", "capturable") if k in optimizer.defaults})
+            for optimizer in (self.opt_g, self.opt_d):
+                _keep_own_flags(optimizer)
             if self.step_fn.scaler is not None and state.get("scaler"):
                 self.step_fn.scaler.load_state_dict(state["scaler"])
             self.data_rng.set_state(state["data_rng"].cpu())
@@ -720,6 +719,19 @@ class _TorchRun:
         if self.step_fn.error:
             info["compile_error"] = self.step_fn.error
         return info
+
+
+def _keep_own_flags(optimizer: torch.optim.Optimizer) -> None:
+    """After ``load_state_dict``: this run's ``fused``/``capturable`` rather than the checkpoint's (an eager run's
+    checkpoint resumed by a graphed one, or the other way round), with Adam's step counts where they then belong
+    (on the parameter's device for a fused or capturable Adam)."""
+    own = {k: optimizer.defaults[k] for k in ("fused", "capturable") if k in optimizer.defaults}
+    for group in optimizer.param_groups:
+        group.update(own)
+    if own.get("fused") or own.get("capturable"):
+        for param, state in optimizer.state.items():
+            if torch.is_tensor(state.get("step")):
+                state["step"] = state["step"].to(device=param.device, dtype=torch.float32)
 
 
 def _mnist(cfg: GanConfig) -> torch.Tensor:

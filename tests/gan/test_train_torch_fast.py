@@ -176,3 +176,19 @@ def test_the_ema_is_one_multi_tensor_update_with_a_loop_s_numbers():
         assert torch.equal(a, b)
     with pytest.raises(ValueError, match="not copies"):
         train_torch.ema_update(ema, nn.Linear(2, 2), 0.9)
+
+
+def test_a_resumed_optimizer_keeps_its_own_fused_and_capturable_flags():
+    """A checkpoint's param groups carry the flags of the run that wrote it (an eager run's, resumed by a graphed
+    one): the resuming run keeps its own, and a fused Adam gets its step counts as float32."""
+    model = nn.Linear(3, 2)
+    eager = torch.optim.Adam(model.parameters(), lr=1e-3)
+    model(torch.randn(4, 3)).sum().backward()
+    eager.step()
+    fused = torch.optim.Adam(model.parameters(), lr=1e-3, fused=True)
+    fused.load_state_dict(eager.state_dict())
+    assert not fused.param_groups[0]["fused"]  # what load_state_dict alone leaves
+    train_torch._keep_own_flags(fused)
+    assert fused.param_groups[0]["fused"]
+    assert all(s["step"].dtype == torch.float32 and s["step"].device == p.device for p, s in fused.state.items())
+    fused.step()  # the fused kernel accepts the state as it now is
