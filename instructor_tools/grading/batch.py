@@ -14,6 +14,7 @@ to do, and the lesson's ``not_attempted`` rows say that it was found.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shutil
@@ -86,6 +87,7 @@ class Graded:
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
     isolation: str = NO_KERNEL  # how the kernel was confined (the sandbox's own description), for the gradebook
+    sha256: str = ""  # of the lesson's notebook as read, for a shard's manifest ("" where none was read)
 
     @property
     def points(self) -> float:
@@ -174,21 +176,33 @@ def grade_one(lesson: Lesson, expected: dict[str, list[Probe]], submission: Subm
                   limits.isolation.bounds if ran else NO_KERNEL)
 
 
-def grade_folder(
-    submissions: Path,
-    *,
-    lessons: list[str] | None = None,
-    limits: Limits | None = None,
-    jobs: int = 2,
-    progress: Callable[[str], None] = lambda line: None,
-    course: Path = ROOT,
-) -> list[Graded]:
-    """Grade every ``submissions/<student>/<lesson>.ipynb``; one :class:`Graded` per student and lesson.
+@dataclass
+class Survey:
+    """What a folder of submissions holds, read before any kernel runs (nothing a kernel does can change it)."""
 
-    ``lessons``: lesson numbers or file names to grade (default: every lesson submitted).
-    A student who has no notebook for a graded lesson gets ``not_attempted`` rows; a file
-    whose name is no lesson, or a near miss of one (another case or extension, in a subfolder,
-    an archive), gets one ``invalid`` row (it is reported, not guessed at).
+    lessons: list[str]  # the lessons graded, resolved (file names)
+    graded: list[Graded]  # the results that need no kernel: invalid, not attempted, a broken lesson's
+    queue: list[tuple[Lesson, Submission]]  # the notebooks to run
+    broken: dict[str, str]  # lesson -> why its solution is malformed
+    digests: dict[tuple[str, str], str]  # (student_id, notebook) -> sha256 of the lesson's notebook as read
+
+    def keys(self) -> set[tuple[str, str]]:
+        """Every ``(student_id, notebook)`` a grading of the whole folder gives a result for."""
+        return {(g.student_id, g.notebook) for g in self.graded} | {(s.student_id, lesson.name)
+                                                                     for lesson, s in self.queue}
+
+    def only(self, select: Callable[[str, str], bool]) -> Survey:
+        """The share of this survey whose ``(student_id, notebook)`` ``select`` keeps (a shard's)."""
+        return Survey(self.lessons, [g for g in self.graded if select(g.student_id, g.notebook)],
+                      [(lesson, s) for lesson, s in self.queue if select(s.student_id, lesson.name)],
+                      self.broken, self.digests)
+
+
+def survey(submissions: Path, lessons: list[str] | None = None, course: Path = ROOT) -> Survey:
+    """Read ``submissions`` as :func:`grade_folder` does, running nothing: what would be graded, and how.
+
+    A student folder that cannot be listed raises :class:`OSError` (the input is unreadable: no
+    row could say what it held); a file that cannot be read is an ``invalid`` row.
     """
     available = lessons_in(course)
     students, graded = _students(Path(submissions), available)
@@ -197,19 +211,59 @@ def grade_folder(
     wanted = (_wanted_lessons(lessons, available) if lessons
               else sorted({name for _, name in found} | {name for _, name in near}))
     loaded, broken = _load_lessons(wanted, available)
-    # Read every submission before any kernel runs: nothing a kernel does can change them.
-    queue = []
+    queue, digests = [], {}
     for student in students:
         for name in wanted:
-            outcome = _read(student, name, found.get((student, name)), loaded.get(name), broken.get(name, ""),
+            path = found.get((student, name))
+            outcome = _read(student, name, path, loaded.get(name), broken.get(name, ""),
                             near.get((student, name), []))
+            if path is not None:
+                digests[readable(student), name] = _digest(path)
             if isinstance(outcome, Graded):
                 graded.append(outcome)
             else:
                 queue.append((loaded[name], outcome))
+    return Survey(wanted, graded, queue, broken, digests)
+
+
+def _digest(path: Path) -> str:
+    """The sha256 of a file (never through a link); "" if it cannot be read (its row says why)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return ""
+    with os.fdopen(fd, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def grade_folder(
+    submissions: Path,
+    *,
+    lessons: list[str] | None = None,
+    limits: Limits | None = None,
+    jobs: int = 2,
+    progress: Callable[[str], None] = lambda line: None,
+    course: Path = ROOT,
+    select: Callable[[str, str], bool] | None = None,
+) -> list[Graded]:
+    """Grade every ``submissions/<student>/<lesson>.ipynb``; one :class:`Graded` per student and lesson.
+
+    ``lessons``: lesson numbers or file names to grade (default: every lesson submitted).
+    A student who has no notebook for a graded lesson gets ``not_attempted`` rows; a file
+    whose name is no lesson, or a near miss of one (another case or extension, in a subfolder,
+    an archive), gets one ``invalid`` row (it is reported, not guessed at).
+    ``select(student_id, notebook)``: grade only the results it keeps (a shard's share); the folder is
+    still read whole first, so that the lessons graded and each result are those of the whole batch.
+    """
+    found = survey(submissions, lessons, course)
+    if select is not None:
+        found = found.only(select)
+    graded = list(found.graded)
     for g in graded:
         progress(f"{g.student_id} {g.notebook}: {g.rows[0].status}: {g.rows[0].message}")
-    graded += _run_queue(queue, broken, limits or Limits(), jobs, progress, course)
+    graded += _run_queue(found.queue, dict(found.broken), limits or Limits(), jobs, progress, course)
+    for g in graded:
+        g.sha256 = found.digests.get((g.student_id, g.notebook), "")
     graded.sort(key=lambda g: (g.student_id, g.notebook))
     return graded
 
@@ -265,6 +319,8 @@ def _entries(folder: Path) -> list[tuple[str, Path]]:
         try:
             entries = sorted(here.iterdir())
         except OSError:
+            if here == folder:  # the student's folder itself: no row could say what it held
+                raise
             continue
         for path in entries[:MAX_ENTRIES]:
             if path.name.startswith("."):
