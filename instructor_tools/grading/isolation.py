@@ -21,6 +21,16 @@ Started as another user, bubblewrap uses an unprivileged user namespace and the 
 keeps the grader's uid: the process count is then bounded by the watchdog only (see
 :attr:`Isolation.bounds`). cgroups are not used (they are often not writable; the
 memory of all of a job's processes together is bounded by the worker's watchdog).
+
+``--sandbox pod`` is for a container that *is* the sandbox, where bubblewrap cannot make
+namespaces (default container runtimes refuse user namespaces): one shard per pod, a non-root
+user without capabilities, no egress, read-only course files, limits set by the Job. The grader
+checks what it can of that (:func:`pod_problems`) and refuses to run where a check fails. Each
+kernel is then confined by Landlock alone (:mod:`sandbox`, ABI 6+ required): it reads and
+executes only beneath its Python, its lesson's withheld package and data and the system's
+folders (:func:`pod_read_paths`), never the course's checkout, the solutions or the batch's
+folders; it cannot ptrace, read the memory of or signal any process outside its own Landlock
+domain (the grader, its worker, other kernels), and it has no TCP.
 """
 
 from __future__ import annotations
@@ -30,12 +40,15 @@ import json
 import os
 import secrets
 import shutil
+import socket
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from helpers import ROOT
+
+from .sandbox import landlock_abi
 
 #: Where things are inside the sandbox.
 JOB, COURSE, LAUNCHER, STARTUP = "/job", "/course", "/grader/sandbox.py", "/grader/startup.py"
@@ -52,7 +65,7 @@ class SandboxUnavailable(RuntimeError):
 class Isolation:
     """The kind of isolation the batch uses, and how to say so in the gradebook."""
 
-    kind: str  # "bubblewrap" | "none"
+    kind: str  # "bubblewrap" | "pod" | "none"
     bwrap: str | None = None
     as_root: bool = False
 
@@ -61,6 +74,10 @@ class Isolation:
         """One line for the gradebook: what confined each kernel."""
         if self.kind == "none":
             return "none: unsandboxed (--unsandboxed), per-process limits and Landlock where available"
+        if self.kind == "pod":
+            return ("pod: the container is the sandbox (non-root, no capabilities, no egress, read-only course "
+                    "files); per kernel Landlock: reads only its Python, package and data, no ptrace, signals or "
+                    "TCP outside its job; memory watchdog")
         users = ("own uid per job (process limit per job)" if self.as_root
                  else "grader's uid in a user namespace (process count bounded by the watchdog)")
         return f"bubblewrap: pid+net+mount namespaces, private tmpfs, {users}, memory watchdog"
@@ -78,8 +95,19 @@ def _namespaces(as_root: bool) -> list[str]:
     return ["--unshare-user", *common]
 
 
-def detect(allow_unsandboxed: bool = False) -> Isolation:
-    """bubblewrap if it works here; else :class:`SandboxUnavailable`, unless ``allow_unsandboxed``."""
+def detect(allow_unsandboxed: bool = False, sandbox: str = "bwrap") -> Isolation:
+    """bubblewrap if it works here; else :class:`SandboxUnavailable`, unless ``allow_unsandboxed``.
+
+    ``sandbox="pod"``: the pod's own confinement instead (see the module), or :class:`SandboxUnavailable`
+    naming each check that fails; ``allow_unsandboxed`` never stands in for a pod that fails its checks.
+    """
+    if sandbox == "pod":
+        problems = pod_problems()
+        if problems:
+            raise SandboxUnavailable(
+                "cannot grade in --sandbox pod: " + "; ".join(problems) + ". Run the grader in a pod as "
+                "deploy/k8s/grade-job.yaml sets it up, or use --sandbox bwrap where bubblewrap works")
+        return Isolation("pod")
     bwrap = shutil.which("bwrap")
     as_root = os.geteuid() == 0
     why = "bubblewrap is not installed" if bwrap is None else _try(bwrap, as_root)
@@ -308,3 +336,140 @@ def bwrap_argv(isolation: Isolation, *, package: Path, data: Path, runtime: Path
              "--proc", "/proc", "--dev", "/dev",
              "--perms", "1777", "--size", str(tmpfs_mb << 20), "--tmpfs", JOB, "--chdir", "/", "--"]
     return args
+
+
+# --------------------------------------------------------------------------- --sandbox pod
+
+#: The Landlock ABI a pod's kernels need: 6 (Linux 6.12) scopes signals and abstract sockets to the kernel's own
+#: domain; without it a kernel, which runs as the grader's uid, could kill the grader or another kernel.
+POD_LANDLOCK_ABI = 6
+_CAP_NAMES = dict(enumerate(("CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID",
+                               "CAP_KILL", "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP")))
+_CAP_NAMES.update({19: "CAP_SYS_PTRACE", 21: "CAP_SYS_ADMIN"})
+#: Where a pod's egress is tried when it has a route out: the cluster's API server, when Kubernetes names it, and
+#: two public resolvers. ``COURSE_GRADER_EGRESS_PROBES`` ("host:port host:port") replaces them.
+EGRESS_PROBES = ("1.1.1.1:443", "8.8.8.8:53")
+EGRESS_TIMEOUT_S = 2.0
+
+
+def root_problem(euid: int | None = None) -> str | None:
+    """In a pod the grader, and so each kernel, runs as a user other than root."""
+    euid = os.geteuid() if euid is None else euid
+    return ("it runs as root (uid 0): run the pod as a non-root user (securityContext runAsNonRoot: true, "
+            "runAsUser)") if euid == 0 else None
+
+
+def capability_problem(status: str | None = None) -> str | None:
+    """No capability at all (what a kernel could inherit): ``CapEff`` and ``CapPrm`` of /proc/self/status."""
+    if status is None:
+        try:
+            status = Path("/proc/self/status").read_text()
+        except OSError:
+            return "/proc/self/status cannot be read, so its capabilities cannot be checked"
+    caps = {line.split(":")[0]: int(line.split(":")[1], 16) for line in status.splitlines()
+            if line.startswith(("CapEff:", "CapPrm:", "CapAmb:"))}
+    held = 0
+    for value in caps.values():
+        held |= value
+    if not held:
+        return None
+    names = [_CAP_NAMES.get(bit, f"capability {bit}") for bit in range(64) if held >> bit & 1]
+    return f"it holds capabilities ({', '.join(names[:4])}{', ...' if len(names) > 4 else ''}): drop them all " \
+           "(securityContext capabilities: drop: [ALL])"
+
+
+def routes_out(ipv4: str | None = None, ipv6: str | None = None) -> list[str]:
+    """The interfaces other than loopback that have a route (/proc/net/route, /proc/net/ipv6_route)."""
+    def read(path: str) -> str:
+        try:
+            return Path(path).read_text()
+        except OSError:
+            return ""
+    ipv4 = read("/proc/net/route") if ipv4 is None else ipv4
+    ipv6 = read("/proc/net/ipv6_route") if ipv6 is None else ipv6
+    interfaces = {line.split()[0] for line in ipv4.splitlines()[1:] if line.split()}
+    interfaces |= {line.split()[-1] for line in ipv6.splitlines() if line.split()}
+    return sorted(i for i in interfaces if i != "lo")
+
+
+def egress_probes(environ: dict | None = None) -> list[tuple[str, int]]:
+    """Where to try to connect: ``COURSE_GRADER_EGRESS_PROBES``, else the API server and :data:`EGRESS_PROBES`."""
+    environ = os.environ if environ is None else environ
+    named = environ.get("COURSE_GRADER_EGRESS_PROBES", "").split()
+    if not named:
+        api = environ.get("KUBERNETES_SERVICE_HOST"), environ.get("KUBERNETES_SERVICE_PORT")
+        named = ([f"{api[0]}:{api[1]}"] if all(api) else []) + list(EGRESS_PROBES)
+    return [(host.strip("[]"), int(port)) for host, _, port in (p.rpartition(":") for p in named)]
+
+
+def answered(address: tuple[str, int], timeout: float = EGRESS_TIMEOUT_S) -> bool:
+    """Whether a TCP connection to ``address`` is made (a network policy that denies egress drops it)."""
+    try:
+        with socket.create_connection(address, timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def network_problem(routes: list[str] | None = None, probes: list[tuple[str, int]] | None = None) -> str | None:
+    """No route out, or every route's egress denied: no probe address answers."""
+    routes = routes_out() if routes is None else routes
+    if not routes:
+        return None
+    for address in egress_probes() if probes is None else probes:
+        if answered(address):
+            return (f"the network reaches out ({address[0]}:{address[1]} answered through {', '.join(routes)}): "
+                    "deny the pod's egress (the NetworkPolicy in deploy/k8s/grade-job.yaml)")
+    return None
+
+
+def writable_problem(paths: list[Path] | None = None) -> str | None:
+    """The course's files (its packages, the solutions, the Python installation) are read-only to the grader."""
+    if paths is None:
+        paths = [ROOT / name for name in (*COURSE_PACKAGES, "solutions", "data")] + [Path(sys.prefix)]
+    writable = [str(p) for p in paths if p.exists() and os.access(p, os.W_OK)]
+    return (f"course files are writable ({', '.join(writable)}): mount them read-only "
+            "(securityContext readOnlyRootFilesystem: true, the course in the image)") if writable else None
+
+
+def landlock_problem(abi: int | None = None) -> str | None:
+    """Landlock, at the ABI that scopes signals: the kernels' only confinement in a pod."""
+    abi = landlock_abi() if abi is None else abi
+    if abi >= POD_LANDLOCK_ABI:
+        return None
+    found = f"ABI {abi}" if abi else "none"
+    return (f"Landlock ABI {POD_LANDLOCK_ABI} or later (Linux 6.12+, not blocked by the runtime's seccomp profile) "
+            f"is needed to confine each kernel, found {found}")
+
+
+def installed_copy_problem(installation: Installation | None = None) -> str | None:
+    """No copy of the course with its answers where a pod's kernel may read: a non-editable install's
+    site-packages/helpers, or the checkout itself inside a folder the kernel reads (a venv around it, /usr).
+    In a pod nothing hides them, as bubblewrap's mounts do."""
+    installation = installation or survey()
+    packages, checkouts = course_copies(installation)
+    readable = _pod_readable(installation)
+    exposed = [p for p in (*packages, *checkouts, str(ROOT.resolve())) if any(_within(p, d) for d in readable)]
+    return (f"a copy of the course with its answers is where the kernels read ({', '.join(sorted(set(exposed)))}): "
+            "install the course editable (pip install -e .) outside the venv and /usr, as the Containerfile "
+            "does") if exposed else None
+
+
+def pod_problems() -> list[str]:
+    """Every check of :func:`detect` ``(sandbox="pod")`` that fails here, in words (empty: the pod will do)."""
+    checks = (root_problem, capability_problem, network_problem, writable_problem, landlock_problem,
+              installed_copy_problem)
+    return [problem for problem in (check() for check in checks) if problem]
+
+
+def pod_read_paths(course: Path, data: Path) -> list[str]:
+    """What a pod's kernel may read and execute (:mod:`sandbox`'s ``--read``): the system's folders and /etc,
+    /proc, /sys and /dev (the memory and files of other processes stay behind Landlock's ptrace rule), this
+    Python installation (never a checkout it lives in), and the lesson's course folder (its withheld package, the
+    link to the data: its import path, which Python lists) and the data."""
+    return sorted({*_pod_readable(survey()), os.path.realpath(course), os.path.realpath(data)})
+
+
+def _pod_readable(installation: Installation) -> set[str]:
+    system = [os.path.realpath(f"/{name}") for name in _SYSTEM if os.path.isdir(f"/{name}")]
+    return {*system, "/etc", "/proc", "/sys", "/dev", *python_dirs(installation)}

@@ -11,6 +11,8 @@ and sockets, the one host folder it may write. The job folder holds::
 Under bubblewrap (:mod:`isolation`) the kernel sees ``/course/helpers`` (the course package
 without the lesson's answers, :mod:`answers`), ``/course/data``, the Python installation and
 ``/job``, a private tmpfs of ``Limits.disk_mb`` that holds its work, HOME and TMPDIR.
+In a pod (``--sandbox pod``) the kernel runs on the pod's own filesystem, in ``job/sandbox``, and
+Landlock (required) lets it read only what :func:`isolation.pod_read_paths` names.
 
 The kernel gets a clean environment (no variable of the grader's is passed on but PATH),
 ``COURSE_PROBE=1`` so that checks report values instead of comparing them, and the smoke
@@ -161,8 +163,12 @@ def prepare(batch_dir: Path, name: str, limits: Limits, course: Path) -> tuple[P
         prefix = [sys.executable, str(SANDBOX_LAUNCHER), "--startup", str(startup)]
     prefix += ["--job", job_dir, "--uid", str(uid), "--address-space-mb", str(limits.address_space_mb()),
                "--file-mb", str(limits.disk_mb), "--processes", str(limits.processes),
-               "--cpu-s", str(int(limits.budget_s() * (os.cpu_count() or 1)) + 1),
-               "--landlock", "auto"]  # an extra layer where the kernel has it; --unsandboxed must run without it too
+               "--cpu-s", str(int(limits.budget_s() * (os.cpu_count() or 1)) + 1)]
+    if limits.isolation.kind == "pod":  # Landlock is the kernel's only confinement there: required, reads bounded
+        reads = iso.pod_read_paths(course, (course / "data").resolve())
+        prefix += ["--landlock", "require", *(a for path in reads for a in ("--read", path))]
+    else:  # an extra layer where the kernel has it; --unsandboxed must run without it too
+        prefix += ["--landlock", "auto"]
     return job, {
         "launcher": prefix,
         "cwd": str(job),

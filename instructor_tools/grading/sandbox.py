@@ -18,7 +18,10 @@ every limit below holds for the kernel and for anything it starts:
   are made in ``--job``, the sandbox's private tmpfs;
 * Landlock (Linux 5.13+), an extra layer: writes only beneath ``--job``; in the kernel's
   socket folder (on the host's disk) only sockets, made and removed; no TCP at all, and
-  (ABI 6+) no signals or abstract sockets outside.
+  (ABI 6+) no signals or abstract sockets outside. Landlock also keeps the kernel from
+  ptrace-ing (or reading the memory of, through ``/proc``) any process outside its own domain.
+  With ``--read`` (``--sandbox pod``, where no mount namespace hides the host's files) it also
+  bounds what the kernel may *read* or execute: only beneath the ``--read`` folders and its own.
 
 Without bubblewrap (``--unsandboxed``: trusted submissions only) the same launcher runs
 on the host, as the grader's user, and only the limits and Landlock hold.
@@ -49,6 +52,8 @@ _WRITE_FILE, _REMOVE_DIR, _REMOVE_FILE = 1 << 1, 1 << 4, 1 << 5
 _MAKE_CHAR, _MAKE_DIR, _MAKE_REG, _MAKE_SOCK = 1 << 6, 1 << 7, 1 << 8, 1 << 9
 _MAKE_FIFO, _MAKE_BLOCK, _MAKE_SYM = 1 << 10, 1 << 11, 1 << 12
 _REFER, _TRUNCATE = 1 << 13, 1 << 14  # ABI 2, ABI 3
+_EXECUTE, _READ_FILE, _READ_DIR = 1 << 0, 1 << 2, 1 << 3
+_READ = _EXECUTE | _READ_FILE | _READ_DIR
 _BIND_TCP, _CONNECT_TCP = 1 << 0, 1 << 1  # ABI 4
 _SCOPE_ABSTRACT_UNIX, _SCOPE_SIGNAL = 1 << 0, 1 << 1  # ABI 6
 
@@ -90,8 +95,12 @@ def _check(result: int, what: str) -> int:
 
 
 def apply_landlock(write_dirs: list[str], write_files: list[str], ports: list[int],
-                   socket_dirs: tuple[str, ...] = ()) -> int:
-    """Restrict this process (and its future children) as described in the module docstring."""
+                   socket_dirs: tuple[str, ...] = (), read_dirs: tuple[str, ...] = ()) -> int:
+    """Restrict this process (and its future children) as described in the module docstring.
+
+    ``read_dirs``: when given, reading and executing are denied too, except beneath them (and beneath the
+    write and socket folders); when empty, reading stays allowed everywhere (bubblewrap's mounts bound it).
+    """
     abi = landlock_abi()
     if abi < 1:
         raise OSError("Landlock is not available in this kernel")
@@ -102,16 +111,19 @@ def apply_landlock(write_dirs: list[str], write_files: list[str], ports: list[in
         fs |= _REFER
     if abi >= 3:
         fs |= _TRUNCATE
+    read = _READ if read_dirs else 0
+    fs |= read
     attr = _Ruleset(fs, _BIND_TCP | _CONNECT_TCP if abi >= 4 else 0,
                     _SCOPE_ABSTRACT_UNIX | _SCOPE_SIGNAL if abi >= 6 else 0)
     size = 24 if abi >= 6 else 16 if abi >= 4 else 8
     ruleset = _check(libc.syscall(_CREATE_RULESET, ctypes.byref(attr), ctypes.c_size_t(size), ctypes.c_uint32(0)),
                      "create_ruleset")
-    file_rights = _WRITE_FILE | (_TRUNCATE if abi >= 3 else 0)
+    file_rights = _WRITE_FILE | (_TRUNCATE if abi >= 3 else 0) | (_READ_FILE if read else 0)
     # A socket folder (on the host's disk): sockets made and removed, no file, folder or byte written.
-    socket_rights = _MAKE_SOCK | _REMOVE_FILE
+    socket_rights = _MAKE_SOCK | _REMOVE_FILE | read
     rules = ([(p, fs) for p in write_dirs] + [(p, file_rights) for p in write_files]
-             + [(p, socket_rights) for p in socket_dirs])
+             + [(p, socket_rights) for p in socket_dirs]
+             + [(p, read if os.path.isdir(p) else read & ~_READ_DIR) for p in read_dirs if os.path.exists(p)])
     for path, rights in rules:
         fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
         try:
@@ -203,6 +215,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--processes", type=int, default=1024)
     parser.add_argument("--cpu-s", type=int, default=0, help="CPU seconds (0: no limit)")
     parser.add_argument("--landlock", choices=("require", "auto", "off"), default="auto")
+    parser.add_argument("--read", action="append", default=[], metavar="PATH",
+                        help="with Landlock, read and execute only beneath these (and the job's own folders)")
     parser.add_argument("command", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
@@ -229,7 +243,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.landlock != "off":
         try:
             apply_landlock([args.job], ["/dev/null"], [],
-                           socket_dirs=(os.path.dirname(os.path.abspath(args.connection_file)),))
+                           socket_dirs=(os.path.dirname(os.path.abspath(args.connection_file)),),
+                           read_dirs=tuple(args.read))
         except OSError as exc:
             if args.landlock == "require":
                 print(f"sandbox: {exc}", file=sys.stderr)
