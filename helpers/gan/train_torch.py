@@ -832,6 +832,32 @@ def time_steps(cfg: GanConfig, device: str | torch.device | None = None, steps: 
             "ms_per_step": 1000 * seconds / steps, "compiled": run.step_fn.compiled}
 
 
+def time_run_steps(cfg: GanConfig, device: str | torch.device | None = None, steps: int = 50, warmup: int = 20,
+                   graphs: bool | None = None, ema_update: EmaFn | None = None) -> dict:
+    """Measure the training loop's own step (:meth:`_TorchRun.one_step`: the batch picked, :func:`train_step`, the
+    EMA, the losses added up) — what :func:`time_steps` leaves out — with the whole step graphed or not (``graphs``:
+    None as :func:`graph_plan` decides; True off CUDA runs the graphed step's body uncaptured). Same result keys as
+    :func:`time_steps`, plus ``graphs`` (:meth:`_TorchRun.graphs_in_force`).
+
+    The data are 16 batches of random digits, one epoch; the EMA runs from the first step and ``warmup`` untimed
+    steps come first (at least four rounds of lazy R1), so that every graph is captured before the clock starts.
+    """
+    device = torch.device(device) if device is not None else torch.device("cpu")
+    cfg = GanConfig.from_dict({**cfg.to_dict(), "n_train": 16 * cfg.batch_size, "ema_start": 0})
+    pool = torch.rand(cfg.n_train, 1, 28, 28, generator=torch.Generator().manual_seed(cfg.seed)) * 2 - 1
+    run = _TorchRun(cfg, device, data=pool, graphs=graphs, ema_hook=ema_update)
+    for _ in range(max(warmup, 4 * cfg.r1_every)):
+        run.one_step()
+    _sync(device)
+    started = time.perf_counter()
+    for _ in range(steps):
+        run.one_step()
+    _sync(device)
+    seconds = time.perf_counter() - started
+    return {"images_per_s": steps * cfg.batch_size / seconds, "s_per_epoch": 60_000 / cfg.batch_size * seconds / steps,
+            "ms_per_step": 1000 * seconds / steps, "compiled": run.step_fn.compiled, "graphs": run.graphs_in_force()}
+
+
 def _sync(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)

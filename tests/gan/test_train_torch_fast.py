@@ -192,3 +192,37 @@ def test_a_resumed_optimizer_keeps_its_own_fused_and_capturable_flags():
     assert fused.param_groups[0]["fused"]
     assert all(s["step"].dtype == torch.float32 and s["step"].device == p.device for p, s in fused.state.items())
     fused.step()  # the fused kernel accepts the state as it now is
+
+
+def load_bench():
+    import importlib.util
+
+    from helpers import ROOT
+
+    spec = importlib.util.spec_from_file_location("bench_gan_torch", ROOT / "scripts" / "bench_gan_torch.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_floor_counts_g_and_d_per_image_whatever_the_batch():
+    bench = load_bench()
+    cfg = gan.config_for("torch", "smoke")
+    small, large = bench.count_step(cfg, 8), bench.count_step(cfg, 32)
+    assert small["flops"] == large["flops"] > 0  # per image: the batch shares nothing but the weights' traffic
+    assert small["flops_g"] + small["flops_d"] == small["flops"] and small["flops_d"] > 0
+    assert small["activation_bytes"] == large["activation_bytes"] > 0
+    assert small["weight_bytes"] == 4 * large["weight_bytes"]
+    g, d = small["weights"]
+    assert small["weight_bytes"] * 8 == (g + d) * bench.WEIGHT_BYTES + g * bench.EMA_BYTES
+
+
+def test_side_by_side_times_today_s_step_and_the_fast_one(capsys):
+    bench = load_bench()
+    assert bench.main(["--side-by-side", "--profile", "smoke", "--steps", "2", "--batch-sizes", "16"]) == 0
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| ") and "---" not in line]
+    assert [r.split(" | ")[0] for r in rows[1:]] == [
+        "| today's (eager, an EMA launch per tensor)", "| eager, one _foreach EMA",
+        "| fast (whole step graphed), uncaptured off CUDA", "| fast (whole step graphed), uncaptured off CUDA"]
+    assert rows[1].split(" | ")[4] == "1.00" and rows[3].endswith("on: on as asked |")
+    assert rows[4].split(" | ")[1] == "16"
