@@ -4,9 +4,10 @@ The checks are faked one by one (root, capabilities, a route out, writable cours
 Landlock, a course copy where kernels read), each named in the refusal. Then the grader itself runs
 in ``--sandbox pod`` the way a pod runs it, on this machine: as a non-root uid without capabilities,
 in a network namespace with no route (``unshare --net``), with the course files read-only to it,
-and grades planted submissions that try to read the solutions, the course's own helpers and the
-batch's snapshot, the grader's memory (``/proc/PID/environ`` and ``mem``), to signal the grader
-and its worker, and to write into the course. Each earns nothing; the rest of each is graded.
+and grades planted submissions that try to read the solutions, the course's own helpers, the
+batch's snapshot and other students' notebooks, the grader's memory (``/proc/PID/environ`` and
+``mem``), to signal the grader and its worker, and to write into the course. Each earns nothing;
+the rest of each is graded.
 
 The real test needs root (to make the namespace and leave root), ``unshare``, ``setpriv`` and
 Landlock ABI 6 (Linux 6.12+): without them it is skipped saying which, except under ``CI``, where
@@ -177,6 +178,16 @@ ATTACKS = {
         "        pass",
         "return got"]),
     "write_course": "open(PWNED, 'w').write('written by a submission')\n    return True",
+    # the grader's command line is world-readable: it names the submissions folder, whose notebooks are not
+    "other_submissions": "\n    ".join([
+        "import os",
+        "for pid in _ancestors():",
+        "    for arg in open(f'/proc/{pid}/cmdline', 'rb').read().decode().split('\\0'):",
+        "        for folder, _, files in os.walk(arg) if os.path.isdir(arg) else ():",
+        "            for name in files:",
+        "                if name.endswith('.ipynb') and len(open(os.path.join(folder, name)).read()) > 0:",
+        "                    return True",
+        "return False"]),
 }
 
 ANCESTORS = '''
@@ -210,8 +221,12 @@ def test_each_attack_gets_through_where_nothing_confines_it(name, tmp_path):
     work.mkdir(parents=True)
     (tmp_path / "batch" / "snapshot" / "helpers").mkdir(parents=True)
     (tmp_path / "batch" / "snapshot" / "helpers" / "reference.py").write_text("def answer(): ...\n")
+    (tmp_path / "subs" / "ada").mkdir(parents=True)
+    (tmp_path / "subs" / "ada" / LESSON).write_text("{}")
     code = breach(name, tmp_path / "pwned.py") + "print('GOT THROUGH' if _got_through else 'blocked')\n"
-    done = subprocess.run([sys.executable, "-c", code], cwd=work, capture_output=True, text=True, timeout=60)
+    # under a parent that, like the grader, names the submissions folder on its command line
+    done = subprocess.run(["sh", "-c", '"$0" -c "$1"; :', sys.executable, code, str(tmp_path / "subs")], cwd=work,
+                          capture_output=True, text=True, timeout=60)
     assert done.stdout.strip() == "GOT THROUGH", done.stderr[-2000:]
 
 
