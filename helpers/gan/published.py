@@ -76,9 +76,11 @@ def recipe_markdown(framework: str, profile: str = "cpu", path: Path = RESULTS) 
         return (f"The measured results are in `docs/gan_results.md` of the course repository; this copy of the "
                 f"course does not have it ({path}).")
     steps = additions(path)
-    # Each row adds one change to the row above; the explorer judged 2,000 samples, the command line 5,000.
-    lines = ["| added to the row above | steps | inception-style | FID ÷ real (2,000 samples) |", "|---|---|---|---|"]
-    lines += [f"| {r['addition']} | {r['steps']} | {r['inception-style']} | {r['FID ÷ real']} |" for r in steps]
+    # Each row adds one change to the row above, judged on the samples it gives (the explorer's 2,000 or 5,000).
+    lines = ["| added to the row above | steps | samples judged | inception-style | FID ÷ real |",
+             "|---|---|---|---|---|"]
+    lines += [f"| {r['addition']} | {r['steps']} | {r['samples']} | {r['inception-style']} | {r['FID ÷ real']} |"
+              for r in steps]
     row = next((r for r in measured(profile, path)
                 if r["framework"] == framework and r["upsampling"] == "`convtranspose`"), None)
     if row is None or row.get("inception-style", "") in ("", "not measured"):

@@ -10,10 +10,10 @@ DOC = """# GAN results
 
 ## What each addition bought
 
-| addition | steps | inception-style | FID ÷ real | command |
-|---|---|---|---|---|
-| none | 2,000 | 6.15 | 28.8 | `E` |
-| `g_hidden=512` | 1,800 | 8.99 | 2.7 | `E g_hidden=512` |
+| addition | steps | samples | inception-style | FID ÷ real | command |
+|---|---|---|---|---|---|
+| none | 2,000 | 2,000 | 6.15 | 28.8 | `E` |
+| `g_hidden=512` | 1,800 | 5,000 | 8.99 | 2.7 | `E g_hidden=512` |
 
 Prose.
 
@@ -29,10 +29,10 @@ Prose.
 
 def test_markdown_table_reads_the_table_after_a_line(tmp_path):
     rows = published.markdown_table(DOC, "## What each addition bought")
-    assert rows == [{"addition": "none", "steps": "2,000", "inception-style": "6.15", "FID ÷ real": "28.8",
-                     "command": "`E`"},
-                    {"addition": "`g_hidden=512`", "steps": "1,800", "inception-style": "8.99", "FID ÷ real": "2.7",
-                     "command": "`E g_hidden=512`"}]
+    assert rows == [{"addition": "none", "steps": "2,000", "samples": "2,000", "inception-style": "6.15",
+                     "FID ÷ real": "28.8", "command": "`E`"},
+                    {"addition": "`g_hidden=512`", "steps": "1,800", "samples": "5,000", "inception-style": "8.99",
+                     "FID ÷ real": "2.7", "command": "`E g_hidden=512`"}]
     with pytest.raises(KeyError, match="no line"):
         published.markdown_table(DOC, "## Missing")
     with pytest.raises(KeyError, match="no table"):
@@ -43,7 +43,7 @@ def test_recipe_markdown_states_the_measured_row_and_says_when_there_is_none(tmp
     path = tmp_path / "gan_results.md"
     path.write_text(DOC)
     text = published.recipe_markdown("torch", path=path)
-    assert text.startswith("| added to the row above |") and "| `g_hidden=512` | 1,800 | 8.99 | 2.7 |" in text
+    assert text.startswith("| added to the row above |") and "| `g_hidden=512` | 1,800 | 5,000 | 8.99 | 2.7 |" in text
     assert "4,000 steps, 281 s" in text and "**9.04**" in text and "**2.4×**" in text and "targets met" in text
     assert "has not been measured yet" in published.recipe_markdown("keras", path=path)
     missing = published.recipe_markdown("torch", path=tmp_path / "nowhere.md")  # a copy of the course without docs/
