@@ -90,6 +90,8 @@ def merge(folders: list[Path], expect: Path, course: Path = ROOT) -> list[Graded
         raise MergeRefused(problems)
     problems += _disagreements(manifests) + _missing_or_repeated_shards(manifests)
     graded: list[Graded] = []
+    # A key can hold several results of one shard (a link named as the lesson: its invalid row beside the
+    # lesson's not_attempted one), never results of two shards: the hash puts a key in one shard only.
     where: dict[tuple[str, str], list[str]] = defaultdict(list)
     misplaced = []
     for folder, m in manifests.items():
@@ -98,7 +100,8 @@ def merge(folders: list[Path], expect: Path, course: Path = ROOT) -> list[Graded
         except (ShardError, OSError, ValueError, TypeError, KeyError) as exc:
             raise MergeRefused([f"{folder}: its results cannot be read ({exc})"]) from None
         for g in results:
-            where[g.student_id, g.notebook].append(str(folder))
+            if str(folder) not in where[g.student_id, g.notebook]:
+                where[g.student_id, g.notebook].append(str(folder))
             if shard_of(g.student_id, g.notebook, m["num_shards"]) != m["shard_index"]:
                 misplaced.append(f"{g.student_id} {g.notebook} in {folder}")
         graded += results

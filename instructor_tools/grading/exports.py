@@ -94,6 +94,22 @@ def write_gradescope(graded: list[Graded], folder: Path) -> None:
         raise failed[0]
 
 
+def write_gradescope_submission(student_folder: Path, target: Path) -> None:
+    """The one ``results.json`` Gradescope reads for a submission: the results of every notebook in
+    ``student_folder`` (``OUT_gradescope/<student>/``) as one, its tests numbered anew (deploy/gradescope)."""
+    parts = [json.loads(p.read_text(encoding="utf-8")) for p in sorted(Path(student_folder).rglob("results.json"))]
+    if not parts:
+        raise FileNotFoundError(f"no results.json under {student_folder}")
+    tests = [t for part in parts for t in part["tests"]]
+    for number, test in enumerate(tests, 1):
+        test["number"] = str(number)
+    combined = {**parts[0], "score": sum(p["score"] for p in parts),
+                "execution_time": sum(p["execution_time"] for p in parts),
+                "output": " ".join(p["output"] for p in parts if p["output"]), "tests": tests}
+    with _replacing(Path(target)) as f:
+        json.dump(combined, f, indent=1, ensure_ascii=True)
+
+
 #: ``--export`` name -> (where it goes, beside the gradebook ``out``; its writer)
 EXPORTS: dict[str, tuple[Callable[[Path], Path], Callable[[list[Graded], Path], None]]] = {
     "canvas": (lambda out: out.with_name(f"{out.stem}_canvas.csv"), write_canvas),

@@ -45,7 +45,7 @@ def test_a_submission_graded_twice_is_named(tiny, capsys):  # noqa: F811
 
 def test_a_submission_graded_not_at_all_is_named(tiny, capsys):  # noqa: F811
     folders = grade_in_shards(tiny)
-    left_out = [m["student_id"] for m in json.loads((folders[2] / "manifest.json").read_text())["submissions"]]
+    left_out = {m["student_id"] for m in json.loads((folders[2] / "manifest.json").read_text())["submissions"]}
     said = refused(tiny, folders[:2], capsys)
     assert "shard(s) 2 of 3 not given" in said and f"not graded ({len(left_out)})" in said
     assert all(f"{student} {TINY}" in said for student in left_out)

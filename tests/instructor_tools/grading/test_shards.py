@@ -85,6 +85,8 @@ def tiny(tmp_path, monkeypatch):
         if code:
             nbformat.write(tiny_submission(code), folder / student / TINY)
     (folder / "s01" / "99_planted (1).ipynb").write_text("{}")  # a near miss: an invalid row of its own
+    (folder / "linked").mkdir()  # a link named as the lesson: two results of one key (invalid, not_attempted)
+    (folder / "linked" / TINY).symlink_to(folder / "s01" / TINY)
     calls: list[str] = []
     monkeypatch.setattr(batch, "run_cells", kernel_that_reads_the_answer(calls))
     monkeypatch.setattr(grade, "grade_folder", functools.partial(batch.grade_folder, course=course))
@@ -125,10 +127,13 @@ def test_three_shards_merge_into_the_whole_gradebook_and_each_wrote_a_manifest(t
     assert tiny(grade, tiny.folder, "--out", whole, "--feedback", whole.parent / "feedback", "--unsandboxed") == 0
     assert sorted(p.name for p in whole.parent.iterdir()) == ["feedback", "grades.csv", "grades_totals.csv"]
     folders = grade_in_shards(tiny)
+    shares = [{(m["student_id"], m["notebook"]) for m in json.loads((f / "manifest.json").read_text())["submissions"]}
+              for f in folders]
     graded = [m for f in folders for m in json.loads((f / "manifest.json").read_text())["submissions"]]
-    assert len(graded) == len({(g["student_id"], g["notebook"]) for g in graded}) == len(rows(whole.with_name(
-        "grades_totals.csv")))
-    assert all(len(g["sha256"]) == 64 for g in graded if g["notebook"] == TINY and g["student_id"] != "nobody")
+    assert len(graded) == len(rows(whole.with_name("grades_totals.csv"))) and all(shares)
+    assert sum(map(len, shares)) == len(set().union(*shares))  # a key's results all in one shard
+    read = [g for g in graded if g["notebook"] == TINY and g["student_id"] not in ("nobody", "linked")]
+    assert read and all(len(g["sha256"]) == 64 for g in read)  # the hash of each notebook read
     assert tiny.calls.count("solution") == 1 + 3  # each shard runs the solution itself: no file to trust
     merged = tiny.root / "merged.csv"
     assert tiny(merge, *folders, "--out", merged, "--expect", tiny.folder, "--feedback", tiny.root / "fb") == 0
