@@ -246,7 +246,8 @@ def _missing_for_a_real_pod() -> str | None:
 # covered by a tmpfs into which only the needed entries are bound back), then root is left for good.
 AS_A_POD = r'''
 import os, subprocess, sys
-keep, command = sys.argv[1:sys.argv.index("--")], sys.argv[sys.argv.index("--") + 1:]
+hold_in, keep = sys.argv[1], sys.argv[2:sys.argv.index("--")]
+command = sys.argv[sys.argv.index("--") + 1:]
 covered = {}
 for path in keep:
     parts = os.path.realpath(path).split("/")[1:]
@@ -256,7 +257,7 @@ for path in keep:
             covered.setdefault(folder, set()).add(parts[depth])
             break
 for n, (folder, entries) in enumerate(sorted(covered.items())):
-    hold = f"/run/pod-hold-{os.getpid()}-{n}"
+    hold = f"{hold_in}/.hold-{n}"  # removed with the work folder; the mounts end with the namespace
     os.makedirs(hold)
     subprocess.run(["mount", "--bind", folder, hold], check=True)
     subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=0755", "tmpfs", folder], check=True)
@@ -297,7 +298,7 @@ def test_a_kernel_in_a_pod_reaches_neither_answers_nor_grader(pod_work):
     env = {"PATH": os.environ["PATH"], "HOME": str(out), "TMPDIR": str(out), "LANG": "C.UTF-8"}
     keep = [sys.base_prefix, sys.prefix, str(ROOT), str(pod_work)]
     done = subprocess.run(
-        ["unshare", "--mount", "--net", "--", sys.executable, "-c", AS_A_POD, *keep, "--",
+        ["unshare", "--mount", "--net", "--", sys.executable, "-c", AS_A_POD, str(pod_work), *keep, "--",
          sys.executable, "-m", "instructor_tools.grade", str(subs), "--out", str(out / "grades.csv"),
          "--sandbox", "pod", "--jobs", "2", "--timeout", "30"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
