@@ -20,6 +20,7 @@ from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Polygon, Rectang
 from numpy.typing import ArrayLike
 
 from . import reference
+from .plotting import describe
 
 #: One colour per input pixel of the scatter picture (tab10 has ten; the pictures use at most nine).
 COLOURS = plt.get_cmap("tab10").colors
@@ -36,6 +37,13 @@ def _grid(ax: plt.Axes, values: np.ndarray, colours: Sequence | None = None, fmt
     ax.set_ylim(h + 0.1, -0.1)
     ax.set_aspect("equal")
     ax.axis("off")
+
+
+def _described(fig: plt.Figure, lead: str) -> plt.Figure:
+    """``fig`` described by ``lead`` (what the diagram is) and its panels' own titles, which carry its numbers."""
+    titles = [" ".join(ax.get_title().split()) for ax in fig.axes if ax.get_title().strip()]
+    panels = f" Panels: {'; '.join(titles)}." if len(titles) > 1 else f" {titles[0]}." if titles else ""
+    return describe(fig, lead + panels)
 
 
 def scatter(x: ArrayLike, kernel: ArrayLike, strides: Sequence[int] = (1, 2), size: float = 3.0) -> plt.Figure:
@@ -66,7 +74,9 @@ def scatter(x: ArrayLike, kernel: ArrayLike, strides: Sequence[int] = (1, 2), si
                                    edgecolor=colours[r * x.shape[1] + c], linewidth=2.5))
         ax.set_title(f"stride {s}: {x.size} copies, summed\noutput {out.shape[0]}×{out.shape[1]}")
     fig.tight_layout()
-    return fig
+    return _described(fig, f"A transposed convolution drawn as kernel copies: each pixel of the {x.shape[0]}×"
+                           f"{x.shape[1]} input stamps a copy of the {k}×{k} kernel, scaled by its value, onto the "
+                           "output canvas, stride cells from its neighbour's, and overlapping copies add up.")
 
 
 def _box(ax: plt.Axes, xy: tuple[float, float], text: str, colour: str, width: float = 1.6,
@@ -121,7 +131,9 @@ def gan_loop(size: float = 10.0) -> plt.Figure:
     ax.set_aspect("equal")
     ax.axis("off")
     ax.set_title("One training step of a GAN: D learns to tell real from fake, G learns to fool D")
-    return fig
+    return describe(fig, "One training step of a GAN: noise z goes through the generator G to fake images; the "
+                         "discriminator D sees fakes and real digits; D's loss (real to 1, fake to 0) updates D "
+                         "only, G's loss (fake to 1) flows back through D, not updated, and updates G only.")
 
 
 def unet(levels: Sequence[tuple[str, str, bool]], bottom: str, size: float = 10.0) -> plt.Figure:
@@ -150,7 +162,11 @@ def unet(levels: Sequence[tuple[str, str, bool]], bottom: str, size: float = 10.
     ax.set_ylim(-0.6, (n + 1.1) * step)
     ax.axis("off")
     ax.set_title("U-Net " + ("with skips" if any(skip for *_, skip in levels) else "without skips"))
-    return fig
+    skips = sum(bool(skip) for *_, skip in levels)
+    return describe(fig, f"A U-Net of {len(levels)} levels: an encoder of strided convolutions that halve the size "
+                         f"down to {' '.join(bottom.split())}, a decoder of transposed convolutions that double it, "
+                         + (f"and {skips} skip connections carrying each encoder level's output across to the "
+                            "decoder." if skips else "and no skip connections."))
 
 
 # --------------------------------------------------------------------------- lesson 03: C, Cᵀ and output_padding
@@ -221,7 +237,8 @@ def conv_matrix_transpose(kernel: ArrayLike, input_size: int, stride: int = 1, p
                       f"row o: the taps output o reads; outlined: column {column}", fontsize=9)
     axes[2].set_title(f"Cᵀ: {n_in} × {n_out}\noutlined: row {column} = C's column {column}", fontsize=9)
     fig.tight_layout()
-    return fig
+    return _described(fig, "A convolution as a matrix C and the transposed convolution as Cᵀ, each cell coloured "
+                           "by the kernel tap it holds: Cᵀ's rows are C's columns.")
 
 
 def output_padding_canvas(size: int, kernel_size: int, stride: int, padding: int, output_padding: int,
@@ -253,7 +270,7 @@ def output_padding_canvas(size: int, kernel_size: int, stride: int, padding: int
                  f"padding crops to {short}×{short} (blue); output_padding={output_padding} keeps "
                  f"{longer}×{longer} (+ orange)", fontsize=9)
     fig.tight_layout()
-    return fig
+    return _described(fig, "The canvas of a transposed convolution and which of its cells each output keeps.")
 
 
 # --------------------------------------------------------------------------- lesson 04: sub-kernels and phases
@@ -314,7 +331,9 @@ def sub_kernels(weight: ArrayLike, stride: int = 2, padding: int = 1, window: in
     _cells(axes[-1], _tap_faces(writer), fmt(crop), fontsize=8)
     axes[-1].set_title(f"output for a constant input:\nrows/columns {top}…{top + window - 1}", fontsize=9)
     fig.tight_layout()
-    return fig
+    return _described(fig, f"A {k}×{k} transposed-convolution kernel split into its {s * s} sub-kernels, one colour "
+                           "each, and the output phase each writes: a constant input comes out as a repeating "
+                           "pattern wherever the sub-kernels' sums differ.")
 
 
 # --------------------------------------------------------------------------- lesson 05: channel orders
@@ -342,7 +361,9 @@ def channel_order(orders: dict[str, ArrayLike], size: float = 0.55) -> plt.Figur
             _cells(ax, _tap_faces(order[..., out]), order[..., out].astype(str), fontsize=9)
             ax.set_title(f"output channel {out}", fontsize=9)
     fig.tight_layout()
-    return fig
+    return describe(fig, f"Where each input channel lands among the sub-pixels of the output, one row per "
+                         f"framework's depth-to-space ({', '.join(orders)}): the same {c * r * r} channels of one "
+                         f"pixel go to different places.")
 
 
 # --------------------------------------------------------------------------- lesson 01: the generator's maps
@@ -375,4 +396,5 @@ def feature_maps(shapes: Sequence[tuple[int, int, int]], title: str = "", scale:
     ax.set_aspect("equal")
     ax.set_axis_off()
     ax.set_title(title, fontsize=10)
-    return fig
+    maps = "; ".join(f"{c} channels of {h}×{w}" for c, h, w in shapes)
+    return describe(fig, f"{title + ': ' if title else ''}feature maps drawn as boxes, left to right: {maps}.")

@@ -15,6 +15,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 
 from . import DATA_DIR, runtime
+from .plotting import describe as describe_figure
 
 HEALTHY_RUN_DIR = DATA_DIR / "healthy_run"
 TIMES = "times.json"
@@ -58,8 +59,11 @@ def describe(name: str, folder: Path = HEALTHY_RUN_DIR) -> str:
             + f". This run's profile: `{runtime.profile()}`.")
 
 
-def show(name: str, folder: Path = HEALTHY_RUN_DIR, size: float = 9.0) -> None:
+def show(name: str, folder: Path = HEALTHY_RUN_DIR, size: float = 9.0, shows: str = "") -> None:
     """Display :func:`describe` and the picture the cpu-profile reference run ended with (or its table).
+
+    ``shows`` says what that picture shows (e.g. "a grid of 64 generated digits after 4,000 steps"): the
+    figure's description, its alt text, begins with it.
 
     Everything is displayed here, once, and the figure closed: the cells that call this end with the call, so a
     figure returned would be displayed again as the cell's value, and one left open again by matplotlib's inline
@@ -84,5 +88,7 @@ def show(name: str, folder: Path = HEALTHY_RUN_DIR, size: float = 9.0) -> None:
     ax.axis("off")
     ax.set_title("what a healthy run ends with: the course's reference run, cpu profile", fontsize=10)
     fig.tight_layout()
+    what = " ".join(shows.split()).rstrip(".") or "the picture the next cell ends with"
+    describe_figure(fig, f"What a healthy run ends with, in the course's reference run (cpu profile): {what}.")
     display(fig)
     plt.close(fig)

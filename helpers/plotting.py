@@ -4,6 +4,14 @@ a training-curve plot that updates live in Jupyter and still works headless.
 Every function takes NumPy arrays (framework tensors are converted) and returns the
 matplotlib figure, so a lesson can tweak it or a test can inspect it.
 
+Every figure says what it shows: each function here gives its figure a one-sentence description
+(:func:`describe`), a lesson cell that draws by hand gives its own, and a lesson replaces a helper's when
+the point it makes needs saying (``plotting.describe(fig, "…")``). In Jupyter the description travels
+with the picture as its alt text (the ``image/png`` output's metadata, ``{"alt": …}``), which the book
+writes into ``<img alt>``; the book refuses a lesson figure without one. Figures are drawn on an opaque
+white background (a transparent one vanishes in a dark theme) and lines and bars take their colours from
+:data:`PALETTE`, which a colour-blind reader can tell apart.
+
 Used in lessons 00, 01, 02, 03, 04, 05, 06, 07, 08, 09 and 10.
 """
 
@@ -13,9 +21,72 @@ from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
+from cycler import cycler
+from matplotlib.figure import Figure
 from numpy.typing import ArrayLike
 
 from .arrays import squeeze_channel, to_numpy
+
+#: Okabe and Ito's colours (blue, orange, bluish green, vermillion, reddish purple, sky blue, yellow): the
+#: default cycle's blue, orange, green and red become two pairs under red-green colour blindness.
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442")
+#: The Figure attribute holding its description (its alt text).
+DESCRIPTION = "course_description"
+#: The key of an ``image/png`` output's metadata that holds its alt text (read by the book).
+ALT = "alt"
+
+
+def use_course_style() -> None:
+    """Opaque white figures (JupyterLab's dark theme shows a transparent one as dark on dark) and the
+    colour-blind-safe :data:`PALETTE` for lines and bars; applied when this module is imported."""
+    plt.rcParams.update({"figure.facecolor": "white", "savefig.facecolor": "white", "savefig.transparent": False,
+                         "axes.prop_cycle": cycler(color=PALETTE)})
+
+
+def describe(fig: Figure, text: str) -> Figure:
+    """Give ``fig`` its description, one sentence saying what it shows and the point it makes (replacing any
+    it had); returns ``fig``, so a cell can end with ``plotting.describe(plotting.compare(...), "...")``."""
+    text = " ".join(str(text).split())
+    if not text:
+        raise ValueError("a figure's description says what it shows: got an empty one")
+    setattr(fig, DESCRIPTION, text)
+    return fig
+
+
+def description(fig: Figure) -> str | None:
+    """The description :func:`describe` gave ``fig``, or None."""
+    return getattr(fig, DESCRIPTION, None)
+
+
+def alt_metadata(fig: Figure, include: object = None, exclude: object = None) -> tuple[dict, dict] | None:
+    """IPython's mime-bundle formatter for figures: no data of its own (the inline backend draws the PNG), only
+    the output's metadata ``{"image/png": {"alt": description}}`` when the figure has a description."""
+    text = description(fig)
+    return ({}, {"image/png": {ALT: text}}) if text else None
+
+
+def announce_descriptions(shell: object = None) -> bool:
+    """Make every figure displayed in this IPython ``shell`` (the running one by default) carry its
+    description as alt text; False outside IPython. The mime-bundle formatter is used because the inline
+    backend never resets it (it re-registers the PNG formatter itself)."""
+    if shell is None:
+        try:
+            from IPython import get_ipython
+        except ImportError:
+            return False
+        shell = get_ipython()
+    if shell is None:
+        return False
+    shell.display_formatter.mimebundle_formatter.for_type(Figure, alt_metadata)
+    return True
+
+
+def _joined(names: Sequence[str]) -> str:
+    """``a, b and c``: titles as a sentence says them (line breaks in a title read as spaces)."""
+    names = [" ".join(str(n).split()) for n in names if str(n).strip()]
+    if len(names) < 2:
+        return "".join(names)
+    return ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def _as_image(image: ArrayLike) -> np.ndarray:
@@ -54,7 +125,8 @@ def show_grid(images: ArrayLike, ncols: int | None = None, title: str | None = N
     if title:
         ax.set_title(title)
     fig.tight_layout()
-    return fig
+    n = len(squeeze_channel(images))
+    return describe(fig, f"A grid of {n} images{f': {title}' if title else ''}.")
 
 
 def compare(images: Mapping[str, object] | Sequence, titles: Sequence[str] | None = None, *, cmap: str = "gray",
@@ -88,7 +160,9 @@ def compare(images: Mapping[str, object] | Sequence, titles: Sequence[str] | Non
     fig.tight_layout()
     if title:
         fig.suptitle(title)
-    return fig
+    panels = _joined([f"{label}, {im.shape[0]}×{im.shape[1]}" if label else f"{im.shape[0]}×{im.shape[1]}"
+                      for label, im in zip(titles, images, strict=False)])
+    return describe(fig, f"{title + ': ' if title else ''}{len(images)} images side by side: {panels}.")
 
 
 def image_row(images: Mapping[str, ArrayLike], value_range: tuple[float, float] | None = None,
@@ -102,7 +176,7 @@ def image_row(images: Mapping[str, ArrayLike], value_range: tuple[float, float] 
         ax.set_title(title, fontsize=9)
         ax.set_axis_off()
     fig.tight_layout()
-    return fig
+    return describe(fig, f"{len(images)} pictures side by side: {_joined(list(images))}.")
 
 
 def image_column(images: Mapping[str, ArrayLike], value_range: tuple[float, float] | None = (0.0, 1.0),
@@ -119,7 +193,8 @@ def image_column(images: Mapping[str, ArrayLike], value_range: tuple[float, floa
     if title:
         fig.suptitle(title, fontsize=9)
     fig.tight_layout()
-    return fig
+    return describe(fig, f"{title + ': ' if title else ''}{len(images)} strips of images one under the other, "
+                         f"the same picture in the same column: {_joined(list(images))}.")
 
 
 def overlays(background: ArrayLike, masks: Mapping[str, ArrayLike], size: float = 3.0) -> plt.Figure:
@@ -134,7 +209,8 @@ def overlays(background: ArrayLike, masks: Mapping[str, ArrayLike], size: float 
         ax.set_title(title, fontsize=9)
         ax.set_axis_off()
     fig.tight_layout()
-    return fig
+    return describe(fig, f"The same {picture.shape[0]}×{picture.shape[1]} picture with pixels highlighted, "
+                         f"one panel each: {_joined(list(masks))}.")
 
 
 def line_chart(series: Mapping[str, ArrayLike | tuple[ArrayLike, ArrayLike]], *, title: str = "", xlabel: str = "",
@@ -167,16 +243,29 @@ def line_chart(series: Mapping[str, ArrayLike | tuple[ArrayLike, ArrayLike]], *,
         ax.text(note[0], note[1], note[2], fontsize=9)
     ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
     ax.legend(**(legend or {}))
+    if not description(ax.figure):  # on a figure of its own; line_charts describes the row it draws
+        describe(ax.figure, _chart_sentence(title, list(series), xlabel, ylabel, levels))
     return ax.figure
+
+
+def _chart_sentence(title: str, names: Sequence[str], xlabel: str, ylabel: str,
+                    levels: Mapping[str, float] | None = None) -> str:
+    """"A line chart of …": what a chart plots against what, its curves and its reference lines."""
+    what = f" of {ylabel or 'values'} against {xlabel or 'step'}"
+    lines = f"; reference lines: {_joined([f'{k} at {v:.3g}' for k, v in levels.items()])}" if levels else ""
+    return f"{title + ': ' if title else ''}a line chart{what}, one curve each for {_joined(names)}{lines}."
 
 
 def line_charts(charts: Sequence[Mapping], size: tuple[float, float] = (10.0, 3.2)) -> plt.Figure:
     """:func:`line_chart` side by side, one per dict of its keyword arguments (``series`` included)."""
     fig, axes = plt.subplots(1, len(charts), figsize=size, squeeze=False)
+    describe(fig, "charts side by side")  # replaced below: keeps each chart from describing the whole figure
     for ax, chart in zip(axes[0], charts, strict=True):
         line_chart(**chart, ax=ax)
     fig.tight_layout()
-    return fig
+    sentences = [_chart_sentence(c.get("title", ""), list(c["series"]), c.get("xlabel", ""), c.get("ylabel", ""),
+                                 c.get("levels")) for c in charts]
+    return describe(fig, f"{len(charts)} charts side by side. " + " ".join(s[0].upper() + s[1:] for s in sentences))
 
 
 def show_matrix(matrix: ArrayLike, title: str = "", annotate: bool = True, cmap: str = "viridis", fmt: str = "{:g}",
@@ -193,7 +282,9 @@ def show_matrix(matrix: ArrayLike, title: str = "", annotate: bool = True, cmap:
     ax.set_yticks([])
     ax.set_title(title, fontsize=9)
     fig.tight_layout()
-    return fig
+    written = ", each value written in its cell" if annotate and matrix.size <= 400 else ""
+    return describe(fig, f"{title + ': ' if title else ''}a {matrix.shape[0]}×{matrix.shape[1]} matrix as a heat "
+                         f"map{written}, values from {matrix.min():g} to {matrix.max():g}.")
 
 
 def sample_points(in_size: int, rows: Mapping[str, object], size: float = 9.0) -> plt.Figure:
@@ -230,7 +321,10 @@ def sample_points(in_size: int, rows: Mapping[str, object], size: float = 9.0) -
     ax.spines[["left", "right", "top"]].set_visible(False)
     ax.set_xlabel("position in input pixels (grey band: the input's extent; lines: input pixel centres)", fontsize=8)
     fig.tight_layout()
-    return fig
+    rows_said = _joined([f"{title} ({len(coords)} output pixels)" for title, coords in rows.items()])
+    return describe(fig, f"Where the output pixels of a 1-D resize sample an input of {in_size} pixels, one row "
+                         f"per convention: {rows_said}; each output pixel is a box with a dot at its sample point, "
+                         "hollow where it falls outside the input's pixel centres.")
 
 
 def _in_notebook() -> bool:
@@ -286,7 +380,9 @@ class LivePlot:
             ax.legend(loc="upper right")
         ax.grid(alpha=0.3)
         fig.tight_layout()
-        return fig
+        last = _joined([f"{name} {self.values[name][-1]:.3g}" for name in self.names]) if self.steps else ""
+        said = f", at {self.xlabel} {self.steps[-1]:g}: {last}" if last else ""
+        return describe(fig, _chart_sentence(self.title, self.names, self.xlabel, "", levels)[:-1] + said + ".")
 
     def draw(self) -> None:
         """Redraw in place in Jupyter (one output area, updated); a no-op headless."""
@@ -348,7 +444,10 @@ def spectra_at_init(outputs: Mapping[str, ArrayLike], scores: Mapping[str, float
     fig.tight_layout()
     if title:
         fig.suptitle(title, y=1.02)
-    return fig
+    shares = _joined([f"{name} {scores[name]:.3f}" for name in outputs])
+    return describe(fig, f"{title + ': ' if title else ''}for each generator one sample, the mean of its samples "
+                         f"and their mean power spectrum with the Nyquist row and column framed; the share of "
+                         f"power at Nyquist: {shares}.")
 
 
 def checkerboard_ablation(init: Mapping[str, float], trained: Mapping[str, float], real: float,
@@ -385,15 +484,15 @@ def checkerboard_ablation(init: Mapping[str, float], trained: Mapping[str, float
     left.legend(fontsize=8, loc="upper center", ncol=3, bbox_to_anchor=(0.5, -0.12))
     kinds = list(judged)
     spots = np.arange(len(kinds))
-    right.bar(spots, [judged[k]["inception_score"] for k in kinds], 0.5, color="tab:green", label="inception-style")
-    right.axhline(real_judged["inception_score"], color="tab:green", linestyle="--", linewidth=1,
+    right.bar(spots, [judged[k]["inception_score"] for k in kinds], 0.5, color=PALETTE[2], label="inception-style")
+    right.axhline(real_judged["inception_score"], color=PALETTE[2], linestyle="--", linewidth=1,
                   label="inception-style, real digits")
     right.set_ylim(0, 10)
     right.set_ylabel("inception-style score (max 10)")
     right.set_xticks(spots, kinds, fontsize=8)
     twin = right.twinx()
-    twin.plot(spots, [judged[k]["fid"] / real_judged["fid"] for k in kinds], "o", color="tab:red", label="FID ÷ real")
-    twin.axhline(1.0, color="tab:red", linestyle=":", linewidth=1, label="FID ÷ real = 1 (real digits)")
+    twin.plot(spots, [judged[k]["fid"] / real_judged["fid"] for k in kinds], "o", color=PALETTE[3], label="FID ÷ real")
+    twin.axhline(1.0, color=PALETTE[3], linestyle=":", linewidth=1, label="FID ÷ real = 1 (real digits)")
     twin.set_ylim(0, None)
     twin.set_ylabel("FID ÷ real (1 = real digits)")
     handles = [h for ax in (right, twin) for h in ax.get_legend_handles_labels()[0]]
@@ -403,4 +502,15 @@ def checkerboard_ablation(init: Mapping[str, float], trained: Mapping[str, float
     if note:
         fig.suptitle(note, fontsize=9)
     fig.tight_layout()
-    return fig
+    shares = _joined([f"{kind} {init[kind]:.3f} → " + (f"{trained[kind]:.3f}" if kind in trained else "not trained")
+                      for kind in init])
+    verdicts = _joined([f"{k} {judged[k]['inception_score']:.1f} and {judged[k]['fid'] / real_judged['fid']:.1f}"
+                        for k in kinds])
+    return describe(fig, f"Two bar charts. Left, the share of power at Nyquist per upsampling block at "
+                         f"initialisation and after training (log scale; real digits {real:.3f}): {shares}. Right, "
+                         f"per trained kind, the judge's inception-style score and FID ÷ real "
+                         f"(real digits {real_judged['inception_score']:.1f} and 1): {verdicts}.")
+
+
+use_course_style()
+announce_descriptions()

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .. import reference
-from .fallback import picture_box
+from .fallback import describe_picture, picture_box
 
 if TYPE_CHECKING:  # for annotations only: importing them costs the lesson's start-up time
     import ipywidgets
@@ -141,6 +141,20 @@ def figure_png(kernel_size: int, stride: int, padding: int, input_size: int = 3)
     return buffer.getvalue()
 
 
+def describe(kernel_size: int, stride: int, padding: int, input_size: int = 3) -> str:
+    """One sentence: what :func:`figure_png` draws for these settings, with its numbers."""
+    d = scatter_data(kernel_size, stride, padding, input_size)
+    k, s, p, n = d["kernel_size"], d["stride"], d["padding"], d["input_size"]
+    said = (f"A {n}×{n} input, each pixel stamping a {k}×{k} kernel copy {s} cells from its neighbour's "
+            f"(padding {p}), and how many copies cover each output cell")
+    if d["error"] is not None:
+        return f"{said}: this combination is invalid ({d['error']})."
+    ratio = "holes where no copy lands (stride > kernel)" if np.isinf(d["ratio"]) else (
+        f"an interior max/min of {d['ratio']:.2f}" + (" (even: no checkerboard)" if d["ratio"] == 1 else
+                                                      " (uneven: a checkerboard)"))
+    return f"{said}: a {d['overlap'].shape[0]}×{d['overlap'].shape[1]} output with {ratio}."
+
+
 def conv_transpose_explorer(input_size: int = 3, kernel_size: int = 3, stride: int = 2,
                             padding: int = 0) -> ipywidgets.VBox:
     """Sliders ``kernel``, ``stride``, ``padding`` → the scatter pattern and the overlap heat map."""
@@ -154,9 +168,11 @@ def conv_transpose_explorer(input_size: int = 3, kernel_size: int = 3, stride: i
 
     def redraw(_change: object | None = None):
         picture.value = figure_png(kernel.value, step.value, pad.value, input_size)
+        describe_picture(picture, describe(kernel.value, step.value, pad.value, input_size))
 
     for control in (kernel, step, pad):
         control.observe(redraw, names="value")
-    box = picture_box([widgets.HBox([kernel, step, pad]), picture], picture)
+    box = picture_box([widgets.HBox([kernel, step, pad]), picture], picture,
+                      describe(kernel_size, stride, padding, input_size))
     box.add_class("course-conv-explorer")
     return box

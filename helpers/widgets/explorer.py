@@ -17,7 +17,7 @@ import numpy as np
 
 from .. import reference
 from ..metrics import psnr
-from .fallback import picture_box
+from .fallback import describe_picture, picture_box
 
 if TYPE_CHECKING:  # for annotations only: importing them costs the lesson's start-up time
     import ipywidgets
@@ -76,6 +76,15 @@ def figure_png(image: np.ndarray, method: str, factor: int) -> bytes:
     return buffer.getvalue()
 
 
+def describe(image: np.ndarray, method: str, factor: int) -> str:
+    """One sentence: what :func:`figure_png` draws for these settings, with its numbers."""
+    out = render(image, method, factor)
+    side = out["small"].shape[0]
+    return (f"A digit shrunk by {factor} to {side}×{side}, upsampled back with {method} (PSNR "
+            f"{out['psnr']:.1f} dB) beside the original 28×28: {out['invented']:.0%} of the output pixels "
+            "were not in the input.")
+
+
 def upsampling_explorer(images: np.ndarray) -> ipywidgets.VBox:
     """Dropdown (method) × buttons (factor) × slider (which digit) → the picture above."""
     import ipywidgets as widgets
@@ -88,10 +97,11 @@ def upsampling_explorer(images: np.ndarray) -> ipywidgets.VBox:
 
     def redraw(_change: object | None = None):
         picture.value = figure_png(images[index.value], method.value, factor.value)
+        describe_picture(picture, describe(images[index.value], method.value, factor.value))
 
     for control in (method, factor, index):
         control.observe(redraw, names="value")
-    box = picture_box([widgets.HBox([method, index]), factor, picture], picture)
+    box = picture_box([widgets.HBox([method, index]), factor, picture], picture, describe(images[0], "nearest", 4))
     box.add_class("course-upsampling-explorer")
     return box
 

@@ -2,9 +2,12 @@
 
 A widget's display bundle is only text and a pointer to a model in the kernel: the course book
 (``python -m instructor_tools.book``), GitHub and nbviewer show that as an empty box or a line of
-text. :func:`picture_box` adds the explorer's picture as ``image/png`` to the bundle. A live
-frontend (JupyterLab, Colab) ranks the widget view above any image, so it still shows the
-controls; a static page falls back to the picture the controls showed when the cell ran.
+text. :func:`picture_box` adds the explorer's picture as ``image/png`` to the bundle, with its
+description as the output's alt text (``{"image/png": {"alt": …}}``, as :mod:`helpers.plotting`
+gives figures). A live frontend (JupyterLab, Colab) ranks the widget view above any image, so it
+still shows the controls; a static page falls back to the picture the controls showed when the
+cell ran. The live picture says what it shows too: its tooltip (the image's accessible name) is
+kept equal to the description as the controls change it.
 
 Used by helpers.widgets.explorer, helpers.widgets.conv_explorer.
 """
@@ -34,22 +37,36 @@ def _box_class() -> type:
                 return None
             return {**bundle, "image/png": base64.b64encode(self.picture.value).decode("ascii")}
 
-        def _repr_mimebundle_(self, **kwargs: object) -> dict | None:  # ipywidgets 8
-            return self.with_picture(super()._repr_mimebundle_(**kwargs))
+        def alt_metadata(self) -> dict:
+            """The output's metadata: the picture's description as its alt text."""
+            return {"image/png": {"alt": self.picture.tooltip}} if self.picture.tooltip else {}
+
+        def _repr_mimebundle_(self, **kwargs: object) -> tuple[dict, dict] | None:  # ipywidgets 8
+            bundle = self.with_picture(super()._repr_mimebundle_(**kwargs))
+            return None if bundle is None else (bundle, self.alt_metadata())
 
         if hasattr(widgets.VBox, "_ipython_display_"):  # ipywidgets 7 displays itself, with no bundle to extend
             def _ipython_display_(self, **kwargs: object) -> None:
                 from IPython.display import display
 
                 view = {"version_major": 2, "version_minor": 0, "model_id": self.model_id}
-                display(self.with_picture({"text/plain": repr(self)[:110], WIDGET_VIEW: view}), raw=True)
+                display(self.with_picture({"text/plain": repr(self)[:110], WIDGET_VIEW: view}), raw=True,
+                        metadata=self.alt_metadata())
                 self._handle_displayed(**kwargs)
 
     return PictureBox
 
 
-def picture_box(children: list, picture: ipywidgets.Image) -> ipywidgets.VBox:
-    """A VBox of ``children`` that pages without a kernel show as ``picture`` (one of the children)."""
+def picture_box(children: list, picture: ipywidgets.Image, description: str) -> ipywidgets.VBox:
+    """A VBox of ``children`` that pages without a kernel show as ``picture`` (one of the children), described
+    by ``description`` (see :func:`describe_picture`)."""
     box = _box_class()(children)
     box.picture = picture
+    describe_picture(picture, description)
     return box
+
+
+def describe_picture(picture: ipywidgets.Image, description: str) -> None:
+    """Say what ``picture`` shows now: its tooltip, the live image's accessible name and the still's alt text;
+    an explorer calls it whenever it redraws."""
+    picture.tooltip = " ".join(description.split())

@@ -26,6 +26,8 @@ from helpers.checks import stub_message
 from instructor_tools.book import execute, pages
 from instructor_tools.lesson import BEGIN_HIDDEN, END_HIDDEN, lessons
 
+from . import axe
+
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -257,6 +259,44 @@ def test_every_lesson_page_shows_its_figures(book, site):
         assert all(sizes), f"{path.name}: broken images (naturalWidth 0): {sizes}"
         if site.locator("div.math").count():  # display maths: typeset by the book's own MathJax
             site.locator("div.math mjx-container").first.wait_for()
+
+
+def lesson_figures(page) -> list[dict]:
+    """``{src, alt}`` of the figures of the page's article: the lessons' outputs, not the Colab badge."""
+    return page.eval_on_selector_all(
+        "article img", "els => els.map(e => ({src: e.getAttribute('src') || '', alt: e.getAttribute('alt')}))"
+        ".filter(i => i.src.includes('_images/') && !i.src.includes('colab-badge'))")
+
+
+def test_every_lesson_figure_says_what_it_shows(book, site):
+    """A screen reader reads a figure's alt text: a sentence from the code that drew it, never its file name."""
+    said = []
+    for path in sorted((site.html / "lessons").glob("*.html")):
+        open_page(site, path)
+        figures = lesson_figures(site)
+        assert figures, f"{path.name}: no figure"
+        for figure in figures:
+            alt, file = (figure["alt"] or "").strip(), figure["src"].rsplit("/", 1)[-1]
+            assert alt and "_images/" not in alt and file.split(".")[0] not in alt and len(alt.split()) >= 5, \
+                f"{path.name}: {figure['src']} has alt {figure['alt']!r}"
+            said.append(f"{path.name}: {alt}")
+    (ROOT / "test-artifacts" / "book" / "alt-texts.txt").write_text("\n".join(said) + "\n", encoding="utf-8")
+
+
+def test_every_page_passes_axe_in_the_light_and_the_dark_theme(book, site):
+    """axe-core finds no critical and no serious violation on any page, in either colour scheme (Furo follows
+    the reader's): code regions a keyboard can reach, enough contrast, named landmarks, complete ARIA."""
+    audits = {}
+    for scheme in ("light", "dark"):
+        site.emulate_media(color_scheme=scheme)
+        for path in pages_of(site.html):
+            open_page(site, path)
+            site.wait_for_load_state("networkidle")
+            audits[f"{path.relative_to(site.html)} ({scheme})"] = axe.audit(site)
+    report = axe.report(audits)
+    (ROOT / "test-artifacts" / "book" / "axe.txt").write_text(report, encoding="utf-8")
+    assert len(audits) == 2 * len(pages_of(site.html)) >= 2 * (len(lessons()) + 2)
+    assert not [name for name, found in audits.items() if axe.blocking(found)], report
 
 
 def test_widgets_show_their_first_picture(book, site):

@@ -265,7 +265,8 @@ def test_unchanged_lessons_write_unchanged_sources(tmp_path):
     done = [execute.Executed(p.stem, nbformat.read(p, as_version=4), cached=True, seconds=0.0)
             for p in lessons()]
     first = pages.write_sources(tmp_path, done, "smoke")
-    assert {p.name for p in first} == {"conf.py", "colab-badge.svg", "index.md"} | {f"{d.name}.ipynb" for d in done}
+    assert {p.name for p in first} == {"conf.py", "colab-badge.svg", "course-a11y.js", "course-a11y.css", "index.md",
+                                       "_alt_texts.json"} | {f"{d.name}.ipynb" for d in done}
     assert pages.write_sources(tmp_path, done, "smoke") == []
     done[-1].nb.cells[-1].source += "\n\nOne more sentence."
     assert pages.write_sources(tmp_path, done, "smoke") == [tmp_path / "lessons" / f"{done[-1].name}.ipynb"]
