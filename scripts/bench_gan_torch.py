@@ -64,7 +64,8 @@ def side_by_side(cfg, device, steps: int, batch_sizes: list[int]) -> None:
                    {"graphs": fast}) for b in [cfg.batch_size, *(b for b in batch_sizes if b != cfg.batch_size)])]
     today = None
     for name, batch, options in variants:
-        t = train_torch.time_run_steps(gan.GanConfig.from_dict({**cfg.to_dict(), "batch_size": batch}), device,
+        t = train_torch.time_run_steps(gan.GanConfig.from_dict({**cfg.to_dict(), "batch_size": batch,
+                                                               "n_train": 16 * batch}), device,
                                        steps=steps, warmup=max(20, steps // 10), **options)
         today = today or t["images_per_s"]
         print(f"| {name} | {batch} | {t['images_per_s']:,.0f} | {t['ms_per_step']:.2f} | "

@@ -6,7 +6,8 @@
 Prints the card, its driver and the library versions; executes lessons 00 (the environment check), 06, 08, 09 and
 10 from ``solutions/`` with nbclient, each in a fresh learner's kernel (:func:`instructor_tools.book.execute.run`:
 the profile through ``COURSE_PROFILE``, an empty ``COURSE_RUNS``, so that nothing resumes an old run); runs
-``python -m helpers.gan --framework torch --profile gpu`` once; times each, and writes a Markdown table (lesson or
+``python -m helpers.gan --framework torch --profile gpu`` once; times the training loop's step as it was and as it
+is now, side by side (``scripts/bench_gan_torch.py --side-by-side``); times each, and writes a Markdown table (lesson or
 command, wall time, the lesson's own scores, the card) to ``--doc`` and to ``--out``, with every executed notebook
 and the command's metrics.json in ``--out``. A lesson that fails is named in the table with its cell, the others
 still run, and the script exits 1.
@@ -134,6 +135,22 @@ def run_gan(profile: str, out: Path, timeout: int) -> Row:
     return Row(name, seconds, {label: metrics[key] for label, key in GAN_SCORES.items()})
 
 
+def run_bench(profile: str, steps: int, batch_sizes: list[int], timeout: int) -> tuple[Row, str]:
+    """The side-by-side bench (today's step vs the fast one) as its own process: its row, and its table."""
+    command = [sys.executable, "scripts/bench_gan_torch.py", "--side-by-side", "--profile", profile,
+               "--steps", str(steps), "--batch-sizes", *map(str, batch_sizes)]
+    name = " ".join(["python", *command[1:]])
+    started = time.perf_counter()
+    try:
+        done = subprocess.run(command, cwd=ROOT, timeout=timeout, text=True, capture_output=True)
+    except subprocess.TimeoutExpired:
+        return Row(name, time.perf_counter() - started, error=f"ran longer than {timeout} s"), ""
+    seconds = time.perf_counter() - started
+    if done.returncode:
+        return Row(name, seconds, error=f"exit status {done.returncode}: {done.stderr.strip()[-500:]}"), ""
+    return Row(name, seconds, {"table": "below"}), done.stdout
+
+
 def _version(package: str) -> str:
     try:
         return metadata.version(package)
@@ -166,7 +183,7 @@ def _cell(value: object) -> str:
     return str(value)
 
 
-def table(rows: list[Row], env: dict[str, str], profile: str) -> str:
+def table(rows: list[Row], env: dict[str, str], profile: str, bench: str = "") -> str:
     """The Markdown report: what ran where, then one row per lesson or command."""
     when = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     versions = " · ".join(f"{k} {v}" for k, v in env.items() if k not in ("card",))
@@ -180,6 +197,9 @@ def table(rows: list[Row], env: dict[str, str], profile: str) -> str:
         lines.append(f"| {row.name} | {row.seconds:.1f} | {scores.replace('|', '/')} | {env['card'].split(' (')[0]} |")
     total = sum(row.seconds for row in rows)
     lines += ["", f"Total: {total:.0f} s."]
+    if bench:
+        lines += ["", "## The training loop's step: today's vs the fast one (`bench_gan_torch.py --side-by-side`)",
+                  "", bench.strip()]
     return "\n".join(lines) + "\n"
 
 
@@ -194,6 +214,14 @@ def main(argv: list[str] | None = None) -> int:
                         help="where the table goes as well (default: docs/gpu_check.md; none in a dry run)")
     parser.add_argument("--lessons", nargs="*", default=list(LESSONS), choices=LESSONS)
     parser.add_argument("--no-gan", action="store_true", help="skip the DCGAN command")
+    parser.add_argument("--no-bench", action="store_true", help="skip the side-by-side bench")
+    parser.add_argument("--bench-steps", type=int, default=None,
+                        help="timed steps of each bench row (default: 500; 3 in a dry run)")
+    parser.add_argument("--batch-sizes", type=int, nargs="*", default=None,
+                        help="more batch sizes for the fast step in the bench (default: 512 2048; 64 in a dry run)")
+    parser.add_argument("--deadline-s", type=float, default=None,
+                        help="start nothing more after this many seconds (the device's 600 s call): what is left "
+                             "is named in the table as not run")
     parser.add_argument("--cell-timeout", type=int, default=420, help="seconds a cell may run (default: 420)")
     args = parser.parse_args(argv)
     import torch
@@ -208,16 +236,26 @@ def main(argv: list[str] | None = None) -> int:
     env = environment()
     for key, value in env.items():
         print(f"{key}: {value}", flush=True)
-    rows = []
-    for lesson in args.lessons:
-        print(f"== lesson {lesson} ({profile})", flush=True)
-        rows.append(run_lesson(lesson, profile, out, args.cell_timeout))
-        print(f"   {rows[-1].seconds:.1f} s · {rows[-1].error or rows[-1].scores}", flush=True)
+    started = time.perf_counter()
+    rows, bench = [], ""
+    steps = args.bench_steps or (3 if args.dry_run else 500)
+    work = [(f"lesson {lesson}", lambda lesson=lesson: run_lesson(lesson, profile, out, args.cell_timeout))
+            for lesson in args.lessons]
+    if not args.no_bench:
+        sizes = args.batch_sizes if args.batch_sizes is not None else ([64] if args.dry_run else [512, 2048])
+        work.append(("bench", lambda: run_bench(profile, steps, sizes, args.cell_timeout)))
     if not args.no_gan:
-        print(f"== python -m helpers.gan ({profile})", flush=True)
-        rows.append(run_gan(profile, out, timeout=args.cell_timeout))
-        print(f"   {rows[-1].seconds:.1f} s · {rows[-1].error or rows[-1].scores}", flush=True)
-    report = table(rows, env, profile)
+        work.append(("python -m helpers.gan", lambda: run_gan(profile, out, timeout=args.cell_timeout)))
+    for name, job in work:
+        if args.deadline_s is not None and time.perf_counter() - started > args.deadline_s:
+            rows.append(Row(name, 0.0, error=f"not run: past --deadline-s {args.deadline_s:.0f}"))
+            continue
+        print(f"== {name} ({profile})", flush=True)
+        result = job()
+        row, bench = (result if isinstance(result, tuple) else (result, bench))
+        rows.append(row)
+        print(f"   {row.seconds:.1f} s · {row.error or row.scores}", flush=True)
+    report = table(rows, env, profile, bench)
     (out / "gpu_check.md").write_text(report)
     if doc is not None:
         doc.write_text(report)

@@ -45,8 +45,9 @@ def test_dry_run_executes_every_pytorch_lesson_and_the_command_and_reads_their_s
         assert code[-1].execution_count, f"{path.name}: its last cell did not run"
         assert not any(o.output_type == "error" for c in code for o in c.outputs)
     report = (out / "gpu_check.md").read_text()
-    rows = [line for line in report.splitlines() if line.startswith("| ") and not line.startswith("| lesson")]
-    assert len(rows) == len(gpu_check.LESSONS) + 1, report
+    main, bench = report.split("## The training loop's step")  # the table, then the bench's own
+    rows = [line for line in main.splitlines() if line.startswith("| ") and not line.startswith("| lesson")]
+    assert len(rows) == len(gpu_check.LESSONS) + 2, report  # and the bench, and the command
     assert "probe failed" not in report and "FAILED" not in report, report
     for lesson, probe in gpu_check.SCORE_PROBES.items():  # every probed lesson reports each of its scores
         row = next(r for r in rows if r.startswith(f"| {lesson}_"))
@@ -54,6 +55,7 @@ def test_dry_run_executes_every_pytorch_lesson_and_the_command_and_reads_their_s
                                  "environment checks passed") if f'"{k}"' in probe):
             assert name in row, row
     assert "python -m helpers.gan --framework torch --profile smoke" in report
+    assert "| today's (eager, an EMA launch per tensor) |" in bench and "| fast (whole step graphed)" in bench
     assert (out / "gan_metrics.json").is_file()
 
 
@@ -65,7 +67,16 @@ def test_a_failing_lesson_is_named_with_its_cell_and_fails_the_run(tmp_path, mon
     assert row.error and "cell 1" in row.error and "no card today" in row.error
     assert "FAILED" in gpu_check.table([row], {"card": "a card (1 GiB)"}, "smoke")
     monkeypatch.setattr(gpu_check, "run_lesson", lambda *args, **kwargs: row)
-    assert gpu_check.main(["--dry-run", "--out", str(tmp_path / "out"), "--lessons", "00", "--no-gan"]) == 1
+    assert gpu_check.main(["--dry-run", "--out", str(tmp_path / "out"), "--lessons", "00", "--no-gan",
+                           "--no-bench"]) == 1
+
+
+def test_what_the_deadline_leaves_is_named_as_not_run(tmp_path):
+    gpu_check = load_gpu_check()
+    assert gpu_check.main(["--dry-run", "--out", str(tmp_path), "--lessons", "00", "06", "--deadline-s", "-1"]) == 1
+    report = (tmp_path / "gpu_check.md").read_text()
+    for name in ("lesson 00", "lesson 06", "bench", "python -m helpers.gan"):
+        assert f"| {name} | 0.0 | **FAILED**: not run: past --deadline-s" in report, report
 
 
 @pytest.mark.slow
