@@ -112,3 +112,11 @@ def test_merging_one_whole_shard_gives_its_own_gradebook(tiny):  # noqa: F811
     out = tiny.root / "merged.csv"
     assert tiny(merge, shard, "--out", out, "--expect", tiny.folder) == 0
     assert out.read_bytes() == (shard / "grades.csv").read_bytes()
+
+
+def test_a_merge_that_cannot_run_exits_with_the_do_not_retry_code(tiny, capsys):  # noqa: F811
+    folders = grade_in_shards(tiny, n=1)
+    out = tiny.root / "merged.csv"
+    assert tiny(merge, *folders, "--out", out, "--expect", tiny.root / "no such folder") == 2
+    assert tiny(merge, *folders, "--out", tiny.root / "no such folder" / "m.csv", "--expect", tiny.folder) == 2
+    assert "cannot" in capsys.readouterr().err and not out.exists()
