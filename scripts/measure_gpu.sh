@@ -3,7 +3,9 @@
 #   1. the whole command, alone on the card, timed and judged (the "gpu" table);
 #   2. its recipe trained again in stages and judged at each (the "gpu-stages" table), and beside it on the same
 #      card, if TRY is set, a changed recipe (e.g. TRY="g_hidden=512 lr=5e-4": the "gpu-stages+…" table);
-#   3. images/s with and without each speed-up (scripts/bench_gan_torch.py), written to RESULTS/bench.md.
+#   3. images/s with and without each speed-up (scripts/bench_gan_torch.py), written to RESULTS/bench.md;
+#   4. the training loop's step, today's vs the fast one (CUDA graph), side by side, added to RESULTS/bench.md.
+# The lessons on a card: scripts/gpu_check.sh (docs/gpu.md).
 # Tables 1 and 2 go into DOC (default docs/gan_results.md). Runs go to RESULTS (default runs/measure).
 #     bash scripts/measure_gpu.sh [RESULTS]
 #     PROFILE=smoke STAGES=2,4 TRY=g_hidden=8 DOC=/tmp/dry-run.md bash scripts/measure_gpu.sh /tmp/dry-run  # on a CPU
@@ -40,3 +42,9 @@ echo "== 3. speed-ups"
 # shellcheck disable=SC2086  # BENCH_ARGS: more options for the bench, e.g. --no-compile
 "$python" scripts/bench_gan_torch.py --profile "$profile" --steps "${BENCH_STEPS:-1000}" ${BENCH_ARGS:-} |
     tee "$results/bench.md"
+echo "== 4. the loop's step, today's vs the fast one (docs/gpu.md)"
+# larger batches for the fast step only for the gpu profile's model (BENCH_BATCHES: others)
+batches=${BENCH_BATCHES:-$([[ $profile == gpu ]] && echo 512 2048 || true)}
+# shellcheck disable=SC2086  # batches: a list of sizes
+"$python" scripts/bench_gan_torch.py --side-by-side --profile "$profile" --steps "${BENCH_STEPS:-1000}" \
+    --batch-sizes $batches | tee -a "$results/bench.md"

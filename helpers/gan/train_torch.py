@@ -10,7 +10,8 @@ channels-last memory; asked to, it compiles G and D with ``torch.compile`` (fall
 eager PyTorch, with one printed line, where compiling fails). Each is
 switchable in ``cfg.extra`` (``amp``, ``channels_last``, ``data_on_device``, ``compile``)
 so that their effect can be measured rather than assumed (``scripts/bench_gan_torch.py``);
-``threads`` sets ``torch.set_num_threads`` on the CPU.
+``threads`` sets ``torch.set_num_threads`` on the CPU. Where the card allows it (:func:`graph_plan`), the whole
+step — both updates, the EMA, the loss sums — runs as one captured CUDA graph (:class:`GraphedStep`; docs/gpu.md).
 
 Lesson 08's exercises can train the model: :func:`train` takes the learner's ``train_step``,
 ``ema_update`` and ``upsample_block`` (a block like ``resize_conv_block``) in place of the reference
@@ -753,8 +754,8 @@ def train(cfg: GanConfig, out_dir: str | Path, resume: bool = False, *, device: 
     PyTorch specifics: ``device`` is a ``torch.device`` or its name (default
     :func:`helpers.torch_utils.pick_device`); ``on_epoch`` gets the EMA generator as an ``nn.Module``
     in eval mode, ``(N, latent_dim)`` → ``(N, 1, 28, 28)``; ``info`` adds ``s_per_epoch_60k``,
-    ``threads``, ``speedups``, ``precision``, ``torch``, ``hooks`` and, where ``torch.compile`` failed,
-    ``compile_error``.
+    ``threads``, ``speedups``, ``precision``, ``torch``, ``hooks``, ``graphs`` (whether the step ran as a CUDA
+    graph, and why: :func:`graph_plan`) and, where ``torch.compile`` failed, ``compile_error``.
 
     Hooks (lesson 08 trains with the learner's exercises): ``train_step`` (:data:`StepFn`) replaces the
     reference step, and then runs in float32 without ``torch.compile`` (its signature has no autocast or
