@@ -20,7 +20,7 @@ from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Polygon, Rectang
 from numpy.typing import ArrayLike
 
 from . import reference
-from .plotting import describe
+from .plotting import described
 
 #: One colour per input pixel of the scatter picture (tab10 has ten; the pictures use at most nine).
 COLOURS = plt.get_cmap("tab10").colors
@@ -43,7 +43,7 @@ def _described(fig: plt.Figure, lead: str) -> plt.Figure:
     """``fig`` described by ``lead`` (what the diagram is) and its panels' own titles, which carry its numbers."""
     titles = [" ".join(ax.get_title().split()) for ax in fig.axes if ax.get_title().strip()]
     panels = f" Panels: {'; '.join(titles)}." if len(titles) > 1 else f" {titles[0]}." if titles else ""
-    return describe(fig, lead + panels)
+    return described(fig, lead + panels)
 
 
 def scatter(x: ArrayLike, kernel: ArrayLike, strides: Sequence[int] = (1, 2), size: float = 3.0) -> plt.Figure:
@@ -131,7 +131,7 @@ def gan_loop(size: float = 10.0) -> plt.Figure:
     ax.set_aspect("equal")
     ax.axis("off")
     ax.set_title("One training step of a GAN: D learns to tell real from fake, G learns to fool D")
-    return describe(fig, "One training step of a GAN: noise z goes through the generator G to fake images; the "
+    return described(fig, "One training step of a GAN: noise z goes through the generator G to fake images; the "
                          "discriminator D sees fakes and real digits; D's loss (real to 1, fake to 0) updates D "
                          "only, G's loss (fake to 1) flows back through D, not updated, and updates G only.")
 
@@ -163,7 +163,7 @@ def unet(levels: Sequence[tuple[str, str, bool]], bottom: str, size: float = 10.
     ax.axis("off")
     ax.set_title("U-Net " + ("with skips" if any(skip for *_, skip in levels) else "without skips"))
     skips = sum(bool(skip) for *_, skip in levels)
-    return describe(fig, f"A U-Net of {len(levels)} levels: an encoder of strided convolutions that halve the size "
+    return described(fig, f"A U-Net of {len(levels)} levels: an encoder of strided convolutions that halve the size "
                          f"down to {' '.join(bottom.split())}, a decoder of transposed convolutions that double it, "
                          + (f"and {skips} skip connections carrying each encoder level's output across to the "
                             "decoder." if skips else "and no skip connections."))
@@ -361,7 +361,7 @@ def channel_order(orders: dict[str, ArrayLike], size: float = 0.55) -> plt.Figur
             _cells(ax, _tap_faces(order[..., out]), order[..., out].astype(str), fontsize=9)
             ax.set_title(f"output channel {out}", fontsize=9)
     fig.tight_layout()
-    return describe(fig, f"Where each input channel lands among the sub-pixels of the output, one row per "
+    return described(fig, f"Where each input channel lands among the sub-pixels of the output, one row per "
                          f"framework's depth-to-space ({', '.join(orders)}): the same {c * r * r} channels of one "
                          f"pixel go to different places.")
 
@@ -397,4 +397,4 @@ def feature_maps(shapes: Sequence[tuple[int, int, int]], title: str = "", scale:
     ax.set_axis_off()
     ax.set_title(title, fontsize=10)
     maps = "; ".join(f"{c} channels of {h}×{w}" for c, h, w in shapes)
-    return describe(fig, f"{title + ': ' if title else ''}feature maps drawn as boxes, left to right: {maps}.")
+    return described(fig, f"{title + ': ' if title else ''}feature maps drawn as boxes, left to right: {maps}.")

@@ -43,13 +43,19 @@ def use_course_style() -> None:
                          "axes.prop_cycle": cycler(color=PALETTE)})
 
 
-def describe(fig: Figure, text: str) -> Figure:
+def describe(fig: Figure, text: str) -> None:
     """Give ``fig`` its description, one sentence saying what it shows and the point it makes (replacing any
-    it had); returns ``fig``, so a cell can end with ``plotting.describe(plotting.compare(...), "...")``."""
+    it had). Returns None: a cell ending with ``plotting.describe(fig, "...")`` shows the figure once (a
+    returned figure would be shown a second time, as the cell's value)."""
     text = " ".join(str(text).split())
     if not text:
         raise ValueError("a figure's description says what it shows: got an empty one")
     setattr(fig, DESCRIPTION, text)
+
+
+def described(fig: Figure, text: str) -> Figure:
+    """``fig``, given its description: how a helper that draws returns its figure."""
+    describe(fig, text)
     return fig
 
 
@@ -126,7 +132,7 @@ def show_grid(images: ArrayLike, ncols: int | None = None, title: str | None = N
         ax.set_title(title)
     fig.tight_layout()
     n = len(squeeze_channel(images))
-    return describe(fig, f"A grid of {n} images{f': {title}' if title else ''}.")
+    return described(fig, f"A grid of {n} images{f': {title}' if title else ''}.")
 
 
 def compare(images: Mapping[str, object] | Sequence, titles: Sequence[str] | None = None, *, cmap: str = "gray",
@@ -162,7 +168,7 @@ def compare(images: Mapping[str, object] | Sequence, titles: Sequence[str] | Non
         fig.suptitle(title)
     panels = _joined([f"{label}, {im.shape[0]}×{im.shape[1]}" if label else f"{im.shape[0]}×{im.shape[1]}"
                       for label, im in zip(titles, images, strict=False)])
-    return describe(fig, f"{title + ': ' if title else ''}{len(images)} images side by side: {panels}.")
+    return described(fig, f"{title + ': ' if title else ''}{len(images)} images side by side: {panels}.")
 
 
 def image_row(images: Mapping[str, ArrayLike], value_range: tuple[float, float] | None = None,
@@ -176,7 +182,7 @@ def image_row(images: Mapping[str, ArrayLike], value_range: tuple[float, float] 
         ax.set_title(title, fontsize=9)
         ax.set_axis_off()
     fig.tight_layout()
-    return describe(fig, f"{len(images)} pictures side by side: {_joined(list(images))}.")
+    return described(fig, f"{len(images)} pictures side by side: {_joined(list(images))}.")
 
 
 def image_column(images: Mapping[str, ArrayLike], value_range: tuple[float, float] | None = (0.0, 1.0),
@@ -193,7 +199,7 @@ def image_column(images: Mapping[str, ArrayLike], value_range: tuple[float, floa
     if title:
         fig.suptitle(title, fontsize=9)
     fig.tight_layout()
-    return describe(fig, f"{title + ': ' if title else ''}{len(images)} strips of images one under the other, "
+    return described(fig, f"{title + ': ' if title else ''}{len(images)} strips of images one under the other, "
                          f"the same picture in the same column: {_joined(list(images))}.")
 
 
@@ -209,7 +215,7 @@ def overlays(background: ArrayLike, masks: Mapping[str, ArrayLike], size: float 
         ax.set_title(title, fontsize=9)
         ax.set_axis_off()
     fig.tight_layout()
-    return describe(fig, f"The same {picture.shape[0]}×{picture.shape[1]} picture with pixels highlighted, "
+    return described(fig, f"The same {picture.shape[0]}×{picture.shape[1]} picture with pixels highlighted, "
                          f"one panel each: {_joined(list(masks))}.")
 
 
@@ -265,7 +271,7 @@ def line_charts(charts: Sequence[Mapping], size: tuple[float, float] = (10.0, 3.
     fig.tight_layout()
     sentences = [_chart_sentence(c.get("title", ""), list(c["series"]), c.get("xlabel", ""), c.get("ylabel", ""),
                                  c.get("levels")) for c in charts]
-    return describe(fig, f"{len(charts)} charts side by side. " + " ".join(s[0].upper() + s[1:] for s in sentences))
+    return described(fig, f"{len(charts)} charts side by side. " + " ".join(s[0].upper() + s[1:] for s in sentences))
 
 
 def show_matrix(matrix: ArrayLike, title: str = "", annotate: bool = True, cmap: str = "viridis", fmt: str = "{:g}",
@@ -283,7 +289,7 @@ def show_matrix(matrix: ArrayLike, title: str = "", annotate: bool = True, cmap:
     ax.set_title(title, fontsize=9)
     fig.tight_layout()
     written = ", each value written in its cell" if annotate and matrix.size <= 400 else ""
-    return describe(fig, f"{title + ': ' if title else ''}a {matrix.shape[0]}×{matrix.shape[1]} matrix as a heat "
+    return described(fig, f"{title + ': ' if title else ''}a {matrix.shape[0]}×{matrix.shape[1]} matrix as a heat "
                          f"map{written}, values from {matrix.min():g} to {matrix.max():g}.")
 
 
@@ -322,7 +328,7 @@ def sample_points(in_size: int, rows: Mapping[str, object], size: float = 9.0) -
     ax.set_xlabel("position in input pixels (grey band: the input's extent; lines: input pixel centres)", fontsize=8)
     fig.tight_layout()
     rows_said = _joined([f"{title} ({len(coords)} output pixels)" for title, coords in rows.items()])
-    return describe(fig, f"Where the output pixels of a 1-D resize sample an input of {in_size} pixels, one row "
+    return described(fig, f"Where the output pixels of a 1-D resize sample an input of {in_size} pixels, one row "
                          f"per convention: {rows_said}; each output pixel is a box with a dot at its sample point, "
                          "hollow where it falls outside the input's pixel centres.")
 
@@ -382,7 +388,7 @@ class LivePlot:
         fig.tight_layout()
         last = _joined([f"{name} {self.values[name][-1]:.3g}" for name in self.names]) if self.steps else ""
         said = f", at {self.xlabel} {self.steps[-1]:g}: {last}" if last else ""
-        return describe(fig, _chart_sentence(self.title, self.names, self.xlabel, "", levels)[:-1] + said + ".")
+        return described(fig, _chart_sentence(self.title, self.names, self.xlabel, "", levels)[:-1] + said + ".")
 
     def draw(self) -> None:
         """Redraw in place in Jupyter (one output area, updated); a no-op headless."""
@@ -445,7 +451,7 @@ def spectra_at_init(outputs: Mapping[str, ArrayLike], scores: Mapping[str, float
     if title:
         fig.suptitle(title, y=1.02)
     shares = _joined([f"{name} {scores[name]:.3f}" for name in outputs])
-    return describe(fig, f"{title + ': ' if title else ''}for each generator one sample, the mean of its samples "
+    return described(fig, f"{title + ': ' if title else ''}for each generator one sample, the mean of its samples "
                          f"and their mean power spectrum with the Nyquist row and column framed; the share of "
                          f"power at Nyquist: {shares}.")
 
@@ -506,7 +512,7 @@ def checkerboard_ablation(init: Mapping[str, float], trained: Mapping[str, float
                       for kind in init])
     verdicts = _joined([f"{k} {judged[k]['inception_score']:.1f} and {judged[k]['fid'] / real_judged['fid']:.1f}"
                         for k in kinds])
-    return describe(fig, f"Two bar charts. Left, the share of power at Nyquist per upsampling block at "
+    return described(fig, f"Two bar charts. Left, the share of power at Nyquist per upsampling block at "
                          f"initialisation and after training (log scale; real digits {real:.3f}): {shares}. Right, "
                          f"per trained kind, the judge's inception-style score and FID ÷ real "
                          f"(real digits {real_judged['inception_score']:.1f} and 1): {verdicts}.")

@@ -45,7 +45,7 @@ def test_a_described_figure_is_displayed_with_its_alt_text_and_an_undescribed_on
     ax.plot([0, 1], [1, 0])
     display(fig)
     assert "image/png" in published[-1][0] and alt_of(published[-1][1]) is None
-    assert plotting.describe(fig, "  A line falling\nfrom 1 to 0. ") is fig
+    assert plotting.describe(fig, "  A line falling\nfrom 1 to 0. ") is None  # a cell's value shows nothing more
     display(fig)
     assert alt_of(published[-1][1]) == "A line falling from 1 to 0."
     with pytest.raises(ValueError, match="empty"):
@@ -54,7 +54,7 @@ def test_a_described_figure_is_displayed_with_its_alt_text_and_an_undescribed_on
 
 def test_the_inline_backends_own_metadata_keeps_the_alt_text(published):
     """matplotlib-inline displays each figure with metadata of its own (``needs_background``): the two merge."""
-    fig = plotting.describe(plt.figure(), "An empty figure.")
+    fig = plotting.described(plt.figure(), "An empty figure.")
     display(fig, metadata={"needs_background": "light"})
     assert published[-1][1] == {"image/png": {"alt": "An empty figure."}, "needs_background": "light"}
 

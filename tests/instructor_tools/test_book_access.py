@@ -21,7 +21,7 @@ from instructor_tools.book import access, execute, pages
 
 DRAWS = ("import matplotlib.pyplot as plt\nfrom helpers import plotting\n"
          "fig, ax = plt.subplots()\nax.plot([0, 1], [1, 0])")
-DESCRIBED = DRAWS + '\nplotting.describe(fig, "A line falling from 1 to 0: the point of this planted lesson.");'
+DESCRIBED = DRAWS + '\nplotting.describe(fig, "A line falling from 1 to 0: the point of this planted lesson.")'
 README = "# Planted course\n\nA course of one lesson.\n\n## Lessons\n\n| lesson |\n|---|\n| 42 |\n"
 
 
@@ -48,7 +48,7 @@ def test_a_figure_drawn_by_hand_without_a_description_stops_the_book(tmp_path, m
 
 def test_a_described_figure_reaches_the_page_as_its_alt_text(tmp_path):
     executed = run_planted(tmp_path, DESCRIBED)
-    [figure] = [o for o in executed[0].nb.cells[1].outputs if "image/png" in o.get("data", {})]
+    [figure] = [o for o in executed[0].nb.cells[1].outputs if "image/png" in o.get("data", {})]  # shown once
     text = "A line falling from 1 to 0: the point of this planted lesson."
     assert figure.metadata["image/png"] == {"alt": text}
     src = tmp_path / "src"
