@@ -48,7 +48,8 @@ SCORE_PROBES = {
           '**({"not passed": ", ".join(problems)} if problems else {})}',
     "08": '{"inception-style": verdict["inception_score"], "FID ÷ real": verdict["fid"] / real_judged["fid"], '
           '"coverage": verdict["coverage"], "training images/s": info["images_per_s"]}',
-    "09": '{"ESPCN − bicubic dB": gain["ESPCN"], "SRCNN − bicubic dB": gain["SRCNN 9-1-5"]}',
+    "09": '{"ESPCN − bicubic dB": gain["ESPCN"], "SRCNN − bicubic dB": gain["SRCNN 9-1-5"], '
+          '"ESPCN target dB": target, "target met": None if target is None else bool(gain["ESPCN"] >= target)}',
     "10": '{"full model PSNR dB": by_name["U-Net with skips, L1 + adversarial"]["PSNR dB"], '
           '"full model judge accuracy": by_name["U-Net with skips, L1 + adversarial"]["judge accuracy"]}',
 }
@@ -178,6 +179,8 @@ def environment() -> dict[str, str]:
 
 
 def _cell(value: object) -> str:
+    if value is None:  # a score the profile has no target for
+        return "—"
     if isinstance(value, float):
         return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.3g}"
     return str(value)
