@@ -67,7 +67,7 @@ def shard_index(num_shards: int, option: int | None, environ: dict[str, str] | N
             raise ShardError(f"--num-shards {num_shards} needs --shard-index, or {' or '.join(INDEX_VARIABLES)} "
                              "set by the scheduler")
         value = environ[source].strip()
-    if not value.isdigit() or int(value) >= num_shards:
+    if not (value.isascii() and value.isdigit()) or int(value) >= num_shards:  # "²".isdigit(), yet int() refuses it
         raise ShardError(f"the shard index from {source} is {value!r}: it must be one of 0 .. {num_shards - 1} "
                          "(a Slurm array runs as --array=0-N-1)")
     return int(value), source

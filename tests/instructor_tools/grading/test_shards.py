@@ -65,7 +65,8 @@ def test_the_index_comes_from_the_option_then_kubernetes_then_slurm():
     for option, env, words in [(None, {}, "needs --shard-index"), (3, {}, "one of 0 .. 2"),
                                (None, {"SLURM_ARRAY_TASK_ID": "3"}, "from SLURM_ARRAY_TASK_ID is '3'"),
                                (None, {"JOB_COMPLETION_INDEX": "-1"}, "is '-1'"),
-                               (None, {"JOB_COMPLETION_INDEX": "one"}, "is 'one'")]:
+                               (None, {"JOB_COMPLETION_INDEX": "one"}, "is 'one'"),
+                               (None, {"JOB_COMPLETION_INDEX": "²"}, "is '²'")]:  # a digit to str, not to int
         with pytest.raises(ShardError, match=words):
             shard_index(3, option, env)
 
