@@ -11,7 +11,8 @@ kernel start included, goes into ``times.json`` under ``_lessons`` (``{"04": {"s
 ``solutions/`` with the metadata ``course: {healthy_run: NAME}``. For every tagged cell the script records
 how long it took; from the cpu run it also keeps the last picture drawn by that cell or by the code cells
 right after it (up to the next Markdown cell), shrunk to at most 900 pixels wide, as ``NAME.png`` (the
-metadata ``picture: -2`` takes the one before the last, and so on); cells that draw nothing but print a
+metadata ``picture: -2`` takes the one before the last, and so on), and that picture's description, the alt text
+its figure carried (``helpers.plotting.describe``), in ``descriptions.json``; cells that draw nothing but print a
 table keep that table, as ``NAME.md``.
 With ``--from-book`` nothing runs: the notebooks come from the book's cache
 (``python -m instructor_tools.book --profile smoke`` and ``--profile cpu`` first), which records the same
@@ -34,7 +35,7 @@ from pathlib import Path
 import nbformat
 from PIL import Image
 
-from helpers import ROOT, healthy_run
+from helpers import ROOT, healthy_run, plotting
 from helpers.runtime import PROFILES
 from instructor_tools.book import execute
 from instructor_tools.lesson import HEALTHY_RUN, PICTURE, course_metadata, lessons
@@ -63,8 +64,14 @@ def cell_seconds(cell) -> float:
     return (parse(end.replace("Z", "+00:00")) - parse(start.replace("Z", "+00:00"))).total_seconds()
 
 
-def results(nb) -> dict[str, tuple[float, bytes | None, str | None]]:
-    """``{name: (seconds, the chosen PNG, the last table)}`` of the cell and the code cells after it."""
+def alt_text(output) -> str | None:
+    """The description an ``image/png`` output carries (the alt text of a figure given one), or None."""
+    return output.get("metadata", {}).get("image/png", {}).get(plotting.ALT) or None
+
+
+def results(nb) -> dict[str, tuple[float, bytes | None, str | None, str | None]]:
+    """``{name: (seconds, the chosen PNG, the last table, the chosen PNG's description)}`` of the cell and the code
+    cells after it."""
     out = {}
     for i, cell in enumerate(nb.cells):
         name = tag(cell)
@@ -77,14 +84,15 @@ def results(nb) -> dict[str, tuple[float, bytes | None, str | None]]:
             for output in following.get("outputs", []):
                 data = output.get("data", {})
                 if "image/png" in data:
-                    pictures.append(base64.b64decode(data["image/png"]))
+                    pictures.append((base64.b64decode(data["image/png"]), alt_text(output)))
                 elif "text/markdown" in data:
                     table = data["text/markdown"]
         index = course_metadata(cell).get(PICTURE, -1)
         if pictures and not -len(pictures) <= index < len(pictures):
             raise ValueError(f"the cells of {name!r} drew {len(pictures)} picture(s), but its metadata asks for "
                              f"picture {index}: was the run cut short (a resumed training draws no epoch grids)?")
-        out[name] = (cell_seconds(cell), pictures[index] if pictures else None, table)
+        picture, alt = pictures[index] if pictures else (None, None)
+        out[name] = (cell_seconds(cell), picture, table, alt)
     return out
 
 
@@ -95,6 +103,16 @@ def shrink(png: bytes) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, "PNG", optimize=True)
     return buffer.getvalue()
+
+
+def record_description(descriptions: dict, name: str, alt: str) -> None:
+    """Store ``alt`` as picture ``name``'s description; it is computed now, so no longer one written by hand."""
+    descriptions[name] = alt
+    by_hand = descriptions.get(healthy_run.BY_HAND)
+    if by_hand and name in by_hand.get("names", []):
+        by_hand["names"].remove(name)
+        if not by_hand["names"]:
+            del descriptions[healthy_run.BY_HAND]
 
 
 def run(path: Path, profile: str, timeout: int) -> nbformat.NotebookNode:
@@ -124,6 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     wanted = [p for p in lessons() if not args.lessons or p.name[:2] in args.lessons]
     args.out.mkdir(parents=True, exist_ok=True)
     times = healthy_run.load_times(args.out)
+    descriptions = healthy_run.load_descriptions(args.out)
     for path in wanted:
         for profile in args.profiles:
             load, started = os.getloadavg()[0], time.perf_counter()
@@ -134,11 +153,15 @@ def main(argv: list[str] | None = None) -> int:
                   f"{os.getloadavg()[0]:.1f}; " + ", ".join(f"{k} {v[0]:.0f} s" for k, v in found.items()), flush=True)
             if not args.from_book:
                 times.setdefault(LESSON_TIMES, {}).setdefault(path.name[:2], {})[profile] = round(seconds, 1)
-            for name, (seconds, png, table) in found.items():
+            for name, (seconds, png, table, alt) in found.items():
                 times.setdefault(name, {})[profile] = round(seconds, 1)
                 if profile == "cpu":
                     if png is not None:
+                        if not alt:  # shown without one, the picture's alt text would say nothing of it
+                            raise SystemExit(f"{path.name}: the picture of {name!r} has no description: give its "
+                                             "figure one (plotting.describe) and run the lesson again")
                         (args.out / f"{name}.png").write_bytes(shrink(png))
+                        record_description(descriptions, name, alt)
                     elif table is not None:
                         (args.out / f"{name}.md").write_text(table.strip() + "\n", encoding="utf-8")
                     else:
@@ -150,6 +173,8 @@ def main(argv: list[str] | None = None) -> int:
                 record.setdefault("load", {})[f"{path.name[:2]} {profile}"] = loads
             text = json.dumps(times, indent=1, sort_keys=True) + "\n"
             (args.out / healthy_run.TIMES).write_text(text, encoding="utf-8")
+            text = json.dumps(descriptions, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+            (args.out / healthy_run.DESCRIPTIONS).write_text(text, encoding="utf-8")
     return 0
 
 

@@ -16,7 +16,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from helpers import ROOT, healthy_run  # noqa: E402
+from helpers import ROOT, healthy_run, plotting  # noqa: E402
 from instructor_tools.lesson import COURSE, HEALTHY_RUN, PICTURE  # noqa: E402
 
 spec = importlib.util.spec_from_file_location("make_healthy_run", ROOT / "scripts" / "make_healthy_run.py")
@@ -30,10 +30,13 @@ def png(width: int, height: int, value: int) -> bytes:
     return buffer.getvalue()
 
 
-def image_output(data: bytes) -> nbformat.NotebookNode:
+def image_output(data: bytes, alt: str | None = None) -> nbformat.NotebookNode:
+    """An ``image/png`` display, with the alt text ``helpers.plotting`` attaches to a described figure."""
     import base64
 
-    return nbformat.v4.new_output("display_data", data={"image/png": base64.b64encode(data).decode()})
+    metadata = {"image/png": {plotting.ALT: alt}} if alt else {}
+    return nbformat.v4.new_output("display_data", data={"image/png": base64.b64encode(data).decode()},
+                                  metadata=metadata)
 
 
 def timed(cell, start: str, end: str):
@@ -51,7 +54,7 @@ def test_results_take_the_time_of_the_tagged_cell_and_the_last_picture_before_th
     later.outputs = [image_output(png(6, 6, 30))]
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# x"), train, after,
                                          nbformat.v4.new_markdown_cell("text"), later])
-    (name, (seconds, picture, table)), = make_healthy_run.results(nb).items()
+    (name, (seconds, picture, table, _)), = make_healthy_run.results(nb).items()
     assert name == "demo" and seconds == pytest.approx(90.5) and table is None
     assert Image.open(io.BytesIO(picture)).size == (5, 5)  # the following code cell's, not the one after the text
     train.metadata[COURSE][PICTURE] = -2  # the one before the last
@@ -66,13 +69,53 @@ def test_a_cell_that_prints_a_table_keeps_the_table(tmp_path, shown):
     cell.metadata[COURSE] = {HEALTHY_RUN: "demo"}
     cell.outputs = [nbformat.v4.new_output("display_data", data={"text/markdown": "| a |\n|---|\n| 1 |"})]
     table = "| a |\n|---|\n| 1 |"
-    assert make_healthy_run.results(nbformat.v4.new_notebook(cells=[cell]))["demo"] == (2.0, None, table)
+    assert make_healthy_run.results(nbformat.v4.new_notebook(cells=[cell]))["demo"] == (2.0, None, table, None)
     (tmp_path / "demo.md").write_text("| a |\n|---|\n| 1 |\n")
     assert healthy_run.show("demo", tmp_path) is None
     note, table = shown
     assert "no reference run recorded yet" in note.markdown
     assert table.markdown.startswith("What a healthy run ends with")
     assert table.markdown.endswith("| a |\n|---|\n| 1 |\n")
+
+
+def test_the_description_of_the_kept_picture_is_its_alt_text():
+    assert make_healthy_run.alt_text(image_output(png(2, 2, 1), alt="Sixty-four digits.")) == "Sixty-four digits."
+    assert make_healthy_run.alt_text(image_output(png(2, 2, 1))) is None  # a figure nobody described
+    train = timed(nbformat.v4.new_code_cell("train()"), "2026-11-26T10:00:00Z", "2026-11-26T10:00:02Z")
+    train.metadata[COURSE] = {HEALTHY_RUN: "demo", PICTURE: -2}
+    train.outputs = [image_output(png(4, 4, 10), alt="The first."), image_output(png(5, 5, 20), alt="The last.")]
+    _, picture, _, alt = make_healthy_run.results(nbformat.v4.new_notebook(cells=[train]))["demo"]
+    assert Image.open(io.BytesIO(picture)).size == (4, 4) and alt == "The first."  # the chosen picture's own
+
+
+def a_run(alt: str | None):
+    """A lesson's executed notebook: one tagged cell, which draws one picture described by ``alt``."""
+    cell = timed(nbformat.v4.new_code_cell("train()"), "2026-11-26T10:00:00Z", "2026-11-26T10:00:03Z")
+    cell.metadata[COURSE] = {HEALTHY_RUN: "demo"}
+    cell.outputs = [image_output(png(4, 4, 10), alt=alt)]
+    return nbformat.v4.new_notebook(cells=[cell])
+
+
+def test_the_script_keeps_the_description_of_each_picture_it_keeps(tmp_path, monkeypatch):
+    monkeypatch.setattr(make_healthy_run, "from_book", lambda path, profile, book: a_run("Four digits, all sevens."))
+    (tmp_path / healthy_run.DESCRIPTIONS).write_text(json.dumps({
+        "demo": "written by hand", "other": "kept",
+        healthy_run.BY_HAND: {"note": "by hand", "names": ["demo", "other"]}}))
+    argv = ["--lessons", "08", "--profiles", "cpu", "--out", str(tmp_path), "--from-book", str(tmp_path)]
+    assert make_healthy_run.main(argv) == 0
+    assert (tmp_path / "demo.png").is_file()
+    stored = healthy_run.load_descriptions(tmp_path)
+    assert stored["demo"] == "Four digits, all sevens." and stored["other"] == "kept"
+    assert stored[healthy_run.BY_HAND]["names"] == ["other"]  # computed now: no longer marked as written by hand
+    assert healthy_run.description("demo", tmp_path) == "Four digits, all sevens."
+
+
+def test_the_script_refuses_a_picture_without_a_description(tmp_path, monkeypatch):
+    monkeypatch.setattr(make_healthy_run, "from_book", lambda path, profile, book: a_run(None))
+    argv = ["--lessons", "08", "--profiles", "cpu", "--out", str(tmp_path), "--from-book", str(tmp_path)]
+    with pytest.raises(SystemExit, match="'demo' has no description"):
+        make_healthy_run.main(argv)
+    assert not (tmp_path / "demo.png").exists()
 
 
 def test_a_tagged_cell_without_timing_is_an_error():
@@ -106,6 +149,34 @@ def test_show_displays_the_times_and_the_picture_once(tmp_path, monkeypatch, sho
                              "a 2-core CPU machine (`gpu`: not measured). This run's profile: `smoke`.")
     assert fig.axes[0].images[0].get_array().shape[:2] == (20, 40)
     assert plt.get_fignums() == open_before  # closed: the inline backend does not draw it again
+
+
+def test_show_describes_the_picture_with_its_stored_description(tmp_path, shown):
+    (tmp_path / "demo.png").write_bytes(png(40, 20, 200))
+    healthy_run.show("demo", tmp_path)
+    assert plotting.description(shown[-1]).endswith("(cpu profile): the picture the next cell ends with.")
+    (tmp_path / healthy_run.DESCRIPTIONS).write_text(json.dumps({"demo": "Sixty-four digits after 4,000 steps."}))
+    healthy_run.show("demo", tmp_path)
+    assert plotting.description(shown[-1]) == ("What a healthy run ends with, in the course's reference run (cpu "
+                                               "profile): Sixty-four digits after 4,000 steps.")
+
+
+def test_a_picture_without_a_description_is_found(tmp_path):
+    (tmp_path / "demo.png").write_bytes(png(4, 4, 1))
+    (tmp_path / "table.md").write_text("| a |\n")  # a table is text already: it needs none
+    assert healthy_run.undescribed(tmp_path) == ["demo"]
+    (tmp_path / healthy_run.DESCRIPTIONS).write_text(json.dumps({"demo": "  "}))
+    assert healthy_run.undescribed(tmp_path) == ["demo"]  # blank is no description
+    (tmp_path / healthy_run.DESCRIPTIONS).write_text(json.dumps({"demo": "A grey square."}))
+    assert healthy_run.undescribed(tmp_path) == []
+
+
+def test_every_shipped_picture_has_a_description():
+    assert healthy_run.undescribed() == [], "describe them (python scripts/make_healthy_run.py records them)"
+    stored = healthy_run.load_descriptions()
+    pictures = {p.stem for p in healthy_run.HEALTHY_RUN_DIR.glob("*.png")}
+    assert set(stored) - {healthy_run.BY_HAND} == pictures, "descriptions of pictures that are not shipped"
+    assert set(stored.get(healthy_run.BY_HAND, {}).get("names", [])) <= pictures
 
 
 def test_show_renders_markdown_and_its_plain_text_has_no_backticks(tmp_path, shown):
