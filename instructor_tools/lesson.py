@@ -38,7 +38,8 @@ COURSE = "course"
 HEADER = "header"
 #: ``true`` on the Markdown cell that answers a lesson's questions: the student version gets a placeholder.
 ANSWERS = "answers"
-#: ``NAME`` on a long cell: ``scripts/make_healthy_run.py`` records its time and picture as ``data/healthy_run/NAME``.
+#: ``NAME`` on a long cell: ``scripts/make_healthy_run.py`` records its time, its picture and the picture's
+#: description as ``data/healthy_run/NAME``.
 HEALTHY_RUN = "healthy_run"
 #: Which picture of a :data:`HEALTHY_RUN` cell is kept, as a Python index (default -1, the last one drawn).
 PICTURE = "picture"
