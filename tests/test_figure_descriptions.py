@@ -167,13 +167,13 @@ def test_an_explorers_still_picture_has_alt_text_and_follows_its_controls(publis
     display(box)
     bundle, metadata = published[-1]
     assert "image/png" in bundle and says in alt_of(metadata)
-    assert box.picture.tooltip == alt_of(metadata)  # the live picture's accessible name
+    assert box.picture.course_description == alt_of(metadata)  # the description follows the picture
     controls = [w for child in box.children for w in getattr(child, "children", [child]) if w is not box.picture]
     assert controls and all(w.description for w in controls)  # every control is labelled
-    first = box.picture.tooltip
+    first = box.picture.course_description
     slider = next(w for w in controls if hasattr(w, "max") and w.value < w.max)
     slider.value += 1
-    assert box.picture.tooltip != first
+    assert box.picture.course_description != first
 
 
 def test_healthy_run_show_describes_its_picture(tmp_path, published):

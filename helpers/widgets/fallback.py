@@ -6,8 +6,8 @@ text. :func:`picture_box` adds the explorer's picture as ``image/png`` to the bu
 description as the output's alt text (``{"image/png": {"alt": …}}``, as :mod:`helpers.plotting`
 gives figures). A live frontend (JupyterLab, Colab) ranks the widget view above any image, so it
 still shows the controls; a static page falls back to the picture the controls showed when the
-cell ran. The live picture says what it shows too: its tooltip (the image's accessible name) is
-kept equal to the description as the controls change it.
+cell ran. The description follows the controls (:func:`describe_picture`), so the still always says what
+the picture it shows is.
 
 Used by helpers.widgets.explorer, helpers.widgets.conv_explorer.
 """
@@ -39,7 +39,8 @@ def _box_class() -> type:
 
         def alt_metadata(self) -> dict:
             """The output's metadata: the picture's description as its alt text."""
-            return {"image/png": {"alt": self.picture.tooltip}} if self.picture.tooltip else {}
+            text = getattr(self.picture, "course_description", "")
+            return {"image/png": {"alt": text}} if text else {}
 
         def _repr_mimebundle_(self, **kwargs: object) -> tuple[dict, dict] | None:  # ipywidgets 8
             bundle = self.with_picture(super()._repr_mimebundle_(**kwargs))
@@ -67,6 +68,9 @@ def picture_box(children: list, picture: ipywidgets.Image, description: str) -> 
 
 
 def describe_picture(picture: ipywidgets.Image, description: str) -> None:
-    """Say what ``picture`` shows now: its tooltip, the live image's accessible name and the still's alt text;
-    an explorer calls it whenever it redraws."""
-    picture.tooltip = " ".join(description.split())
+    """Say what ``picture`` shows now, the still's alt text; an explorer calls it whenever it redraws.
+
+    A plain attribute, not the widget's ``tooltip``: JupyterLab's widget manager (jupyterlab_widgets 3) could not
+    create the Image's view with a tooltip set, and the live explorer showed an error in place of its picture
+    (tests/browser/test_lessons.py)."""
+    picture.course_description = " ".join(description.split())

@@ -19,6 +19,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Locator, Page, sync_playwright
 
+from helpers.plotting import PALETTE
+
 STDERR_OUTPUT = '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'
 PANEL = ".jp-NotebookPanel"
 #: In a stderr output: a traceback, or an exception's one-line report (``NameError: ...``).
@@ -329,7 +331,12 @@ WATCHER = """() => {
     record([]);
 }"""
 
-#: Pixels of the two first colours of matplotlib's default cycle (tab:blue, tab:orange) in an image.
+def _rgb(colour: str) -> str:
+    return ", ".join(str(int(colour[i:i + 2], 16)) for i in (1, 3, 5))
+
+
+#: Pixels of the two first colours of the course's line cycle (helpers.plotting.PALETTE: Okabe–Ito blue and
+#: orange) in an image.
 COLOUR_COUNTS = """async (img) => {
     await img.decode().catch(() => {});
     const canvas = document.createElement('canvas');
@@ -340,11 +347,11 @@ COLOUR_COUNTS = """async (img) => {
     const near = (i, r, g, b) => Math.abs(data[i] - r) + Math.abs(data[i + 1] - g) + Math.abs(data[i + 2] - b) < 60;
     let blue = 0, orange = 0;
     for (let i = 0; i < data.length; i += 4) {
-        if (near(i, 31, 119, 180)) blue++;
-        if (near(i, 255, 127, 14)) orange++;
+        if (near(i, BLUE)) blue++;
+        if (near(i, ORANGE)) orange++;
     }
     return {blue, orange, width: img.naturalWidth, height: img.naturalHeight};
-}"""
+}""".replace("BLUE", _rgb(PALETTE[0])).replace("ORANGE", _rgb(PALETTE[1]))
 
 
 def watch(page: Page) -> None:
