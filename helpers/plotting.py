@@ -22,6 +22,7 @@ from collections.abc import Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 from cycler import cycler
+from matplotlib import ticker
 from matplotlib.figure import Figure
 from numpy.typing import ArrayLike
 
@@ -93,6 +94,24 @@ def _joined(names: Sequence[str]) -> str:
     if len(names) < 2:
         return "".join(names)
     return ", ".join(names[:-1]) + " and " + names[-1]
+
+
+class _PlainLogFormatter(ticker.LogFormatter):
+    """The ticks :class:`~matplotlib.ticker.LogFormatter` chooses to label, each written as a plain number."""
+
+    def __call__(self, x: float, pos: int | None = None) -> str:
+        return self.fix_minus(f"{x:g}") if super().__call__(x, pos) else ""
+
+
+def log_scale(ax: plt.Axes) -> None:
+    """Put ``ax``'s y axis on a log scale whose ticks read as plain numbers (0.001, 0.01, 0.1, 1).
+
+    matplotlib's own log ticks (10⁻²) are math text, drawn with the math fonts its font cache lists: where
+    that cache lacks them, every such figure prints 21 "findfont" warnings. Plain numbers need only the
+    figure's own font."""
+    ax.set_yscale("log")
+    ax.yaxis.set_major_formatter(_PlainLogFormatter())
+    ax.yaxis.set_minor_formatter(_PlainLogFormatter())
 
 
 def _as_image(image: ArrayLike) -> np.ndarray:
@@ -475,7 +494,7 @@ def checkerboard_ablation(init: Mapping[str, float], trained: Mapping[str, float
         if np.isnan(value):
             left.text(x + 0.2, real, "not trained\nhere", ha="center", va="bottom", fontsize=7)
     left.axhline(real, color="black", linestyle="--", linewidth=1, label="real digits")
-    left.set_yscale("log")
+    log_scale(left)
     # A clean start can put ~0 at Nyquist (ICNR: 1e-30); the axis stops a decade below the smallest value that
     # matters, the real digits' and the trained ones', and each bar is labelled with its value
     bottom = min(real, *(v for v in after if not np.isnan(v))) / 10

@@ -18,6 +18,7 @@ from IPython.display import display
 from matplotlib.colors import to_rgb
 
 from helpers import data, diagrams, healthy_run, plotting
+from helpers.apps import sr_figures
 from helpers.widgets import conv_explorer, explorer
 
 matplotlib.use("Agg")
@@ -112,6 +113,36 @@ def test_descriptions_carry_the_figures_own_titles_and_numbers():
     assert "at step 2: loss_d 0.5 and loss_g 2" in plotting.description(HELPERS["LivePlot"]())
     charts = plotting.description(HELPERS["line_charts"]())
     assert charts.startswith("2 charts side by side. Left: a line chart") and "Right: a line chart" in charts
+
+
+#: Every figure helper, and lesson 09's study, whose phase spread is on a log axis.
+DRAWN = {**HELPERS, "sr_figures.study": lambda: sr_figures.study(
+    [{"kind": kind, "step": step, "phase spread": 0.05 / (1 + step) * (1 + seed / 4), "PSNR dB": 28 + step / 50 + seed}
+     for kind in ("resize_conv", "pixel_shuffle") for step in (0, 100, 200) for seed in (0, 1)],
+    {"phase spread": 0.004, "PSNR dB": 29.0})}
+
+
+@pytest.mark.parametrize("name", DRAWN)
+def test_no_figure_needs_matplotlibs_math_fonts(name, monkeypatch):
+    """Math text (matplotlib's own log ticks, 10⁻²) is drawn with the math fonts its font cache lists. A CI
+    machine's cache lacked them, and each figure with a log axis printed 21 "findfont" warnings into its cell."""
+    def refuse(self, text, *args, **kwargs):
+        raise AssertionError(f"{name} draws math text: {text!r}")
+
+    monkeypatch.setattr(matplotlib.mathtext.MathTextParser, "parse", refuse)
+    fig = DRAWN[name]()
+    fig.canvas.draw()
+    plt.close(fig)
+
+
+def test_a_log_axis_reads_as_plain_numbers():
+    fig, ax = plt.subplots()
+    ax.plot([1, 2], [0.002, 30])
+    plotting.log_scale(ax)
+    fig.canvas.draw()
+    labels = [label.get_text() for label in ax.get_yticklabels() if label.get_text()]
+    assert labels[:4] == ["0.001", "0.01", "0.1", "1"] and "10" in labels, labels
+    plt.close(fig)
 
 
 def test_figures_are_opaque_so_a_dark_theme_does_not_swallow_them():

@@ -13,6 +13,8 @@ from collections.abc import Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
+from ..plotting import log_scale
+
 
 def _channels_last(image: np.ndarray) -> np.ndarray:
     """``(H, W)`` stays; ``(3, H, W)`` becomes ``(H, W, 3)`` for ``imshow``."""
@@ -112,7 +114,7 @@ def against_steps(curves: Mapping[str, Sequence[tuple[int, float, float, float]]
     if baseline is not None:
         ax.axhline(baseline, color="black", linestyle="--", linewidth=1, label=baseline_label)
     if log:
-        ax.set_yscale("log")
+        log_scale(ax)
     ax.set(xlabel="training step", ylabel=ylabel)
     ax.legend(fontsize=7)
     if title is not None:
