@@ -105,9 +105,13 @@ def shrink(png: bytes) -> bytes:
     return buffer.getvalue()
 
 
-def record_description(descriptions: dict, name: str, alt: str) -> None:
-    """Store ``alt`` as picture ``name``'s description; it is computed now, so no longer one written by hand."""
-    descriptions[name] = alt
+def record_description(descriptions: dict, name: str, alt: str | None) -> None:
+    """Store ``alt`` as picture ``name``'s description (None: ``name`` has no picture any more, and no
+    description); either way it is computed now, so no longer one written by hand."""
+    if alt is None:
+        descriptions.pop(name, None)
+    else:
+        descriptions[name] = alt
     by_hand = descriptions.get(healthy_run.BY_HAND)
     if by_hand and name in by_hand.get("names", []):
         by_hand["names"].remove(name)
@@ -161,9 +165,13 @@ def main(argv: list[str] | None = None) -> int:
                             raise SystemExit(f"{path.name}: the picture of {name!r} has no description: give its "
                                              "figure one (plotting.describe) and run the lesson again")
                         (args.out / f"{name}.png").write_bytes(shrink(png))
+                        (args.out / f"{name}.md").unlink(missing_ok=True)  # an earlier run's table
                         record_description(descriptions, name, alt)
                     elif table is not None:
                         (args.out / f"{name}.md").write_text(table.strip() + "\n", encoding="utf-8")
+                        # healthy_run.show would show an earlier run's picture before the table
+                        (args.out / f"{name}.png").unlink(missing_ok=True)
+                        record_description(descriptions, name, None)
                     else:
                         raise SystemExit(f"{path.name}: the cells of {name!r} drew no picture and printed no table")
             record = times.setdefault("_run", {})

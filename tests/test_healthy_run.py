@@ -110,6 +110,26 @@ def test_the_script_keeps_the_description_of_each_picture_it_keeps(tmp_path, mon
     assert healthy_run.description("demo", tmp_path) == "Four digits, all sevens."
 
 
+def test_a_picture_that_became_a_table_leaves_no_stale_picture_and_back(tmp_path, monkeypatch):
+    """A tagged cell that used to draw and now prints a table (or the other way round) keeps only what it shows now."""
+    table = timed(nbformat.v4.new_code_cell("summary()"), "2026-11-26T10:00:00Z", "2026-11-26T10:00:01Z")
+    table.metadata[COURSE] = {HEALTHY_RUN: "demo"}
+    table.outputs = [nbformat.v4.new_output("display_data", data={"text/markdown": "| a |\n|---|\n| 1 |"})]
+    argv = ["--lessons", "08", "--profiles", "cpu", "--out", str(tmp_path), "--from-book", str(tmp_path)]
+    monkeypatch.setattr(make_healthy_run, "from_book", lambda path, profile, book: a_run("Four digits."))
+    assert make_healthy_run.main(argv) == 0
+    assert (tmp_path / "demo.png").is_file() and healthy_run.description("demo", tmp_path) == "Four digits."
+    monkeypatch.setattr(make_healthy_run, "from_book",
+                        lambda path, profile, book: nbformat.v4.new_notebook(cells=[table]))
+    assert make_healthy_run.main(argv) == 0
+    assert not (tmp_path / "demo.png").exists() and (tmp_path / "demo.md").read_text().startswith("| a |")
+    assert "demo" not in healthy_run.load_descriptions(tmp_path)
+    monkeypatch.setattr(make_healthy_run, "from_book", lambda path, profile, book: a_run("Four digits again."))
+    assert make_healthy_run.main(argv) == 0
+    assert (tmp_path / "demo.png").is_file() and not (tmp_path / "demo.md").exists()
+    assert healthy_run.description("demo", tmp_path) == "Four digits again."
+
+
 def test_the_script_refuses_a_picture_without_a_description(tmp_path, monkeypatch):
     monkeypatch.setattr(make_healthy_run, "from_book", lambda path, profile, book: a_run(None))
     argv = ["--lessons", "08", "--profiles", "cpu", "--out", str(tmp_path), "--from-book", str(tmp_path)]
