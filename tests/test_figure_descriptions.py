@@ -7,6 +7,7 @@ The descriptions travel as IPython publishes them to a frontend (``InteractiveSh
 from __future__ import annotations
 
 import json
+import re
 
 import matplotlib
 import matplotlib.pyplot as plt
@@ -17,7 +18,7 @@ from IPython.core.pylabtools import select_figure_formats
 from IPython.display import display
 from matplotlib.colors import to_rgb
 
-from helpers import data, diagrams, healthy_run, plotting
+from helpers import ROOT, data, diagrams, healthy_run, plotting
 from helpers.apps import sr_figures
 from helpers.widgets import conv_explorer, explorer
 
@@ -143,6 +144,17 @@ def test_a_log_axis_reads_as_plain_numbers():
     labels = [label.get_text() for label in ax.get_yticklabels() if label.get_text()]
     assert labels[:4] == ["0.001", "0.01", "0.1", "1"] and "10" in labels, labels
     plt.close(fig)
+
+
+def test_log_axes_are_drawn_only_by_log_scale():
+    """A lesson or helper that puts an axis on a log scale itself gets matplotlib's math-text ticks back."""
+    sources = {str(p.relative_to(ROOT)): p.read_text(encoding="utf-8") for p in (ROOT / "helpers").rglob("*.py")}
+    for path in sorted((ROOT / "solutions").glob("*.ipynb")):
+        cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+        sources[path.name] = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+    calls = re.compile(r"\b(set_[xy]scale|semilog[xy]|loglog)\(|\bscale\s*=\s*[\"']log")
+    found = {name: calls.findall(text) for name, text in sources.items()}
+    assert {name: hits for name, hits in found.items() if hits} == {"helpers/plotting.py": ["set_yscale"]}
 
 
 def test_figures_are_opaque_so_a_dark_theme_does_not_swallow_them():
